@@ -1,0 +1,173 @@
+"""The ``ocm-gql`` command line: serve, seed, import, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from gql.importer import ImportFileError, import_exports
+from gql.repository.base import Repository
+from gql.repository.factory import open_repository
+from gql.repository.models import WriteCounts
+from gql.seeding import seed_demo, seed_reference
+from gql.settings import ENV_PREFIX, Settings, SettingsError
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure with a message for the user; no stack trace is shown."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        result: int = args.run(args, settings)
+        return result
+    except (CommandError, SettingsError, ImportFileError) as error:
+        print(f"ocm-gql: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocm-gql", description="GraphQL API for Open Charge Map connection data."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str, run: Callable[[argparse.Namespace, Settings], int]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument(
+            "--db",
+            type=Path,
+            default=None,
+            help=f"SQLite database file (default: ${ENV_PREFIX}DB or {Settings.db})",
+        )
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", "Serve GraphQL at /graphql.", _serve)
+    serve.add_argument("--host", default=None, help=f"listen address (default {Settings.host})")
+    serve.add_argument("--port", type=int, default=None, help=f"listen port (default {Settings.port})")
+
+    seed = command("seed", "Create or migrate the database and load the reference lists.", _seed)
+    seed.add_argument(
+        "--demo", type=_non_negative, default=0, metavar="N", help="also add N generated demo connections"
+    )
+    seed.add_argument("--seed", type=int, default=0, help="random seed of the demo data (default 0)")
+
+    imports = command("import", "Import OCM POI exports (.json or .json.gz, files or folders).", _import)
+    imports.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
+
+    command("export-schema", "Print the GraphQL schema (SDL).", _export_schema)
+    return parser
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _db_was_chosen(args: argparse.Namespace) -> bool:
+    return args.db is not None or f"{ENV_PREFIX}DB" in os.environ
+
+
+def _with_repository(settings: Settings, work: Callable[[Repository], Awaitable[int]]) -> int:
+    async def run() -> int:
+        repository = await open_repository(settings)
+        try:
+            return await work(repository)
+        finally:
+            await repository.close()
+
+    return asyncio.run(run())
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from gql.app import create_app
+
+    if not settings.db.exists():
+        if _db_was_chosen(args):
+            raise CommandError(
+                f"no database at {settings.db}; create one with "
+                f"`ocm-gql seed --db {settings.db}` (add --demo N for sample data)"
+            )
+        print(f"creating {settings.db} with the reference lists and {settings.demo_size} demo connections")
+
+        async def create(repository: Repository) -> int:
+            await seed_reference(repository)
+            await seed_demo(repository, settings.demo_size, seed=0)
+            return 0
+
+        _with_repository(settings, create)
+    print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        lifespan="on",
+    )
+    return 0
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(repository: Repository) -> int:
+        for kind, counts in (await seed_reference(repository)).items():
+            print(f"{kind.value}: {_describe(counts)}")
+        if args.demo:
+            started = time.monotonic()
+            sites, connections = await seed_demo(repository, args.demo, args.seed)
+            print(
+                f"demo: {args.demo} connections (seed {args.seed}): {connections} written, "
+                f"{sites} sites written, in {time.monotonic() - started:.1f}s"
+            )
+        return 0
+
+    return _with_repository(settings, work)
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    async def work(repository: Repository) -> int:
+        report = await import_exports(repository, args.paths, progress)
+        for rejection in report.rejections:
+            print(rejection, file=sys.stderr)
+        print(f"sites: {_describe(report.counts.sites)}")
+        print(f"connections: {_describe(report.counts.connections)}")
+        return 0
+
+    return _with_repository(settings, work)
+
+
+def _export_schema(_args: argparse.Namespace, _settings: Settings) -> int:
+    from gql.graphql.schema import sdl
+
+    sys.stdout.write(sdl())
+    return 0
+
+
+def _describe(counts: WriteCounts) -> str:
+    return (
+        f"{counts.read} read, {counts.written} written, {counts.unchanged} unchanged, "
+        f"{counts.rejected} rejected"
+    )

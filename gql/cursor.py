@@ -1,0 +1,60 @@
+"""Opaque, stable keyset cursors.
+
+A cursor carries the order it was made for and the sort key of one row, so the next page
+is a seek (``WHERE key > cursor``) rather than an OFFSET, and a cursor made under one
+order is refused under another instead of silently paging wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+
+import orjson
+
+from gql.repository.models import SeekKey, SortOrder
+
+_VERSION = 1
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not made by this server, or not for the requested order."""
+
+
+def encode_cursor(key: SeekKey) -> str:
+    payload: list[object] = [_VERSION, key.order.value, key.id]
+    if key.order.by_power:
+        payload.append(key.power_kw)
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def decode_cursor(token: str, expected_order: SortOrder) -> SeekKey:
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeError):
+        raise InvalidCursor("the cursor is malformed") from None
+    if not isinstance(payload, list) or len(payload) < 3 or payload[0] != _VERSION:
+        raise InvalidCursor("the cursor is malformed")
+    try:
+        order = SortOrder(payload[1])
+    except (ValueError, TypeError):
+        raise InvalidCursor("the cursor is malformed") from None
+    if order is not expected_order:
+        raise InvalidCursor(
+            f"the cursor was made for order {order.value}, not {expected_order.value}"
+        )
+    if len(payload) != (4 if order.by_power else 3) or not _is_int64(payload[2]):
+        raise InvalidCursor("the cursor is malformed")
+    power = payload[3] if order.by_power else None
+    if power is not None and not _is_finite_number(power):
+        raise InvalidCursor("the cursor is malformed")
+    return SeekKey(order=order, id=payload[2], power_kw=None if power is None else float(power))
+
+
+def _is_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

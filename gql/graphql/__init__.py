@@ -1,0 +1,1 @@
+"""The GraphQL layer: Strawberry types, resolvers, loaders and the schema."""

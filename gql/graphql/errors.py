@@ -1,0 +1,91 @@
+"""Every error the API returns carries a stable ``extensions.code``.
+
+Errors we raise on purpose carry their code already. Parse and validation failures get
+the codes Apollo clients know. Anything else is unexpected: it is logged with its stack
+trace under an error id, and the client sees only a generic message and that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+logger = logging.getLogger("gql.errors")
+
+
+class UserInputError(GraphQLError):
+    """A request the client can fix: a bad argument, cursor or limit."""
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        extensions: dict[str, Any] = {"code": BAD_USER_INPUT}
+        if argument is not None:
+            extensions["argument"] = argument
+        super().__init__(message, extensions=extensions)
+
+
+def with_code(error: GraphQLError, code: str, **extensions: Any) -> GraphQLError:
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": code, **extensions},
+    )
+
+
+def masked(error: GraphQLError) -> GraphQLError:
+    error_id = uuid.uuid4().hex
+    logger.error(
+        "unexpected error %s at %s: %s",
+        error_id,
+        ".".join(map(str, error.path or ())),
+        error.message,
+        exc_info=error.original_error,
+    )
+    return GraphQLError(
+        f"Internal server error (error id {error_id}).",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": INTERNAL_SERVER_ERROR, "errorId": error_id},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error a code and masks the unexpected ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        self._before_execution = True
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [self._classify(error) for error in result.errors]
+
+    def on_execute(self) -> Iterator[None]:
+        self._before_execution = False
+        yield
+
+    def _classify(self, error: GraphQLError) -> GraphQLError:
+        if error.extensions and "code" in error.extensions:
+            return error
+        if isinstance(error, GraphQLSyntaxError):
+            return with_code(error, GRAPHQL_PARSE_FAILED)
+        if self._before_execution:
+            return with_code(error, GRAPHQL_VALIDATION_FAILED)
+        if error.path is None:
+            # Not tied to a field: graphql-core could not coerce the request's variables.
+            return with_code(error, BAD_USER_INPUT)
+        return masked(error)

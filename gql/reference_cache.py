@@ -1,0 +1,41 @@
+"""Reference lists held per process.
+
+The four lists are small and read by almost every request, so each is loaded with one
+statement the first time it is needed and then served from memory. Every write through
+the repository bumps its ``reference_generation``; a changed generation drops the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from gql.repository.base import Repository
+from gql.repository.models import ReferenceKind, ReferenceRecord
+
+
+class ReferenceCache:
+    def __init__(self, repository: Repository) -> None:
+        self._repository = repository
+        self._tables: dict[ReferenceKind, dict[int, ReferenceRecord]] = {}
+        self._generation = repository.reference_generation
+        self._lock = asyncio.Lock()
+
+    async def table(self, kind: ReferenceKind) -> dict[int, ReferenceRecord]:
+        if self._generation != self._repository.reference_generation:
+            self._tables.clear()
+            self._generation = self._repository.reference_generation
+        table = self._tables.get(kind)
+        if table is None:
+            async with self._lock:
+                table = self._tables.get(kind)
+                if table is None:
+                    rows = await self._repository.reference_rows(kind)
+                    table = self._tables[kind] = {row.id: row for row in rows}
+        return table
+
+    async def get_many(
+        self, kind: ReferenceKind, ids: Iterable[int]
+    ) -> list[ReferenceRecord | None]:
+        table = await self.table(kind)
+        return [table.get(i) for i in ids]

@@ -1,0 +1,68 @@
+"""The narrow async interface every storage backend implements.
+
+Types, loaders and the CLI talk only to this; SQLite is the embedded default and a
+PostgreSQL backend can slot in behind the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from gql.repository.models import (
+    ConnectionFilter,
+    ConnectionRecord,
+    ConnectionWrite,
+    ImportCounts,
+    PageQuery,
+    ReferenceKind,
+    ReferenceRecord,
+    SiteRecord,
+    WriteCounts,
+)
+
+
+class Repository(Protocol):
+    @property
+    def statement_count(self) -> int:
+        """SQL statements run so far, for tests and diagnostics."""
+        ...
+
+    @property
+    def reference_generation(self) -> int:
+        """Bumped by every write to a reference list, so caches of them know to reload."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise when the database cannot be read."""
+        ...
+
+    async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]: ...
+
+    async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]: ...
+
+    async def count_connections(self, filter: ConnectionFilter) -> int: ...
+
+    async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
+        """Every row of one reference list, ordered by id."""
+        ...
+
+    async def upsert_reference(
+        self, kind: ReferenceKind, rows: Sequence[ReferenceRecord]
+    ) -> WriteCounts: ...
+
+    async def write_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        *,
+        replace_site_connections: bool,
+    ) -> ImportCounts:
+        """Upsert sites and connections in one transaction; all or nothing.
+
+        With ``replace_site_connections`` a site's stored connections that are not among
+        ``connections`` are removed, as when a source re-publishes a whole site.
+        """
+        ...

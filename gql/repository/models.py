@@ -1,0 +1,180 @@
+"""Plain records that cross the repository boundary, free of SQL and of GraphQL."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+class SortOrder(enum.Enum):
+    ID_ASC = "ID_ASC"
+    ID_DESC = "ID_DESC"
+    POWER_KW_ASC = "POWER_KW_ASC"
+    POWER_KW_DESC = "POWER_KW_DESC"
+
+    @property
+    def by_power(self) -> bool:
+        return self in (SortOrder.POWER_KW_ASC, SortOrder.POWER_KW_DESC)
+
+
+class ReferenceKind(enum.Enum):
+    CONNECTION_TYPE = "connection_type"
+    STATUS_TYPE = "status_type"
+    LEVEL = "level_type"
+    SUPPLY_TYPE = "supply_type"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTypeRecord:
+    id: int
+    title: str | None = None
+    formal_name: str | None = None
+    is_discontinued: bool | None = None
+    is_obsolete: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTypeRecord:
+    id: int
+    title: str | None = None
+    is_operational: bool | None = None
+    is_user_selectable: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LevelTypeRecord:
+    id: int
+    title: str | None = None
+    comments: str | None = None
+    is_fast_charge_capable: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyTypeRecord:
+    id: int
+    title: str | None = None
+    description: str | None = None
+
+
+ReferenceRecord = ConnectionTypeRecord | StatusTypeRecord | LevelTypeRecord | SupplyTypeRecord
+
+RECORD_BY_KIND: dict[ReferenceKind, type[ReferenceRecord]] = {
+    ReferenceKind.CONNECTION_TYPE: ConnectionTypeRecord,
+    ReferenceKind.STATUS_TYPE: StatusTypeRecord,
+    ReferenceKind.LEVEL: LevelTypeRecord,
+    ReferenceKind.SUPPLY_TYPE: SupplyTypeRecord,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    """One connection. ``power_kw`` is the effective power (gql/power.py)."""
+
+    id: int
+    charge_point_id: int | None = None
+    connection_type_id: int | None = None
+    reference: str | None = None
+    status_type_id: int | None = None
+    level_id: int | None = None
+    amps: int | None = None
+    voltage: float | None = None
+    power_kw: float | None = None
+    current_type_id: int | None = None
+    quantity: int | None = None
+    comments: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionWrite:
+    """A connection as a source gives it; the repository derives the effective power."""
+
+    id: int
+    charge_point_id: int
+    connection_type_id: int | None = None
+    reference: str | None = None
+    status_type_id: int | None = None
+    level_id: int | None = None
+    amps: int | None = None
+    voltage: float | None = None
+    power_kw: float | None = None
+    current_type_id: int | None = None
+    quantity: int | None = None
+    comments: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    id: int
+    uuid: str | None = None
+    title: str | None = None
+    town: str | None = None
+    country_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    data_provider_id: int | None = None
+    operator_id: int | None = None
+    usage_type_id: int | None = None
+    status_type_id: int | None = None
+    number_of_points: int | None = None
+    date_created: str | None = None
+    date_last_status_update: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionFilter:
+    """All given conditions hold together; ``None`` means no condition."""
+
+    ids: Sequence[int] | None = None
+    connection_type_ids: Sequence[int] | None = None
+    status_type_ids: Sequence[int] | None = None
+    level_ids: Sequence[int] | None = None
+    current_type_ids: Sequence[int] | None = None
+    charge_point_ids: Sequence[int] | None = None
+    min_power_kw: float | None = None
+    max_power_kw: float | None = None
+    is_operational: bool | None = None
+    is_fast_charge_capable: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeekKey:
+    """The sort key of one row under ``order``: pages start strictly after or before it."""
+
+    order: SortOrder
+    id: int
+    power_kw: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """Up to ``limit`` rows in ``order`` that lie after ``after`` and before ``before``.
+
+    ``backward`` reads from the ``before`` end, nearest first (the caller reverses them);
+    ``inclusive`` lets the bounds themselves match, for look-behind checks.
+    """
+
+    filter: ConnectionFilter
+    order: SortOrder
+    limit: int
+    after: SeekKey | None = None
+    before: SeekKey | None = None
+    backward: bool = False
+    inclusive: bool = False
+
+
+@dataclass(slots=True)
+class WriteCounts:
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+
+    @property
+    def unchanged(self) -> int:
+        return self.read - self.written - self.rejected
+
+
+@dataclass(slots=True)
+class ImportCounts:
+    sites: WriteCounts = field(default_factory=WriteCounts)
+    connections: WriteCounts = field(default_factory=WriteCounts)

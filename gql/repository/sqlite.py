@@ -1,0 +1,360 @@
+"""The SQLite backend: the only module that writes SQL (besides the migration files).
+
+One writer connection behind a lock and a small pool of read-only connections, all in WAL
+mode, so reads never wait for a write and writes never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import astuple, fields
+from pathlib import Path
+from typing import Any, Final
+
+import aiosqlite
+import orjson
+
+from gql.power import effective_power_kw
+from gql.repository.models import (
+    RECORD_BY_KIND,
+    ConnectionFilter,
+    ConnectionRecord,
+    ConnectionWrite,
+    ImportCounts,
+    PageQuery,
+    ReferenceKind,
+    ReferenceRecord,
+    SeekKey,
+    SiteRecord,
+    SortOrder,
+    WriteCounts,
+)
+from gql.seed_files import migration_files
+
+# Stands in for a missing power in the sort-key columns, so such rows sort last.
+NO_POWER_SORT_KEY: Final = 1e308
+_BELOW_NO_POWER: Final = 1e307
+
+_CONNECTION_COLUMNS: Final = tuple(f.name for f in fields(ConnectionRecord))
+_SELECT_CONNECTIONS: Final = f"SELECT {', '.join(_CONNECTION_COLUMNS)} FROM connection_info"
+_CONNECTION_WRITE_COLUMNS: Final = (*_CONNECTION_COLUMNS, "power_kw_source")
+_SITE_COLUMNS: Final = tuple(f.name for f in fields(SiteRecord))
+
+# Sort-key columns and whether the order is descending on them.
+_ORDER_KEYS: Final[dict[SortOrder, tuple[tuple[str, ...], bool]]] = {
+    SortOrder.ID_ASC: (("id",), False),
+    SortOrder.ID_DESC: (("id",), True),
+    SortOrder.POWER_KW_ASC: (("power_sort_asc", "id"), False),
+    SortOrder.POWER_KW_DESC: (("power_sort_desc", "id"), False),
+}
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer ocm-gql than this one."""
+
+
+class SqliteRepository:
+    def __init__(self, path: Path, *, readers: int = 2, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._reader_count = readers
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+        self._statements = 0
+        self._reference_generation = 0
+        self._statements_lock = threading.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, readers: int = 2, busy_timeout_ms: int = 5000
+    ) -> SqliteRepository:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        repository = cls(path, readers=readers, busy_timeout_ms=busy_timeout_ms)
+        try:
+            await repository._connect()
+        except BaseException:
+            await repository.close()
+            raise
+        return repository
+
+    async def _connect(self) -> None:
+        self._writer = await self._new_connection()
+        await self._writer.execute("PRAGMA journal_mode = WAL")
+        await self._writer.execute("PRAGMA synchronous = NORMAL")
+        await self._migrate(self._writer)
+        for _ in range(self._reader_count):
+            reader = await self._new_connection()
+            await reader.execute("PRAGMA query_only = ON")
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def _new_connection(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        await connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        await connection.execute("PRAGMA foreign_keys = ON")
+        await connection.set_trace_callback(self._count_statement)
+        return connection
+
+    def _count_statement(self, _sql: str) -> None:
+        with self._statements_lock:
+            self._statements += 1
+
+    @property
+    def statement_count(self) -> int:
+        return self._statements
+
+    @property
+    def reference_generation(self) -> int:
+        return self._reference_generation
+
+    async def close(self) -> None:
+        for connection in [*self._all_readers, self._writer]:
+            if connection is not None:
+                await connection.close()
+        self._all_readers.clear()
+        self._writer = None
+
+    async def _migrate(self, connection: aiosqlite.Connection) -> None:
+        current = await _scalar(connection, "PRAGMA user_version")
+        migrations = migration_files()
+        newest = migrations[-1][0] if migrations else 0
+        if current > newest:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {current}; this ocm-gql knows up to {newest}"
+            )
+        for version, path in migrations:
+            if version <= current:
+                continue
+            script = path.read_text(encoding="utf-8")
+            try:
+                await connection.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+                )
+            except BaseException:
+                if connection.in_transaction:
+                    await connection.execute("ROLLBACK")
+                raise
+
+    async def schema_version(self) -> int:
+        async with self._reader() as connection:
+            return await _scalar(connection, "PRAGMA user_version")
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        connection = await self._readers.get()
+        try:
+            yield connection
+        finally:
+            self._readers.put_nowait(connection)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time; rolled back on any error, cancellation included."""
+        assert self._writer is not None, "repository is closed"
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def ping(self) -> None:
+        async with self._reader() as connection:
+            await connection.execute_fetchall("SELECT 1 FROM connection_info LIMIT 1")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]:
+        sql = f"{_SELECT_CONNECTIONS} WHERE id IN (SELECT value FROM json_each(?))"
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, (_json_list(ids),))
+        return {row[0]: ConnectionRecord(*row) for row in rows}
+
+    async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
+        where, params = _filter_sql(query.filter)
+        columns, order_descending = _ORDER_KEYS[query.order]
+        descending = order_descending != query.backward
+        for bound, is_after in ((query.after, True), (query.before, False)):
+            if bound is None:
+                continue
+            # "After" in the order means a greater key when ascending, smaller when not.
+            operator = ">" if is_after != order_descending else "<"
+            if query.inclusive:
+                operator += "="
+            values = _seek_values(bound)
+            where.append(f"({', '.join(columns)}) {operator} ({', '.join('?' * len(values))})")
+            params.extend(values)
+        direction = " DESC" if descending else ""
+        sql = (
+            f"{_SELECT_CONNECTIONS}{_where(where)}"
+            f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT ?"
+        )
+        params.append(query.limit)
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, params)
+        return [ConnectionRecord(*row) for row in rows]
+
+    async def count_connections(self, filter: ConnectionFilter) -> int:
+        where, params = _filter_sql(filter)
+        async with self._reader() as connection:
+            return await _scalar(
+                connection, f"SELECT count(*) FROM connection_info{_where(where)}", params
+            )
+
+    async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
+        record = RECORD_BY_KIND[kind]
+        names = [f.name for f in fields(record)]
+        booleans = [name.startswith("is_") for name in names]
+        sql = f"SELECT {', '.join(names)} FROM {kind.value} ORDER BY id"
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql)
+        return [
+            record(*(_to_bool(v) if is_bool else v for v, is_bool in zip(row, booleans, strict=True)))
+            for row in rows
+        ]
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def upsert_reference(
+        self, kind: ReferenceKind, rows: Sequence[ReferenceRecord]
+    ) -> WriteCounts:
+        names = tuple(f.name for f in fields(RECORD_BY_KIND[kind]))
+        try:
+            async with self._transaction() as connection:
+                cursor = await connection.executemany(
+                    _upsert_sql(kind.value, names), [astuple(row) for row in rows]
+                )
+        finally:
+            self._reference_generation += 1
+        return WriteCounts(read=len(rows), written=max(cursor.rowcount, 0))
+
+    async def write_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        *,
+        replace_site_connections: bool,
+    ) -> ImportCounts:
+        counts = ImportCounts()
+        counts.sites.read = len(sites)
+        counts.connections.read = len(connections)
+        async with self._transaction() as connection:
+            if sites:
+                cursor = await connection.executemany(
+                    _upsert_sql("charge_point", _SITE_COLUMNS), [astuple(s) for s in sites]
+                )
+                counts.sites.written = max(cursor.rowcount, 0)
+            if connections:
+                cursor = await connection.executemany(
+                    _upsert_sql("connection_info", _CONNECTION_WRITE_COLUMNS),
+                    [_connection_params(c) for c in connections],
+                )
+                counts.connections.written = max(cursor.rowcount, 0)
+            if replace_site_connections and sites:
+                kept: dict[int, list[int]] = {site.id: [] for site in sites}
+                for c in connections:
+                    kept.setdefault(c.charge_point_id, []).append(c.id)
+                await connection.executemany(
+                    "DELETE FROM connection_info WHERE charge_point_id = ?"
+                    " AND id NOT IN (SELECT value FROM json_each(?))",
+                    [(site_id, _json_list(ids)) for site_id, ids in kept.items()],
+                )
+        return counts
+
+
+def _connection_params(connection: ConnectionWrite) -> tuple[Any, ...]:
+    voltage = None if connection.voltage is None else float(connection.voltage)
+    source_power = None if connection.power_kw is None else float(connection.power_kw)
+    power = effective_power_kw(source_power, connection.amps, voltage, connection.current_type_id)
+    record = ConnectionRecord(
+        id=connection.id,
+        charge_point_id=connection.charge_point_id,
+        connection_type_id=connection.connection_type_id,
+        reference=connection.reference,
+        status_type_id=connection.status_type_id,
+        level_id=connection.level_id,
+        amps=connection.amps,
+        voltage=voltage,
+        power_kw=power,
+        current_type_id=connection.current_type_id,
+        quantity=connection.quantity,
+        comments=connection.comments,
+    )
+    return (*astuple(record), source_power)
+
+
+def _upsert_sql(table: str, columns: Sequence[str]) -> str:
+    """An upsert by id that leaves a row untouched (and uncounted) when nothing differs."""
+    rest = [c for c in columns if c != "id"]
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in rest)}"
+        f" WHERE {' OR '.join(f'{table}.{c} IS NOT excluded.{c}' for c in rest)}"
+    )
+
+
+def _filter_sql(filter: ConnectionFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for column, values in (
+        ("id", filter.ids),
+        ("connection_type_id", filter.connection_type_ids),
+        ("status_type_id", filter.status_type_ids),
+        ("level_id", filter.level_ids),
+        ("current_type_id", filter.current_type_ids),
+        ("charge_point_id", filter.charge_point_ids),
+    ):
+        if values is not None:
+            where.append(f"{column} IN (SELECT value FROM json_each(?))")
+            params.append(_json_list(values))
+    if filter.min_power_kw is not None or filter.max_power_kw is not None:
+        # On the sort-key column so the power index serves the range; its upper default
+        # stays below the stand-in for rows without power, which never match.
+        where.append("power_sort_asc BETWEEN ? AND ?")
+        params.append(-_BELOW_NO_POWER if filter.min_power_kw is None else filter.min_power_kw)
+        params.append(_BELOW_NO_POWER if filter.max_power_kw is None else filter.max_power_kw)
+    if filter.is_operational is not None:
+        where.append("status_type_id IN (SELECT id FROM status_type WHERE is_operational = ?)")
+        params.append(int(filter.is_operational))
+    if filter.is_fast_charge_capable is not None:
+        where.append(
+            "level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = ?)"
+        )
+        params.append(int(filter.is_fast_charge_capable))
+    return where, params
+
+
+def _seek_values(key: SeekKey) -> tuple[float | int, ...]:
+    if key.order is SortOrder.POWER_KW_ASC:
+        return (NO_POWER_SORT_KEY if key.power_kw is None else key.power_kw, key.id)
+    if key.order is SortOrder.POWER_KW_DESC:
+        return (NO_POWER_SORT_KEY if key.power_kw is None else -key.power_kw, key.id)
+    return (key.id,)
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def _json_list(values: Iterable[int]) -> str:
+    return orjson.dumps(list(values)).decode()
+
+
+def _to_bool(value: object) -> bool | None:
+    return None if value is None else bool(value)
+
+
+async def _scalar(
+    connection: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
+) -> Any:
+    rows = list(await connection.execute_fetchall(sql, params))
+    return rows[0][0]
+
+

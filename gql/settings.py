@@ -1,0 +1,81 @@
+"""All runtime settings, read from environment variables prefixed ``OCM_GQL_``.
+
+The README's settings table documents every field here; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "OCM_GQL_"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the setting cannot take."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: Path = Path("ocm-gql.db")
+    """SQLite file. Created, migrated and seeded on first `serve` when it does not exist."""
+    host: str = "127.0.0.1"
+    """Address `serve` listens on."""
+    port: int = 8000
+    """Port `serve` listens on."""
+    default_page_size: int = 20
+    """Page size of `connectionInfos` when neither `first` nor `last` is given."""
+    max_page_size: int = 1000
+    """Largest `first`/`last` accepted; more is a BAD_USER_INPUT error, never a silent cut."""
+    demo_size: int = 1000
+    """Generated demo connections added when `serve` creates a new database."""
+    readers: int = 2
+    """Read connections to the SQLite file (each runs on its own thread)."""
+    busy_timeout_ms: int = 5000
+    """How long SQLite waits for a lock before giving up."""
+    log_level: str = "info"
+    """Python logging level name."""
+
+    def __post_init__(self) -> None:
+        if self.default_page_size < 1 or self.max_page_size < 1:
+            raise SettingsError("page sizes must be at least 1")
+        if self.default_page_size > self.max_page_size:
+            raise SettingsError("default_page_size must not exceed max_page_size")
+        if self.readers < 1:
+            raise SettingsError("readers must be at least 1")
+        if not 0 < self.port < 65536:
+            raise SettingsError("port must be between 1 and 65535")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from the environment; explicit overrides (CLI flags) win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + field.name.upper())
+            if raw is None:
+                continue
+            values[field.name] = _convert(field.name, field.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(name: str, type_name: object, raw: str) -> object:
+    if type_name in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+    if type_name in ("Path", Path):
+        return Path(raw)
+    return raw
+
+
+def documented_settings() -> list[tuple[str, object]]:
+    """(environment variable, default) for every setting, in declaration order."""
+    return [
+        (ENV_PREFIX + field.name.upper(), field.default) for field in dataclasses.fields(Settings)
+    ]

@@ -19,6 +19,7 @@ from gql.seeding import seed_demo, seed_reference
 from gql.settings import ENV_PREFIX, Settings, SettingsError
 
 EXIT_USAGE = 2
+_DEFAULTS = Settings()
 
 
 class CommandError(Exception):
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None)
         )
         logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         result: int = args.run(args, settings)
         return result
@@ -48,28 +50,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, help: str, run: Callable[[argparse.Namespace, Settings], int]) -> argparse.ArgumentParser:
+    def command(
+        name: str, help: str, run: Callable[[argparse.Namespace, Settings], int]
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.add_argument(
             "--db",
             type=Path,
             default=None,
-            help=f"SQLite database file (default: ${ENV_PREFIX}DB or {Settings.db})",
+            help=f"SQLite database file (default: ${ENV_PREFIX}DB or {_DEFAULTS.db})",
         )
         sub.set_defaults(run=run)
         return sub
 
     serve = command("serve", "Serve GraphQL at /graphql.", _serve)
-    serve.add_argument("--host", default=None, help=f"listen address (default {Settings.host})")
-    serve.add_argument("--port", type=int, default=None, help=f"listen port (default {Settings.port})")
+    serve.add_argument("--host", default=None, help=f"listen address (default {_DEFAULTS.host})")
+    serve.add_argument(
+        "--port", type=int, default=None, help=f"listen port (default {_DEFAULTS.port})"
+    )
 
     seed = command("seed", "Create or migrate the database and load the reference lists.", _seed)
     seed.add_argument(
-        "--demo", type=_non_negative, default=0, metavar="N", help="also add N generated demo connections"
+        "--demo",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="also add N generated demo connections",
     )
-    seed.add_argument("--seed", type=int, default=0, help="random seed of the demo data (default 0)")
+    seed.add_argument(
+        "--seed", type=int, default=0, help="random seed of the demo data (default 0)"
+    )
 
-    imports = command("import", "Import OCM POI exports (.json or .json.gz, files or folders).", _import)
+    imports = command(
+        "import", "Import OCM POI exports (.json or .json.gz, files or folders).", _import
+    )
     imports.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
 
     command("export-schema", "Print the GraphQL schema (SDL).", _export_schema)
@@ -109,7 +123,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 f"no database at {settings.db}; create one with "
                 f"`ocm-gql seed --db {settings.db}` (add --demo N for sample data)"
             )
-        print(f"creating {settings.db} with the reference lists and {settings.demo_size} demo connections")
+        print(f"creating {settings.db}: reference lists and {settings.demo_size} demo connections")
 
         async def create(repository: Repository) -> int:
             await seed_reference(repository)

@@ -130,11 +130,11 @@ async def import_exports(
     inputs: Sequence[Path],
     progress: Progress = lambda _message: None,
 ) -> ImportReport:
-    known = {kind: {row.id for row in await repository.reference_rows(kind)} for kind in ReferenceKind}
+    known = {
+        kind: {row.id for row in await repository.reference_rows(kind)} for kind in ReferenceKind
+    }
     batch = read_batch(inputs, known, progress)
-    progress(
-        f"writing {len(batch.sites)} sites and {len(batch.connections)} connections"
-    )
+    progress(f"writing {len(batch.sites)} sites and {len(batch.connections)} connections")
     counts = await repository.write_sites(
         list(batch.sites.values()),
         list(batch.connections.values()),

@@ -20,8 +20,8 @@ import orjson
 
 from gql.importer import RecordError, parse_connection, parse_site, read_export
 from gql.repository.models import RECORD_BY_KIND, ConnectionWrite, ReferenceKind
-from gql.seeding import REFERENCE_KEYS
 from gql.seed_files import seed_dir
+from gql.seeding import REFERENCE_KEYS
 
 # OCM's file name for each list, and its field name for each of our record fields.
 _OCM_FILES: dict[ReferenceKind, str] = {
@@ -65,7 +65,9 @@ def build_demo_profile(poi_files: list[Path], reference: dict[str, Any]) -> dict
         for raw in read_export(path):
             try:
                 site = parse_site(raw)
-                connections = [parse_connection(c, site.id, known) for c in raw.get("Connections") or ()]
+                connections = [
+                    parse_connection(c, site.id, known) for c in raw.get("Connections") or ()
+                ]
             except RecordError:
                 continue
             if connections:
@@ -73,7 +75,11 @@ def build_demo_profile(poi_files: list[Path], reference: dict[str, Any]) -> dict
             for connection in connections:
                 described = {k: v for k, v in asdict(connection).items() if k in _PROFILE_FIELDS}
                 connection_mix[orjson.dumps(described, option=orjson.OPT_SORT_KEYS)] += 1
-            if site.country_id is not None and site.latitude is not None and site.longitude is not None:
+            if (
+                site.country_id is not None
+                and site.latitude is not None
+                and site.longitude is not None
+            ):
                 countries.setdefault(site.country_id, []).append((site.latitude, site.longitude))
     return {
         "source": "Derived from Open Charge Map site records (openchargemap.org), CC BY 4.0",

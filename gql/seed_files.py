@@ -20,5 +20,7 @@ def seed_dir() -> Path:
 
 def migration_files() -> list[tuple[int, Path]]:
     """(version, path) of every migration, oldest first; files are named ``NNNN_name.sql``."""
-    found = [(int(path.name.split("_", 1)[0]), path) for path in seed_dir().glob("migrations/*.sql")]
+    found = [
+        (int(path.name.split("_", 1)[0]), path) for path in seed_dir().glob("migrations/*.sql")
+    ]
     return sorted(found)

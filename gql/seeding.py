@@ -109,7 +109,9 @@ def demo_batches(
         for _ in range(size):
             made += 1
             connections.append(
-                ConnectionWrite(id=DEMO_ID_BASE + made, charge_point_id=site_id, **pick_connection())
+                ConnectionWrite(
+                    id=DEMO_ID_BASE + made, charge_point_id=site_id, **pick_connection()
+                )
             )
         if len(connections) >= batch_size:
             yield sites, connections

@@ -68,7 +68,9 @@ def _convert(name: str, type_name: object, raw: str) -> object:
         try:
             return int(raw)
         except ValueError:
-            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+            raise SettingsError(
+                f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}"
+            ) from None
     if type_name in ("Path", Path):
         return Path(raw)
     return raw

@@ -34,9 +34,7 @@ class ConnectionInfo:
         description="Peak available power in kW: as recorded, or when missing or 0, "
         "amps x voltage / 1000 (x 1.732 for three-phase AC), rounded to 0.1, as OCM computes it."
     )
-    current_type_id: int | None = strawberry.field(
-        description="The supply type ID (e.g. DC)."
-    )
+    current_type_id: int | None = strawberry.field(description="The supply type ID (e.g. DC).")
     quantity: int | None = strawberry.field(
         description="Number of equipment items available with this specification."
     )

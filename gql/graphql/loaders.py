@@ -29,9 +29,7 @@ class Loaders:
 def create_loaders(repository: Repository, references: ReferenceCache) -> Loaders:
     async def load_connections(ids: Sequence[int]) -> list[ConnectionInfo | None]:
         records = await repository.connections_by_ids(ids)
-        return [
-            ConnectionInfo.from_record(records[i]) if i in records else None for i in ids
-        ]
+        return [ConnectionInfo.from_record(records[i]) if i in records else None for i in ids]
 
     def reference_loader(
         kind: ReferenceKind, convert: Callable[[Any], T]

@@ -93,7 +93,9 @@ class ConnectionPager:
         try:
             return decode_cursor(token, self._order)
         except InvalidCursor as error:
-            raise UserInputError(f"Invalid `{argument}` cursor: {error}.", argument=argument) from None
+            raise UserInputError(
+                f"Invalid `{argument}` cursor: {error}.", argument=argument
+            ) from None
 
     def cursor(self, record: ConnectionRecord) -> str:
         return encode_cursor(SeekKey(self._order, record.id, record.power_kw))

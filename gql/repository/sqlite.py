@@ -215,10 +215,13 @@ class SqliteRepository:
         sql = f"SELECT {', '.join(names)} FROM {kind.value} ORDER BY id"
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql)
-        return [
-            record(*(_to_bool(v) if is_bool else v for v, is_bool in zip(row, booleans, strict=True)))
-            for row in rows
-        ]
+        records = []
+        for row in rows:
+            values: list[Any] = [
+                _to_bool(v) if is_bool else v for v, is_bool in zip(row, booleans, strict=True)
+            ]
+            records.append(record(*values))
+        return records
 
     # -- writes --------------------------------------------------------------------------
 
@@ -324,9 +327,7 @@ def _filter_sql(filter: ConnectionFilter) -> tuple[list[str], list[Any]]:
         where.append("status_type_id IN (SELECT id FROM status_type WHERE is_operational = ?)")
         params.append(int(filter.is_operational))
     if filter.is_fast_charge_capable is not None:
-        where.append(
-            "level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = ?)"
-        )
+        where.append("level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = ?)")
         params.append(int(filter.is_fast_charge_capable))
     return where, params
 
@@ -351,10 +352,6 @@ def _to_bool(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 
-async def _scalar(
-    connection: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
-) -> Any:
+async def _scalar(connection: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
     rows = list(await connection.execute_fetchall(sql, params))
-    return rows[0][0]
-
-
+    return int(rows[0][0])

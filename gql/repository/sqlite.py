@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import astuple, fields
 from pathlib import Path
@@ -66,8 +66,9 @@ class SqliteRepository:
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
         self._statements = 0
-        self._reference_generation = 0
         self._statements_lock = threading.Lock()
+        self._statement_listeners: list[Callable[[str], None]] = []
+        self._reference_generation = 0
 
     @classmethod
     async def open(
@@ -100,9 +101,15 @@ class SqliteRepository:
         await connection.set_trace_callback(self._count_statement)
         return connection
 
-    def _count_statement(self, _sql: str) -> None:
+    def _count_statement(self, sql: str) -> None:
         with self._statements_lock:
             self._statements += 1
+        for listener in self._statement_listeners:
+            listener(sql)
+
+    def add_statement_listener(self, listener: Callable[[str], None]) -> None:
+        """Calls ``listener`` with the text of every statement run from now on."""
+        self._statement_listeners.append(listener)
 
     @property
     def statement_count(self) -> int:

@@ -1,0 +1,85 @@
+"""The shipped seed files and what `ocm-gql seed` makes of them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from gql.repository.models import ReferenceKind
+from gql.repository.sqlite import SqliteRepository
+from gql.seed_build import build_demo_profile, build_reference, dump
+from gql.seed_files import seed_dir
+from gql.seeding import DEMO_ID_BASE, DemoProfile, demo_batches, seed_reference
+from tests.conftest import run_cli, shared_ocm
+
+
+def test_seed_files_are_what_seed_build_makes_from_ocm_data() -> None:
+    ocm = shared_ocm()
+    reference = build_reference(ocm / "reference")
+    profile = build_demo_profile(sorted((ocm / "poi").glob("poi_*.json")), reference)
+    assert (seed_dir() / "reference.json").read_bytes() == dump(reference), (
+        "seed/reference.json is stale: run `python -m gql.seed_build ../shared/ocm`"
+    )
+    assert (seed_dir() / "demo_profile.json").read_bytes() == dump(profile)
+
+
+async def test_seeded_lists_equal_ocm_reference_files(tmp_path: Path) -> None:
+    ocm = shared_ocm()
+    repository = await SqliteRepository.open(tmp_path / "seed.db")
+    try:
+        await seed_reference(repository)
+        again = await seed_reference(repository)
+        for kind, file_name in [
+            (ReferenceKind.CONNECTION_TYPE, "ConnectionTypes.json"),
+            (ReferenceKind.STATUS_TYPE, "StatusTypes.json"),
+            (ReferenceKind.LEVEL, "ChargerTypes.json"),
+            (ReferenceKind.SUPPLY_TYPE, "CurrentTypes.json"),
+        ]:
+            ocm_rows = {r["ID"]: r for r in json.loads((ocm / "reference" / file_name).read_text())}
+            ours = await repository.reference_rows(kind)
+            assert [r.id for r in ours] == sorted(ocm_rows)
+            for row in ours:
+                assert row.title == ocm_rows[row.id]["Title"]
+            assert again[kind].written == 0  # seeding twice changes nothing
+    finally:
+        await repository.close()
+
+
+def test_demo_data_is_deterministic_per_seed() -> None:
+    profile = DemoProfile.load()
+    first = list(demo_batches(500, 7, profile, batch_size=100))
+    assert first == list(demo_batches(500, 7, profile, batch_size=100))
+    assert first != list(demo_batches(500, 8, profile, batch_size=100))
+    connections = [c for _sites, batch in first for c in batch]
+    assert [c.id for c in connections] == list(range(DEMO_ID_BASE + 1, DEMO_ID_BASE + 501))
+    site_ids = {s.id for sites, _ in first for s in sites}
+    assert {c.charge_point_id for c in connections} == site_ids
+
+
+def test_demo_data_follows_the_real_mix() -> None:
+    profile = DemoProfile.load()
+    connections = [c for _s, batch in demo_batches(20_000, 3, profile) for c in batch]
+    real = Counter[int | None]()
+    for entry, weight in zip(profile.connections, profile.connection_weights, strict=True):
+        real[entry["connection_type_id"]] += weight
+    demo = Counter(c.connection_type_id for c in connections)
+    real_total, demo_total = sum(real.values()), len(connections)
+    for type_id, count in real.items():
+        assert abs(demo[type_id] / demo_total - count / real_total) < 0.02, type_id
+    assert set(demo) <= set(real)
+    sizes = Counter(Counter(c.charge_point_id for c in connections).values())
+    assert max(sizes) <= max(profile.connections_per_site)
+
+
+def test_seed_command_with_demo(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    out = run_cli("seed", "--db", str(db), "--demo", "250", "--seed", "5")
+    assert "connection_type: 42 read, 42 written" in out
+    assert "demo: 250 connections (seed 5): 250 written" in out
+    again = run_cli("seed", "--db", str(db), "--demo", "250", "--seed", "5")
+    assert "42 read, 0 written, 42 unchanged" in again
+    assert "250 connections (seed 5): 0 written" in again
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT count(*) FROM connection_info").fetchone()[0] == 250

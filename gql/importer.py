@@ -66,6 +66,7 @@ class ImportReport:
 
 
 Progress = Callable[[str], None]
+_PROGRESS_EVERY = 10_000
 
 # Reference fields of a connection: compact key, verbose key, and the list it names.
 _CONNECTION_REFERENCES: tuple[tuple[str, str, str, ReferenceKind], ...] = (
@@ -122,6 +123,8 @@ def read_batch(
         progress(f"[{number}/{len(files)}] {path}: {len(data)} sites")
         for index, raw in enumerate(data):
             _add_site(batch, path.name, index, raw, known)
+            if index and index % _PROGRESS_EVERY == 0:
+                progress(f"  {index}/{len(data)} sites checked")
     return batch
 
 

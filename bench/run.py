@@ -106,7 +106,10 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short, noisier run")
     parser.add_argument(
-        "--rows", type=_positive_int, default=200_000, help="connections in the dataset"
+        "--rows",
+        type=_positive_int,
+        default=200_000,
+        help="connections in the dataset (default 200,000)",
     )
     parser.add_argument(
         "--duration",
@@ -118,7 +121,7 @@ def _arguments() -> argparse.Namespace:
         "--rounds",
         type=_positive_int,
         default=None,
-        help="timed runs of each server per page size; the best counts (default 3, or 2)",
+        help="timed runs of each server per page; the best counts (default 3, or 2 with --quick)",
     )
     args = parser.parse_args()
     if args.duration is None:
@@ -164,8 +167,8 @@ def _run(args: argparse.Namespace) -> int:
         for size in PAGE_SIZES:
             server = _graphql_target(server_port, size)
             floor = Target("floor", floor_port, "GET", f"/connections?first={size}", None, {})
-            expected, check = _same_body(server, floor)
-            print(f"first={size}: {len(expected):,} bytes per response, bodies {check}")
+            expected, nodes, check = _same_body(server, floor)
+            print(f"first={size}: {nodes:,} nodes, {len(expected):,} bytes, bodies {check}")
             floor_rps: list[float] = []
             server_rps: list[float] = []
             for round_ in range(args.rounds):
@@ -288,38 +291,51 @@ def _connected(target: Target) -> Iterator[http.client.HTTPConnection]:
         connection.close()
 
 
-def _same_body(server: Target, floor: Target) -> tuple[bytes, str]:
-    """The server's body, after checking the floor returns the same; and how it matched."""
+def _same_body(server: Target, floor: Target) -> tuple[bytes, int, str]:
+    """The server's body and its node count, after checking the floor returns the same;
+    and how the two matched."""
     with _connected(server) as connection:
         server_body = _fetch(connection, server)
     with _connected(floor) as connection:
         floor_body = _fetch(connection, floor)
     server_json: Any = orjson.loads(server_body)
-    if "errors" in server_json:
-        raise BenchError(f"the server returned errors: {server_json['errors']}")
+    nodes = _nodes(server_json)
+    if nodes is None:
+        raise BenchError(f"the server did not return a page: {server_body[:300]!r}")
     if server_body == floor_body:
-        return server_body, "byte-identical"
+        return server_body, len(nodes), "byte-identical"
     floor_json: Any = orjson.loads(floor_body)
     if server_json == floor_json:
-        return server_body, "equal as parsed JSON (not byte-identical)"
+        return server_body, len(nodes), "equal as parsed JSON (not byte-identical)"
     raise BenchError(
-        f"the floor's body differs from the server's for {floor.path}; "
-        f"{_first_difference(server_json, floor_json)}"
+        f"the floor's body differs from the server's for first={len(nodes)}: "
+        f"{_difference(nodes, _nodes(floor_json))}"
     )
 
 
-def _first_difference(server: Any, floor: Any) -> str:
+def _nodes(body: Any) -> list[Any] | None:
     try:
-        server_nodes = server["data"]["connectionInfos"]["nodes"]
-        floor_nodes = floor["data"]["connectionInfos"]["nodes"]
+        nodes = body["data"]["connectionInfos"]["nodes"]
     except (KeyError, TypeError):
-        return f"server: {str(server)[:300]}; floor: {str(floor)[:300]}"
-    if len(server_nodes) != len(floor_nodes):
-        return f"server has {len(server_nodes)} nodes, floor {len(floor_nodes)}"
-    for index, (s, f) in enumerate(zip(server_nodes, floor_nodes, strict=True)):
+        return None
+    return nodes if isinstance(nodes, list) and "errors" not in body else None
+
+
+def _difference(server: list[Any], floor: list[Any] | None) -> str:
+    """Where the floor's nodes first differ from the server's, in a line."""
+    if floor is None:
+        return "the floor did not return a page"
+    if len(server) != len(floor):
+        return f"the server returned {len(server)} nodes, the floor {len(floor)}"
+    for index, (s, f) in enumerate(zip(server, floor, strict=True)):
         if s != f:
-            return f"node {index}: server {s}, floor {f}"
-    return "the envelopes differ"
+            fields = [
+                f"{key}: server {s.get(key)!r}, floor {f.get(key)!r}"
+                for key in dict.fromkeys([*s, *f])
+                if s.get(key) != f.get(key) or key not in s or key not in f
+            ]
+            return f"node {index} (id {s.get('id')}): " + "; ".join(fields)
+    return "the nodes match but the rest of the body differs"
 
 
 def _throughput(target: Target, expected_bytes: int, args: argparse.Namespace) -> float:
@@ -358,13 +374,9 @@ def _report(variants: list[Variant]) -> None:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
-    for row in rows:
-        print(
-            "  ".join(
-                [row[0].ljust(widths[0])]
-                + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-            )
-        )
+    for first, *numbers in rows:
+        cells = [number.rjust(width) for number, width in zip(numbers, widths[1:], strict=True)]
+        print("  ".join([first.ljust(widths[0]), *cells]))
 
 
 def _save(variants: list[Variant], args: argparse.Namespace) -> None:

@@ -45,7 +45,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context.for_request(
-            self._settings, self._services.repository, self._services.references
+            self._settings, self._services.repository, self._services.references, request
         )
 
     def encode_json(self, data: object) -> bytes:

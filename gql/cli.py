@@ -86,7 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
 
-    command("export-schema", "Print the GraphQL schema (SDL).", _export_schema)
+    export = command("export-schema", "Print the GraphQL schema (SDL).", _export_schema)
+    export.add_argument(
+        "--federation",
+        action="store_true",
+        help="print the Apollo Federation 2 subgraph SDL (with @link, @key, _entities)",
+    )
     return parser
 
 
@@ -173,10 +178,10 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     return _with_repository(settings, work)
 
 
-def _export_schema(_args: argparse.Namespace, _settings: Settings) -> int:
-    from gql.graphql.schema import sdl
+def _export_schema(args: argparse.Namespace, _settings: Settings) -> int:
+    from gql.graphql.schema import federation_sdl, public_sdl
 
-    sys.stdout.write(sdl())
+    sys.stdout.write(federation_sdl() if args.federation else public_sdl())
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 
 from graphql import build_schema
 
-from gql.graphql.schema import sdl
+from gql.graphql.schema import public_sdl as sdl
 from tests.conftest import REPO_ROOT
 
 

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 _LEVEL_DEPRECATION = "Deprecated by OCM in favour of documenting the power in kW (powerKw)."
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="Details on the equipment type and power capability of one connection "
-    "(OCM's ConnectionInfo)."
+    "(OCM's ConnectionInfo).",
 )
 class ConnectionInfo:
     id: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gql.graphql.loaders import Loaders, create_loaders
 from gql.reference_cache import ReferenceCache
@@ -16,14 +17,21 @@ class Context:
     repository: Repository
     references: ReferenceCache
     loaders: Loaders
+    request: Any = None
+    """The HTTP request (a Starlette Request), when there is one; tracing reads its headers."""
 
     @classmethod
     def for_request(
-        cls, settings: Settings, repository: Repository, references: ReferenceCache
+        cls,
+        settings: Settings,
+        repository: Repository,
+        references: ReferenceCache,
+        request: Any = None,
     ) -> Context:
         return cls(
             settings=settings,
             repository=repository,
             references=references,
             loaders=create_loaders(repository, references),
+            request=request,
         )

@@ -20,7 +20,9 @@ class FromRecord:
         return cls(**values)
 
 
-@strawberry.type(description="The type of end-user connection an EVSE supports.")
+@strawberry.federation.type(
+    keys=["id"], description="The type of end-user connection an EVSE supports."
+)
 class ConnectionType(FromRecord):
     id: int
     title: str | None = strawberry.field(description="e.g. 'Type 2 (Socket Only)'")
@@ -36,8 +38,9 @@ class ConnectionType(FromRecord):
     )
 
 
-@strawberry.type(
-    description="Whether a site or equipment item is generally operational. 0 is 'Unknown'."
+@strawberry.federation.type(
+    keys=["id"],
+    description="Whether a site or equipment item is generally operational. 0 is 'Unknown'.",
 )
 class StatusType(FromRecord):
     id: int
@@ -46,9 +49,10 @@ class StatusType(FromRecord):
     is_user_selectable: bool | None
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="A general category for equipment power capability (OCM's charger type). "
-    "Deprecated by OCM for general use in favour of the power in kW."
+    "Deprecated by OCM for general use in favour of the power in kW.",
 )
 class LevelType(FromRecord):
     id: int
@@ -59,9 +63,10 @@ class LevelType(FromRecord):
     )
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="The EVSE power supply type (OCM's current type), e.g. DC, AC single phase, "
-    "AC three phase."
+    "AC three phase.",
 )
 class SupplyType(FromRecord):
     id: int

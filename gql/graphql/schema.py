@@ -1,23 +1,61 @@
-"""The Strawberry schema, and its SDL as `ocm-gql export-schema` prints it."""
+"""The schema: an Apollo Federation 2 subgraph, and its two SDLs.
+
+`public_sdl()` is the API as clients see it (schema.graphql); `federation_sdl()` adds the
+federation directives and fields, for a schema registry or a gateway.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, print_schema
+from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
+from strawberry.federation.schema import FederationAny
 
+from gql.graphql.entities import resolve_entities
 from gql.graphql.errors import ErrorCodes
 from gql.graphql.query import Query
 
+FEDERATION_VERSION: Final = "2.11"  # the newest Strawberry supports
+_FEDERATION_FIELDS = {"_entities", "_service"}
 
-class Schema(strawberry.Schema):
+
+class Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Left to ErrorCodes, which logs unexpected errors once, under their error id."""
 
+    # Strawberry builds `_entities` from this method; its annotations name the _Any scalar.
+    def entities_resolver(
+        self, info: strawberry.Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        return resolve_entities(info.context, representations)
 
-schema = Schema(query=Query, extensions=[ErrorCodes])
+
+schema = Schema(
+    query=Query,
+    extensions=[ErrorCodes, ApolloFederationTracingExtension],
+    federation_version=FEDERATION_VERSION,
+)
 
 
-def sdl() -> str:
+def federation_sdl() -> str:
     return schema.as_str() + "\n"
+
+
+def public_sdl() -> str:
+    full = schema._schema
+    query = full.query_type
+    assert query is not None
+    public_query = GraphQLObjectType(
+        query.name,
+        fields={k: v for k, v in query.fields.items() if k not in _FEDERATION_FIELDS},
+        description=query.description,
+    )
+    types = [
+        graphql_type
+        for name, graphql_type in sorted(full.type_map.items())
+        # Federation's own types are all named `_Name` or `link__Name`.
+        if name != query.name and not name.startswith(("_", "link__"))
+    ]
+    return print_schema(GraphQLSchema(query=public_query, types=types)) + "\n"

@@ -15,11 +15,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from gql.graphql.context import Context
-from gql.graphql.schema import schema
+from gql.graphql.schema import TRACE_HEADER, schema, traced_schema
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -38,8 +39,8 @@ class Services:
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, services: Services) -> None:
-        super().__init__(schema)
+    def __init__(self, settings: Settings, services: Services, *, traced: bool = False) -> None:
+        super().__init__(traced_schema if traced else schema)
         self._settings = settings
         self._services = services
 
@@ -50,6 +51,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+class TraceSwitch:
+    """Sends requests that ask for a federation trace to the traced endpoint."""
+
+    def __init__(self, untraced: GraphQLEndpoint, traced: GraphQLEndpoint) -> None:
+        self._untraced = untraced
+        self._traced = traced
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wants_trace = (TRACE_HEADER.encode(), b"ftv1") in scope.get("headers", ())
+        await (self._traced if wants_trace else self._untraced)(scope, receive, send)
 
 
 def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_repository) -> Starlette:
@@ -75,7 +88,9 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    graphql = GraphQLEndpoint(settings, services)
+    graphql = TraceSwitch(
+        GraphQLEndpoint(settings, services), GraphQLEndpoint(settings, services, traced=True)
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql),

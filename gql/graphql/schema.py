@@ -32,11 +32,17 @@ class Schema(strawberry.federation.Schema):
         return resolve_entities(info.context, representations)
 
 
-schema = Schema(
+schema = Schema(query=Query, extensions=[ErrorCodes], federation_version=FEDERATION_VERSION)
+
+# Tracing wraps every resolver, which costs even when no trace is asked for, so requests
+# from a gateway that want one (header `apollo-federation-include-trace: ftv1`) run on
+# this twin instead.
+traced_schema = Schema(
     query=Query,
     extensions=[ErrorCodes, ApolloFederationTracingExtension],
     federation_version=FEDERATION_VERSION,
 )
+TRACE_HEADER: Final = "apollo-federation-include-trace"
 
 
 def federation_sdl() -> str:

@@ -1,0 +1,81 @@
+"""Real processes on loopback for end-to-end tests: started, awaited, always stopped."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Process:
+    """A child process that serves HTTP on 127.0.0.1:``port``; ready once ``ready_path``
+    answers (any HTTP status below 500)."""
+
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        port: int,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        ready_path: str = "/",
+        ready_method: str = "GET",
+        timeout: float = 90,
+    ) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
+        environment.update(env or {})
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"{command[:3]} exited early:\n{self.stop()}")
+            try:
+                response = httpx2.request(ready_method, self.url + ready_path, timeout=2)
+                if response.status_code < 500:
+                    return
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.1)
+        output = self.stop()
+        raise AssertionError(f"{command[:3]} was not ready in {timeout} s:\n{output}")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output or ""
+
+
+def ocm_server(*args: str, cwd: Path) -> Process:
+    """`ocm-gql serve` on a free port."""
+    port = free_port()
+    return Process(
+        [sys.executable, "-m", "gql", "serve", "--port", str(port), *args],
+        port=port,
+        cwd=cwd,
+        ready_path="/healthz",
+    )

@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 
 from gql.graphql.context import Context
 from gql.graphql.schema import TRACE_HEADER, schema, traced_schema
+from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -40,7 +41,8 @@ class Services:
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, settings: Settings, services: Services, *, traced: bool = False) -> None:
-        super().__init__(traced_schema if traced else schema)
+        # The playground is ours (gql.http.playground): no IDE loaded from a CDN.
+        super().__init__(traced_schema if traced else schema, graphql_ide=None)
         self._settings = settings
         self._services = services
 
@@ -91,9 +93,11 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     graphql = TraceSwitch(
         GraphQLEndpoint(settings, services), GraphQLEndpoint(settings, services, traced=True)
     )
+    playground_assets = find_assets_dir(settings.playground_assets)
     return Starlette(
         routes=[
-            Route("/graphql", graphql),
+            Route("/graphql", PlaygroundSwitch(graphql, playground_assets)),
+            *playground_routes(playground_assets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -38,6 +38,11 @@ class Settings:
     """How long SQLite waits for a lock before giving up."""
     log_level: str = "info"
     """Python logging level name."""
+    playground_assets: Path | None = None
+    """OCM_GQL_PLAYGROUND_ASSETS: a node_modules folder holding GraphiQL's browser files
+    (graphiql, react, react-dom). None means ``gql/playground/node_modules`` beside the
+    package, filled by ``npm ci --prefix gql/playground``. Without the files, /graphql
+    answers browsers with status 503 and a page saying what to run."""
 
     def __post_init__(self) -> None:
         if self.default_page_size < 1 or self.max_page_size < 1:
@@ -73,6 +78,9 @@ def _convert(name: str, type_name: object, raw: str) -> object:
             ) from None
     if type_name in ("Path", Path):
         return Path(raw)
+    if type_name == "Path | None":
+        # Empty means unset: Path("") would silently be the working directory.
+        return Path(raw) if raw else None
     return raw
 
 

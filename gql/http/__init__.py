@@ -1,0 +1,1 @@
+"""HTTP-facing pieces of the server."""

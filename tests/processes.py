@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +11,23 @@ import time
 from pathlib import Path
 
 import httpx2
+import pytest
+
+
+def npm_project(project: Path, installed: str, purpose: str) -> Path:
+    """An npm project of the repo, installed from its committed lock file (npm ci) when
+    ``installed`` (a path below node_modules) is missing; skips without Node.js."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip(f"Node.js and npm are needed for {purpose}")
+    if not (project / "node_modules" / installed).exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    return project
 
 
 def free_port() -> int:

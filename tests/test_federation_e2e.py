@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import httpx2
 import pytest
 
 from tests.conftest import REPO_ROOT, run_cli
-from tests.processes import Process, free_port, ocm_server
+from tests.processes import Process, free_port, npm_project, ocm_server
 
 pytestmark = pytest.mark.e2e
 
@@ -31,18 +30,7 @@ INSPECTED = [DEMO + 1, DEMO + 2, DEMO + 17, DEMO + 250]
 
 @pytest.fixture(scope="module")
 def node_project() -> Path:
-    """The Node side, installed from the committed lock file (npm ci) when not yet there."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are needed for the federation end-to-end test")
-    if not (NODE_PROJECT / "node_modules" / "@apollo" / "gateway").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_PROJECT,
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    return NODE_PROJECT
+    return npm_project(NODE_PROJECT, "@apollo/gateway", "the federation end-to-end test")
 
 
 def _node(script: str, port: int, env: dict[str, str], project: Path) -> Process:

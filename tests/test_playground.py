@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,6 +25,7 @@ from gql.http.playground import (
 )
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT
+from tests.processes import npm_project
 
 BROWSER_ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
@@ -49,15 +49,7 @@ def playground_assets() -> Path:
     assets = find_assets_dir(None)
     if assets is not None:
         return assets
-    if shutil.which("npm") is None:
-        pytest.skip(f"npm is needed to install the playground files ({INSTALL_COMMAND})")
-    subprocess.run(
-        [*INSTALL_COMMAND.split(), "--no-audit", "--no-fund"],
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    npm_project(REPO_ROOT / "gql" / "playground", "graphiql", "the playground files")
     assets = find_assets_dir(None)
     assert assets is not None, f"{INSTALL_COMMAND} did not install the playground files"
     return assets

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from gql.http.playground import ASSETS_URL_PREFIX, EXAMPLE_QUERY
 from tests.conftest import REPO_ROOT, run_cli
-from tests.processes import Process, ocm_server
+from tests.processes import Process, npm_project, ocm_server
 from tests.test_playground import playground_assets
 
 pytestmark = pytest.mark.e2e
@@ -45,19 +44,9 @@ QUERY = f"""query {OPERATION} {{
 def node_project() -> Path:
     """playwright-core from the committed lock file (npm ci) when not yet installed; it
     drives the system's Chromium and never downloads a browser."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are needed for the browser test")
     if not CHROMIUM.is_file():
         pytest.skip(f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    if not (NODE_PROJECT / "node_modules" / "playwright-core").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_PROJECT,
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    return NODE_PROJECT
+    return npm_project(NODE_PROJECT, "playwright-core", "the browser test")
 
 
 @pytest.fixture(scope="module")

@@ -8,19 +8,19 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
-import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from gql.graphql.context import Context
-from gql.graphql.schema import TRACE_HEADER, schema, traced_schema
+from gql.graphql.schema import schema, traced_schema
+from gql.http.endpoint import GraphQLHTTPEndpoint, Schemas
+from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
@@ -31,40 +31,25 @@ logger = logging.getLogger("gql.app")
 
 RepositoryOpener = Callable[[Settings], Awaitable[Repository]]
 
+# What browsers may send cross-origin: JSON bodies, conditional GETs, API keys, and the
+# headers Apollo's clients add.
+CORS_REQUEST_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "if-none-match",
+    "x-api-key",
+    "apollo-require-preflight",
+    "apollographql-client-name",
+    "apollographql-client-version",
+)
+
 
 class Services:
     """What the app holds for its lifetime, set up by the lifespan."""
 
     repository: Repository
     references: ReferenceCache
-
-
-class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, services: Services, *, traced: bool = False) -> None:
-        # The playground is ours (gql.http.playground): no IDE loaded from a CDN.
-        super().__init__(traced_schema if traced else schema, graphql_ide=None)
-        self._settings = settings
-        self._services = services
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context.for_request(
-            self._settings, self._services.repository, self._services.references, request
-        )
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-
-class TraceSwitch:
-    """Sends requests that ask for a federation trace to the traced endpoint."""
-
-    def __init__(self, untraced: GraphQLEndpoint, traced: GraphQLEndpoint) -> None:
-        self._untraced = untraced
-        self._traced = traced
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        wants_trace = (TRACE_HEADER.encode(), b"ftv1") in scope.get("headers", ())
-        await (self._traced if wants_trace else self._untraced)(scope, receive, send)
 
 
 def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_repository) -> Starlette:
@@ -90,8 +75,11 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    graphql = TraceSwitch(
-        GraphQLEndpoint(settings, services), GraphQLEndpoint(settings, services, traced=True)
+    def context_for(request: Request) -> Context:
+        return Context.for_request(settings, services.repository, services.references, request)
+
+    graphql = GraphQLHTTPEndpoint(
+        settings, Schemas(schema, traced_schema), document_source(settings), context_for
     )
     playground_assets = find_assets_dir(settings.playground_assets)
     return Starlette(
@@ -102,4 +90,31 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
+        middleware=http_middleware(settings),
     )
+
+
+def document_source(settings: Settings) -> DocumentSource:
+    """Trusted documents when a manifest is configured, else automatic persisted queries.
+
+    Raises ManifestError when the manifest cannot be used."""
+    if settings.trusted_documents is not None:
+        return TrustedDocuments.from_manifest(settings.trusted_documents)
+    return AutomaticPersistedQueries(settings.apq_cache_size)
+
+
+def http_middleware(settings: Settings) -> list[Middleware]:
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=("GET", "POST"),
+                allow_headers=CORS_REQUEST_HEADERS,
+                expose_headers=("ETag",),
+                max_age=600,
+            )
+        )
+    middleware.append(Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes))
+    return middleware

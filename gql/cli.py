@@ -121,7 +121,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from gql.app import create_app
+    from gql.http.persisted import ManifestError
 
+    try:
+        app = create_app(settings)
+    except ManifestError as error:
+        raise CommandError(str(error)) from None
     if not settings.db.exists():
         if _db_was_chosen(args):
             raise CommandError(
@@ -138,7 +143,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         _with_repository(settings, create)
     print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

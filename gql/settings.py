@@ -44,6 +44,27 @@ class Settings:
     package, filled by ``npm ci --prefix gql/playground``. Without the files, /graphql
     answers browsers with status 503 and a page saying what to run."""
 
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted; more is answered 413."""
+    max_batch_size: int = 10
+    """Most operations in one batched request (a JSON array, as Apollo's BatchHttpLink
+    sends); 0 turns batching off."""
+    apq_cache_size: int = 1000
+    """Automatic persisted queries kept in memory (least recently used go first); 0 turns
+    APQ off (clients then get PERSISTED_QUERY_NOT_SUPPORTED and send full queries)."""
+    trusted_documents: Path | None = None
+    """An Apollo persisted-query manifest (JSON). When set, only its operations run: by
+    `extensions.persistedQuery.sha256Hash`, or as the identical query text; anything else
+    gets PERSISTED_QUERY_NOT_IN_LIST or QUERY_NOT_IN_SAFELIST, and APQ registration is off."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """Origins allowed by CORS, comma-separated; `*` allows any (no cookies are used: API
+    keys travel in headers). Empty turns CORS off."""
+    cache_control: str = "no-cache"
+    """Cache-Control of successful GET query responses (they carry an ETag, so `no-cache`
+    means "revalidate": 304 when unchanged). Responses with errors get `no-store`."""
+    gzip_min_bytes: int = 1024
+    """Responses at least this large are gzip-compressed for clients that accept it."""
+
     def __post_init__(self) -> None:
         if self.default_page_size < 1 or self.max_page_size < 1:
             raise SettingsError("page sizes must be at least 1")
@@ -51,6 +72,10 @@ class Settings:
             raise SettingsError("default_page_size must not exceed max_page_size")
         if self.readers < 1:
             raise SettingsError("readers must be at least 1")
+        if self.max_batch_size < 0 or self.apq_cache_size < 0:
+            raise SettingsError("max_batch_size and apq_cache_size must not be negative")
+        if self.max_body_bytes < 1 or self.gzip_min_bytes < 0:
+            raise SettingsError("max_body_bytes must be positive, gzip_min_bytes not negative")
         if not 0 < self.port < 65536:
             raise SettingsError("port must be between 1 and 65535")
 
@@ -81,11 +106,19 @@ def _convert(name: str, type_name: object, raw: str) -> object:
     if type_name == "Path | None":
         # Empty means unset: Path("") would silently be the working directory.
         return Path(raw) if raw else None
+    if type_name == "tuple[str, ...]":
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     return raw
 
 
 def documented_settings() -> list[tuple[str, object]]:
     """(environment variable, default) for every setting, in declaration order."""
     return [
-        (ENV_PREFIX + field.name.upper(), field.default) for field in dataclasses.fields(Settings)
+        (ENV_PREFIX + field.name.upper(), _as_written(field.default))
+        for field in dataclasses.fields(Settings)
     ]
+
+
+def _as_written(default: object) -> object:
+    """A default as it is written in the environment (lists are comma-separated)."""
+    return ",".join(default) if isinstance(default, tuple) else default

@@ -1,0 +1,163 @@
+"""Which document a request runs: its own query text, or one it names by hash.
+
+Two policies share one interface:
+
+- `AutomaticPersistedQueries` (Apollo's APQ protocol): a client sends only
+  ``extensions.persistedQuery.sha256Hash``; a miss answers PERSISTED_QUERY_NOT_FOUND and
+  the client resends hash and text, which is verified and kept in a bounded LRU store.
+- `TrustedDocuments` (production): only the operations of an Apollo persisted-query
+  manifest run, named by hash or sent as the identical text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gql.http.request import BAD_REQUEST, GraphQLParams, RequestError
+
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
+MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class ManifestError(ValueError):
+    """The trusted-documents manifest cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    query: str
+    on_valid: Callable[[], None] | None = None
+    """Called once the document has parsed and validated (APQ keeps it then)."""
+
+
+class DocumentSource(Protocol):
+    def document(self, params: GraphQLParams) -> Document: ...
+
+
+def sha256_hex(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+def _missing_query() -> RequestError:
+    return RequestError(400, BAD_REQUEST, "The request has no 'query' parameter.")
+
+
+def _requested_hash(params: GraphQLParams) -> str | None:
+    """The hash of ``extensions.persistedQuery``, checked; None when there is none."""
+    persisted = params.extensions.get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict):
+        raise RequestError(400, BAD_REQUEST, "extensions.persistedQuery must be a map.")
+    if persisted.get("version") != 1:
+        raise RequestError(400, BAD_REQUEST, "Only persisted query version 1 is supported.")
+    sha256_hash = persisted.get("sha256Hash")
+    if not isinstance(sha256_hash, str) or not _SHA256_HEX.fullmatch(sha256_hash):
+        raise RequestError(
+            400, BAD_REQUEST, "extensions.persistedQuery.sha256Hash must be 64 hex digits."
+        )
+    return sha256_hash
+
+
+def _graphql_error(status: int, code: str, message: str) -> RequestError:
+    # Reported like a GraphQL error: 200 for legacy application/json clients.
+    return RequestError(status, code, message, legacy_status=200)
+
+
+class AutomaticPersistedQueries:
+    def __init__(self, max_size: int) -> None:
+        self._max_size = max_size
+        self._queries: OrderedDict[str, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._queries)
+
+    def document(self, params: GraphQLParams) -> Document:
+        sha256_hash = _requested_hash(params)
+        if sha256_hash is None:
+            if not params.query:
+                raise _missing_query()
+            return Document(params.query)
+        if self._max_size == 0:
+            # Apollo's clients match this message, not only the code.
+            raise _graphql_error(400, PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported")
+        if params.query:
+            if sha256_hex(params.query) != sha256_hash:
+                raise RequestError(400, BAD_REQUEST, "The provided sha256Hash does not match.")
+            query = params.query
+            return Document(query, on_valid=lambda: self._remember(sha256_hash, query))
+        stored = self._queries.get(sha256_hash)
+        if stored is None:
+            raise _graphql_error(404, PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
+        self._queries.move_to_end(sha256_hash)
+        return Document(stored)
+
+    def _remember(self, sha256_hash: str, query: str) -> None:
+        self._queries[sha256_hash] = query
+        self._queries.move_to_end(sha256_hash)
+        while len(self._queries) > self._max_size:
+            self._queries.popitem(last=False)
+
+
+class TrustedDocuments:
+    def __init__(self, operations: dict[str, str]) -> None:
+        self._by_id = operations
+        self._bodies = frozenset(operations.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @classmethod
+    def from_manifest(cls, path: Path) -> TrustedDocuments:
+        try:
+            manifest: Any = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ManifestError(f"cannot read the trusted documents {path}: {error}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            raise ManifestError(f"{path} is not an {MANIFEST_FORMAT} (format field)")
+        operations = manifest.get("operations")
+        if manifest.get("version") != 1 or not isinstance(operations, list):
+            raise ManifestError(f"{path}: expected version 1 with an operations list")
+        by_id: dict[str, str] = {}
+        for index, operation in enumerate(operations):
+            if not (
+                isinstance(operation, dict)
+                and isinstance(operation.get("id"), str)
+                and isinstance(operation.get("body"), str)
+            ):
+                raise ManifestError(f"{path}: operation {index} needs a string id and body")
+            by_id[operation["id"]] = operation["body"]
+        return cls(by_id)
+
+    def document(self, params: GraphQLParams) -> Document:
+        sha256_hash = _requested_hash(params)
+        if sha256_hash is not None:
+            query = self._by_id.get(sha256_hash)
+            if query is None:
+                raise _graphql_error(
+                    400,
+                    PERSISTED_QUERY_NOT_IN_LIST,
+                    f"Operation {sha256_hash} is not one of this server's trusted documents.",
+                )
+            return Document(query)
+        if not params.query:
+            raise _missing_query()
+        if params.query not in self._bodies:
+            raise _graphql_error(
+                400,
+                QUERY_NOT_IN_SAFELIST,
+                "This server only runs its trusted documents; the query is not one of them.",
+            )
+        return Document(params.query)

@@ -88,12 +88,13 @@ class Process:
         return output or ""
 
 
-def ocm_server(*args: str, cwd: Path) -> Process:
-    """`ocm-gql serve` on a free port."""
+def ocm_server(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Process:
+    """`ocm-gql serve` on a free port; ``env`` adds variables (such as OCM_GQL_ settings)."""
     port = free_port()
     return Process(
         [sys.executable, "-m", "gql", "serve", "--port", str(port), *args],
         port=port,
         cwd=cwd,
+        env=env,
         ready_path="/healthz",
     )

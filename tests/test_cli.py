@@ -68,3 +68,21 @@ def test_seed_refuses_a_negative_demo_size(tmp_path: Path) -> None:
     result = _run("seed", "--db", str(tmp_path / "x.db"), "--demo", "-5")
     assert result.returncode == 2
     assert "must be 0 or more" in result.stderr
+
+
+def test_serve_refuses_an_unusable_trusted_documents_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"format": "something-else"}')
+    for path, reason in (
+        (manifest, "apollo-persisted-query-manifest"),
+        (tmp_path / "no.json", "cannot read"),
+    ):
+        result = _run(
+            "serve", "--db", str(tmp_path / "x.db"), env={"OCM_GQL_TRUSTED_DOCUMENTS": str(path)}
+        )
+        assert result.returncode == 2
+        assert result.stderr.startswith("ocm-gql: error: ")
+        assert str(path) in result.stderr
+        assert reason in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.db").exists()

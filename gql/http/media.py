@@ -28,7 +28,7 @@ def negotiate(accept: str | None) -> ResponseMedia | None:
     """The media type to answer in, or None when the client accepts neither (406)."""
     if accept is None or not accept.strip():
         return ResponseMedia.JSON
-    weights: dict[ResponseMedia, float] = {}
+    explicit: dict[ResponseMedia, float] = {}
     wildcard = 0.0
     for media_range, quality in _parse(accept):
         if media_range in _WILDCARDS:
@@ -36,14 +36,17 @@ def negotiate(accept: str | None) -> ResponseMedia | None:
             continue
         for media in _PREFERENCE:
             if media_range == media.value:
-                weights[media] = max(weights.get(media, 0.0), quality)
-    # A wildcard stands for application/json, the type legacy clients understand.
-    if ResponseMedia.JSON not in weights:
-        weights[ResponseMedia.JSON] = wildcard
-    best = max(weights.values(), default=0.0)
-    if best <= 0:
-        return None
-    return next(media for media in _PREFERENCE if weights.get(media) == best)
+                explicit[media] = max(explicit.get(media, 0.0), quality)
+
+    def rank(media: ResponseMedia) -> tuple[float, bool, bool]:
+        # A named type beats one reached by a wildcard; between named types of equal
+        # weight the newer one wins, between wildcard ones application/json (legacy).
+        if media in explicit:
+            return (explicit[media], True, media is ResponseMedia.GRAPHQL_RESPONSE_JSON)
+        return (wildcard, False, media is ResponseMedia.JSON)
+
+    best = max(_PREFERENCE, key=rank)
+    return best if rank(best)[0] > 0 else None
 
 
 def _parse(accept: str) -> list[tuple[str, float]]:

@@ -61,7 +61,8 @@ def _requested_hash(params: GraphQLParams) -> str | None:
         return None
     if not isinstance(persisted, dict):
         raise RequestError(400, BAD_REQUEST, "extensions.persistedQuery must be a map.")
-    if persisted.get("version") != 1:
+    version = persisted.get("version")
+    if type(version) is not int or version != 1:
         raise RequestError(400, BAD_REQUEST, "Only persisted query version 1 is supported.")
     sha256_hash = persisted.get("sha256Hash")
     if not isinstance(sha256_hash, str) or not _SHA256_HEX.fullmatch(sha256_hash):
@@ -150,6 +151,11 @@ class TrustedDocuments:
                     400,
                     PERSISTED_QUERY_NOT_IN_LIST,
                     f"Operation {sha256_hash} is not one of this server's trusted documents.",
+                )
+            if params.query and params.query != query:
+                # Never run something other than what the client believes it sent.
+                raise RequestError(
+                    400, BAD_REQUEST, "The query differs from the trusted document it names."
                 )
             return Document(query)
         if not params.query:

@@ -15,17 +15,22 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
+from gql.broadcast import Broadcaster, InProcessBroadcaster
 from gql.graphql.context import Context
 from gql.graphql.schema import schema, traced_schema
+from gql.http.credentials import presented_key
 from gql.http.endpoint import GraphQLHTTPEndpoint, Schemas
 from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
+from gql.http.websocket import SubscriptionEndpoint
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.settings import Settings
+from gql.writes import ConnectionWrites
 
 logger = logging.getLogger("gql.app")
 
@@ -50,6 +55,8 @@ class Services:
 
     repository: Repository
     references: ReferenceCache
+    broadcaster: Broadcaster
+    writes: ConnectionWrites
 
 
 def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_repository) -> Starlette:
@@ -59,6 +66,10 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         services.repository = await open_repo(settings)
         services.references = ReferenceCache(services.repository)
+        services.broadcaster = InProcessBroadcaster()
+        services.writes = ConnectionWrites(
+            services.repository, services.references, services.broadcaster
+        )
         try:
             yield
         finally:
@@ -75,8 +86,18 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    def context_for(request: Request) -> Context:
-        return Context.for_request(settings, services.repository, services.references, request)
+    def context_for(request: Request | WebSocket) -> Context:
+        return Context.for_request(
+            settings,
+            services.repository,
+            services.references,
+            request,
+            broadcaster=services.broadcaster,
+            writes=services.writes,
+            credential=presented_key(request.headers),
+            # A socket's context serves many operations: no answers from before a write.
+            memoize=isinstance(request, Request),
+        )
 
     graphql = GraphQLHTTPEndpoint(
         settings, Schemas(schema, traced_schema), document_source(settings), context_for
@@ -85,6 +106,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     return Starlette(
         routes=[
             Route("/graphql", PlaygroundSwitch(graphql, playground_assets)),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(settings, context_for)),
             *playground_routes(playground_assets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -1,4 +1,4 @@
-"""The ``ocm-gql`` command line: serve, seed, import, export-schema."""
+"""The ``ocm-gql`` command line: serve, seed, import, export-schema, keys."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from gql.importer import ImportFileError, import_exports
+from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         result: int = args.run(args, settings)
         return result
-    except (CommandError, SettingsError, ImportFileError) as error:
+    except (CommandError, SettingsError, ImportFileError, ApiKeyError) as error:
         print(f"ocm-gql: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -51,9 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(
-        name: str, help: str, run: Callable[[argparse.Namespace, Settings], int]
+        name: str,
+        help: str,
+        run: Callable[[argparse.Namespace, Settings], int],
+        group: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
     ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+        sub = group.add_parser(name, help=help, description=help)
         sub.add_argument(
             "--db",
             type=Path,
@@ -92,6 +96,24 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the Apollo Federation 2 subgraph SDL (with @link, @key, _entities)",
     )
+
+    keys = commands.add_parser(
+        "keys", help="Manage API keys for writes.", description="Manage API keys for writes."
+    )
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = command(
+        "create",
+        "Create a key and print it once, on its own line (only a salted hash is stored).",
+        _keys_create,
+        key_commands,
+    )
+    create.add_argument("--name", required=True, help="who the key is for; shown in the change log")
+    create.add_argument(
+        "--read-only", action="store_true", help="the key authenticates but may not write"
+    )
+    command("list", "List keys (names, kinds, dates; never secrets).", _keys_list, key_commands)
+    revoke = command("revoke", "Revoke a key by name.", _keys_revoke, key_commands)
+    revoke.add_argument("name")
     return parser
 
 
@@ -188,6 +210,44 @@ def _export_schema(args: argparse.Namespace, _settings: Settings) -> int:
 
     sys.stdout.write(federation_sdl() if args.federation else public_sdl())
     return 0
+
+
+def _existing_db(settings: Settings) -> Settings:
+    # Keys go into the database the server reads; a mistyped path must not make a new one.
+    if not settings.db.exists():
+        raise CommandError(f"no database at {settings.db}; create it with `ocm-gql seed`")
+    return settings
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(repository: Repository) -> int:
+        key = await create_key(repository, args.name, read_only=args.read_only)
+        kind = "read-only key" if args.read_only else "key"
+        print(f"created {kind} {args.name!r}; it is shown only now:", file=sys.stderr)
+        print(key)
+        return 0
+
+    return _with_repository(_existing_db(settings), work)
+
+
+def _keys_list(_args: argparse.Namespace, settings: Settings) -> int:
+    async def work(repository: Repository) -> int:
+        for key in await repository.api_keys():
+            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+            kind = "read-only" if key.read_only else "write"
+            print(f"{key.name}\t{kind}\tcreated {key.created_at}\t{state}")
+        return 0
+
+    return _with_repository(_existing_db(settings), work)
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(repository: Repository) -> int:
+        await revoke_key(repository, args.name)
+        print(f"revoked {args.name!r}")
+        return 0
+
+    return _with_repository(_existing_db(settings), work)
 
 
 def _describe(counts: WriteCounts) -> str:

@@ -58,3 +58,22 @@ def _is_int64(value: object) -> bool:
 
 def _is_finite_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_CHANGE_PREFIX = "change:"
+
+
+def encode_change_cursor(change_id: int) -> str:
+    """A cursor in a connection's change log (newest first)."""
+    return base64.urlsafe_b64encode(f"{_CHANGE_PREFIX}{change_id}".encode()).decode().rstrip("=")
+
+
+def decode_change_cursor(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, ValueError, UnicodeError):
+        raise InvalidCursor("the cursor is malformed") from None
+    number = text.removeprefix(_CHANGE_PREFIX)
+    if text == number or not number.isdigit() or not _is_int64(int(number)):
+        raise InvalidCursor("the cursor is malformed")
+    return int(number)

@@ -64,6 +64,10 @@ class Settings:
     means "revalidate": 304 when unchanged). Responses with errors get `no-store`."""
     gzip_min_bytes: int = 1024
     """Responses at least this large are gzip-compressed for clients that accept it."""
+    max_subscriptions_per_connection: int = 20
+    """Subscriptions one WebSocket may run at once; more are refused."""
+    keep_alive_seconds: int = 15
+    """How often an idle WebSocket gets a keep-alive ping."""
 
     def __post_init__(self) -> None:
         if self.default_page_size < 1 or self.max_page_size < 1:

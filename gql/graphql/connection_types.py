@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
 from gql.graphql.connection_info import ConnectionInfo
@@ -62,17 +64,19 @@ class ConnectionInfoEdge:
 
 @strawberry.type
 class PageInfo:
-    _pager: strawberry.Private[ConnectionPager]
+    # Asked only when selected: each may cost a look-ahead query.
+    _has_next: strawberry.Private[Callable[[], Awaitable[bool]]]
+    _has_previous: strawberry.Private[Callable[[], Awaitable[bool]]]
     start_cursor: str | None
     end_cursor: str | None
 
     @strawberry.field
     async def has_next_page(self) -> bool:
-        return await self._pager.has_next_page()
+        return await self._has_next()
 
     @strawberry.field
     async def has_previous_page(self) -> bool:
-        return await self._pager.has_previous_page()
+        return await self._has_previous()
 
 
 @strawberry.type(description="A page of connections, paged by keyset cursors.")
@@ -96,7 +100,8 @@ class ConnectionInfoConnection:
     async def page_info(self) -> PageInfo:
         records = (await self._pager.page()).records
         return PageInfo(
-            _pager=self._pager,
+            _has_next=self._pager.has_next_page,
+            _has_previous=self._pager.has_previous_page,
             start_cursor=self._pager.cursor(records[0]) if records else None,
             end_cursor=self._pager.cursor(records[-1]) if records else None,
         )

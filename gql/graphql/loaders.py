@@ -26,7 +26,12 @@ class Loaders:
     current_type: DataLoader[int, SupplyType | None]
 
 
-def create_loaders(repository: Repository, references: ReferenceCache) -> Loaders:
+def create_loaders(
+    repository: Repository, references: ReferenceCache, *, memoize: bool = True
+) -> Loaders:
+    """``memoize=False`` for contexts that outlive one operation (a WebSocket): they still
+    batch, but never answer from a value loaded before a later write."""
+
     async def load_connections(ids: Sequence[int]) -> list[ConnectionInfo | None]:
         records = await repository.connections_by_ids(ids)
         return [ConnectionInfo.from_record(records[i]) if i in records else None for i in ids]
@@ -38,10 +43,10 @@ def create_loaders(repository: Repository, references: ReferenceCache) -> Loader
             records = await references.get_many(kind, ids)
             return [None if record is None else convert(record) for record in records]
 
-        return DataLoader(load_fn=load)
+        return DataLoader(load_fn=load, cache=memoize)
 
     return Loaders(
-        connection_info=DataLoader(load_fn=load_connections),
+        connection_info=DataLoader(load_fn=load_connections, cache=memoize),
         connection_type=reference_loader(ReferenceKind.CONNECTION_TYPE, ConnectionType.from_record),
         status_type=reference_loader(ReferenceKind.STATUS_TYPE, StatusType.from_record),
         level=reference_loader(ReferenceKind.LEVEL, LevelType.from_record),

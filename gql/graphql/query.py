@@ -14,6 +14,7 @@ from gql.graphql.connection_types import (
     ConnectionInfoFilter,
     ConnectionInfoOrder,
 )
+from gql.graphql.history import ConnectionInfoChangeConnection, connection_info_history
 from gql.graphql.loaders import Loaders
 from gql.graphql.pagination import ConnectionPager, PageArguments
 from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
@@ -74,6 +75,11 @@ class Query:
     connection_infos: ConnectionInfoConnection = strawberry.field(
         resolver=_connection_infos,
         description="Connections, filtered, ordered and paged by cursor.",
+    )
+    connection_info_history: ConnectionInfoChangeConnection = strawberry.field(
+        resolver=connection_info_history,
+        description="The change log of one connection, newest first; it outlives the "
+        "connection's deletion.",
     )
     connection_type: ConnectionType | None = strawberry.field(
         resolver=_by_id(lambda loaders: loaders.connection_type),

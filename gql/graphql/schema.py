@@ -15,7 +15,9 @@ from strawberry.federation.schema import FederationAny
 
 from gql.graphql.entities import resolve_entities
 from gql.graphql.errors import ErrorCodes
+from gql.graphql.mutations import Mutation
 from gql.graphql.query import Query
+from gql.graphql.subscriptions import Subscription
 
 FEDERATION_VERSION: Final = "2.11"  # the newest Strawberry supports
 _FEDERATION_FIELDS = {"_entities", "_service"}
@@ -32,13 +34,21 @@ class Schema(strawberry.federation.Schema):
         return resolve_entities(info.context, representations)
 
 
-schema = Schema(query=Query, extensions=[ErrorCodes], federation_version=FEDERATION_VERSION)
+schema = Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[ErrorCodes],
+    federation_version=FEDERATION_VERSION,
+)
 
 # Tracing wraps every resolver, which costs even when no trace is asked for, so requests
 # from a gateway that want one (header `apollo-federation-include-trace: ftv1`) run on
 # this twin instead.
 traced_schema = Schema(
     query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
     extensions=[ErrorCodes, ApolloFederationTracingExtension],
     federation_version=FEDERATION_VERSION,
 )
@@ -64,4 +74,11 @@ def public_sdl() -> str:
         # Federation's own types are all named `_Name` or `link__Name`.
         if name != query.name and not name.startswith(("_", "link__"))
     ]
-    return print_schema(GraphQLSchema(query=public_query, types=types)) + "\n"
+    roots = {full.mutation_type, full.subscription_type}
+    public = GraphQLSchema(
+        query=public_query,
+        mutation=full.mutation_type,
+        subscription=full.subscription_type,
+        types=[graphql_type for graphql_type in types if graphql_type not in roots],
+    )
+    return print_schema(public) + "\n"

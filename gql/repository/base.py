@@ -6,10 +6,13 @@ PostgreSQL backend can slot in behind the same methods.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from gql.repository.models import (
+    ApiKeyRecord,
+    ChangeAction,
+    ConnectionChange,
     ConnectionFilter,
     ConnectionRecord,
     ConnectionWrite,
@@ -65,4 +68,45 @@ class Repository(Protocol):
         With ``replace_site_connections`` a site's stored connections that are not among
         ``connections`` are removed, as when a source re-publishes a whole site.
         """
+        ...
+
+    # Edits of single connections. Each runs in one transaction together with its entry
+    # in the change log, and runs to its end even when the caller is cancelled. A broken
+    # constraint raises WriteConflict.
+
+    async def create_connection(
+        self, values: Mapping[str, Any], *, actor: str
+    ) -> ConnectionChange: ...
+
+    async def update_connection(
+        self,
+        connection_id: int,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        action: ChangeAction = ChangeAction.UPDATE,
+    ) -> ConnectionChange | None:
+        """None when there is no such connection."""
+        ...
+
+    async def delete_connection(
+        self, connection_id: int, *, actor: str
+    ) -> ConnectionChange | None: ...
+
+    async def connection_changes(
+        self, connection_id: int, *, limit: int, before_change: int | None = None
+    ) -> list[ConnectionChange]:
+        """Newest first, older than ``before_change`` when given."""
+        ...
+
+    async def existing_site_ids(self, ids: Iterable[int]) -> set[int]: ...
+
+    async def add_api_key(self, key: ApiKeyRecord) -> None: ...
+
+    async def api_keys(self) -> list[ApiKeyRecord]: ...
+
+    async def api_key(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    async def revoke_api_key(self, name: str) -> bool:
+        """False when no unrevoked key has that name."""
         ...

@@ -178,3 +178,56 @@ class WriteCounts:
 class ImportCounts:
     sites: WriteCounts = field(default_factory=WriteCounts)
     connections: WriteCounts = field(default_factory=WriteCounts)
+
+
+# The columns of connection_info a client may write. ``power_kw`` here is the power as
+# given; the stored effective power is derived from it (gql/power.py).
+WRITABLE_CONNECTION_FIELDS: tuple[str, ...] = (
+    "charge_point_id",
+    "connection_type_id",
+    "reference",
+    "status_type_id",
+    "level_id",
+    "amps",
+    "voltage",
+    "power_kw",
+    "current_type_id",
+    "quantity",
+    "comments",
+)
+
+
+class ChangeAction(enum.Enum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    SET_STATUS = "SET_STATUS"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChange:
+    """One entry of the change log: who changed which connection when, and how."""
+
+    id: int
+    connection_id: int
+    action: ChangeAction
+    actor: str
+    changed_at: str
+    """UTC, ISO 8601 with milliseconds."""
+    before: ConnectionRecord | None
+    after: ConnectionRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    key_id: str
+    name: str
+    salt: bytes
+    secret_hash: bytes
+    read_only: bool
+    created_at: str
+    revoked_at: str | None = None
+
+
+class WriteConflict(Exception):
+    """A write broke a constraint (say, a site deleted after the input was checked)."""

@@ -7,19 +7,25 @@ mode, so reads never wait for a write and writes never interleave.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import astuple, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiosqlite
 import orjson
 
+from gql.clock import utc_now
 from gql.power import effective_power_kw
 from gql.repository.models import (
     RECORD_BY_KIND,
+    WRITABLE_CONNECTION_FIELDS,
+    ApiKeyRecord,
+    ChangeAction,
+    ConnectionChange,
     ConnectionFilter,
     ConnectionRecord,
     ConnectionWrite,
@@ -30,9 +36,12 @@ from gql.repository.models import (
     SeekKey,
     SiteRecord,
     SortOrder,
+    WriteConflict,
     WriteCounts,
 )
 from gql.seed_files import migration_files
+
+T = TypeVar("T")
 
 # Stands in for a missing power in the sort-key columns, so such rows sort last.
 NO_POWER_SORT_KEY: Final = 1e308
@@ -42,6 +51,8 @@ _CONNECTION_COLUMNS: Final = tuple(f.name for f in fields(ConnectionRecord))
 _SELECT_CONNECTIONS: Final = f"SELECT {', '.join(_CONNECTION_COLUMNS)} FROM connection_info"
 _CONNECTION_WRITE_COLUMNS: Final = (*_CONNECTION_COLUMNS, "power_kw_source")
 _SITE_COLUMNS: Final = tuple(f.name for f in fields(SiteRecord))
+_API_KEY_COLUMNS: Final = tuple(f.name for f in fields(ApiKeyRecord))
+_CHANGE_COLUMNS: Final = "id, connection_id, action, actor, changed_at, before, after"
 
 # Sort-key columns and whether the order is descending on them.
 _ORDER_KEYS: Final[dict[SortOrder, tuple[tuple[str, ...], bool]]] = {
@@ -172,6 +183,19 @@ class SqliteRepository:
                 raise
             await self._writer.execute("COMMIT")
 
+    async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Runs ``work`` in one transaction that a cancelled caller cannot cut short: it
+        still commits or rolls back as a whole, and the next write starts clean."""
+
+        async def run() -> T:
+            try:
+                async with self._transaction() as connection:
+                    return await work(connection)
+            except sqlite3.IntegrityError as error:
+                raise WriteConflict(str(error)) from error
+
+        return await asyncio.shield(run())
+
     async def ping(self) -> None:
         async with self._reader() as connection:
             await connection.execute_fetchall("SELECT 1 FROM connection_info LIMIT 1")
@@ -277,6 +301,202 @@ class SqliteRepository:
                     [(site_id, _json_list(ids)) for site_id, ids in kept.items()],
                 )
         return counts
+
+    # -- connection edits, each logged in its own transaction ---------------------------
+
+    async def create_connection(self, values: Mapping[str, Any], *, actor: str) -> ConnectionChange:
+        async def work(connection: aiosqlite.Connection) -> ConnectionChange:
+            row = _stored_values(values)
+            names = [name for name in row if name != "id"]
+            cursor = await connection.execute(
+                f"INSERT INTO connection_info ({', '.join(names)})"
+                f" VALUES ({', '.join('?' * len(names))})",
+                [row[name] for name in names],
+            )
+            assert cursor.lastrowid is not None
+            after = await _connection_row(connection, cursor.lastrowid)
+            return await _log_change(connection, ChangeAction.CREATE, actor, None, after)
+
+        return await self._write(work)
+
+    async def update_connection(
+        self,
+        connection_id: int,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        action: ChangeAction = ChangeAction.UPDATE,
+    ) -> ConnectionChange | None:
+        """Applies ``changes`` (writable fields only); None when there is no such row."""
+
+        async def work(connection: aiosqlite.Connection) -> ConnectionChange | None:
+            current = await _writable_values(connection, connection_id)
+            if current is None:
+                return None
+            before = await _connection_row(connection, connection_id)
+            row = _stored_values({**current, **changes})
+            await connection.execute(
+                f"UPDATE connection_info SET {', '.join(f'{name} = ?' for name in row)}"
+                " WHERE id = ?",
+                [*row.values(), connection_id],
+            )
+            after = await _connection_row(connection, connection_id)
+            return await _log_change(connection, action, actor, before, after)
+
+        return await self._write(work)
+
+    async def delete_connection(self, connection_id: int, *, actor: str) -> ConnectionChange | None:
+        async def work(connection: aiosqlite.Connection) -> ConnectionChange | None:
+            before = await _connection_row(connection, connection_id)
+            if before is None:
+                return None
+            await connection.execute("DELETE FROM connection_info WHERE id = ?", (connection_id,))
+            return await _log_change(connection, ChangeAction.DELETE, actor, before, None)
+
+        return await self._write(work)
+
+    async def connection_changes(
+        self, connection_id: int, *, limit: int, before_change: int | None = None
+    ) -> list[ConnectionChange]:
+        """The newest ``limit`` changes of a connection older than ``before_change``."""
+        sql = f"SELECT {_CHANGE_COLUMNS} FROM connection_change WHERE connection_id = ?"
+        params: list[Any] = [connection_id]
+        if before_change is not None:
+            sql += " AND id < ?"
+            params.append(before_change)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, params)
+        return [_change(row) for row in rows]
+
+    async def existing_site_ids(self, ids: Iterable[int]) -> set[int]:
+        sql = "SELECT id FROM charge_point WHERE id IN (SELECT value FROM json_each(?))"
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, (_json_list(ids),))
+        return {row[0] for row in rows}
+
+    # -- API keys ------------------------------------------------------------------------
+
+    async def add_api_key(self, key: ApiKeyRecord) -> None:
+        async def work(connection: aiosqlite.Connection) -> None:
+            await connection.execute(
+                f"INSERT INTO api_key ({', '.join(_API_KEY_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_API_KEY_COLUMNS))})",
+                astuple(key),
+            )
+
+        await self._write(work)
+
+    async def api_keys(self) -> list[ApiKeyRecord]:
+        sql = f"SELECT {', '.join(_API_KEY_COLUMNS)} FROM api_key ORDER BY created_at, name"
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql)
+        return [_api_key(row) for row in rows]
+
+    async def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        sql = f"SELECT {', '.join(_API_KEY_COLUMNS)} FROM api_key WHERE key_id = ?"
+        async with self._reader() as connection:
+            rows = list(await connection.execute_fetchall(sql, (key_id,)))
+        return _api_key(rows[0]) if rows else None
+
+    async def revoke_api_key(self, name: str) -> bool:
+        """Marks the named, not yet revoked key revoked; False when there is none."""
+
+        async def work(connection: aiosqlite.Connection) -> bool:
+            cursor = await connection.execute(
+                "UPDATE api_key SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                (utc_now(), name),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(work)
+
+
+def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Writable values as stored: the given power kept as the source, the effective power
+    derived from it."""
+    row = {name: values.get(name) for name in WRITABLE_CONNECTION_FIELDS}
+    source_power = row["power_kw"]
+    voltage = row["voltage"]
+    row["power_kw_source"] = source_power
+    row["power_kw"] = effective_power_kw(
+        None if source_power is None else float(source_power),
+        row["amps"],
+        None if voltage is None else float(voltage),
+        row["current_type_id"],
+    )
+    return row
+
+
+async def _writable_values(
+    connection: aiosqlite.Connection, connection_id: int
+) -> dict[str, Any] | None:
+    names = [
+        name if name != "power_kw" else "power_kw_source" for name in WRITABLE_CONNECTION_FIELDS
+    ]
+    rows = list(
+        await connection.execute_fetchall(
+            f"SELECT {', '.join(names)} FROM connection_info WHERE id = ?", (connection_id,)
+        )
+    )
+    return dict(zip(WRITABLE_CONNECTION_FIELDS, rows[0], strict=True)) if rows else None
+
+
+async def _connection_row(
+    connection: aiosqlite.Connection, connection_id: int
+) -> ConnectionRecord | None:
+    rows = list(
+        await connection.execute_fetchall(f"{_SELECT_CONNECTIONS} WHERE id = ?", (connection_id,))
+    )
+    return ConnectionRecord(*rows[0]) if rows else None
+
+
+async def _log_change(
+    connection: aiosqlite.Connection,
+    action: ChangeAction,
+    actor: str,
+    before: ConnectionRecord | None,
+    after: ConnectionRecord | None,
+) -> ConnectionChange:
+    subject = after or before
+    assert subject is not None
+    changed_at = utc_now()
+    cursor = await connection.execute(
+        "INSERT INTO connection_change (connection_id, action, actor, changed_at, before, after)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (subject.id, action.value, actor, changed_at, _snapshot(before), _snapshot(after)),
+    )
+    assert cursor.lastrowid is not None
+    return ConnectionChange(cursor.lastrowid, subject.id, action, actor, changed_at, before, after)
+
+
+def _snapshot(record: ConnectionRecord | None) -> str | None:
+    return None if record is None else orjson.dumps(record).decode()
+
+
+def _from_snapshot(text: str | None) -> ConnectionRecord | None:
+    return None if text is None else ConnectionRecord(**orjson.loads(text))
+
+
+def _change(row: Sequence[Any]) -> ConnectionChange:
+    change_id, connection_id, action, actor, changed_at, before, after = row
+    return ConnectionChange(
+        change_id,
+        connection_id,
+        ChangeAction(action),
+        actor,
+        changed_at,
+        _from_snapshot(before),
+        _from_snapshot(after),
+    )
+
+
+def _api_key(row: Sequence[Any]) -> ApiKeyRecord:
+    key_id, name, salt, secret_hash, read_only, created_at, revoked_at = row
+    return ApiKeyRecord(
+        key_id, name, bytes(salt), bytes(secret_hash), bool(read_only), created_at, revoked_at
+    )
 
 
 def _connection_params(connection: ConnectionWrite) -> tuple[Any, ...]:

@@ -1,0 +1,94 @@
+"""The rules a connection must meet before it is written; every problem is reported at
+once, so a client fixes its input in one round trip.
+
+Ranges follow OCM's own checks; voltage goes up to 1,500 V to cover megawatt charging
+(MCS, 1,250 V DC). Text limits follow OCM's (100 characters for an operator reference,
+4,000 for comments, as OCM allows for a user comment).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from gql.reference_cache import ReferenceCache
+from gql.repository.models import ReferenceKind
+
+
+class ProblemCode(enum.Enum):
+    REQUIRED = "REQUIRED"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    TOO_LONG = "TOO_LONG"
+    UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    field: str
+    """The writable field (repository name, e.g. ``power_kw``); empty for the whole input."""
+    message: str
+    code: ProblemCode
+
+
+# field: (lowest, highest, unit)
+RANGES: Final[dict[str, tuple[float, float, str]]] = {
+    "power_kw": (0, 1000, "kW"),
+    "amps": (0, 1000, "A"),
+    "voltage": (0, 1500, "V"),
+    "quantity": (0, 500, ""),
+}
+MAX_LENGTHS: Final[dict[str, int]] = {"reference": 100, "comments": 4000}
+REFERENCES: Final[dict[str, ReferenceKind]] = {
+    "connection_type_id": ReferenceKind.CONNECTION_TYPE,
+    "status_type_id": ReferenceKind.STATUS_TYPE,
+    "level_id": ReferenceKind.LEVEL,
+    "current_type_id": ReferenceKind.SUPPLY_TYPE,
+}
+REQUIRED: Final = ("charge_point_id",)
+
+SiteChecker = Callable[[Iterable[int]], Awaitable[set[int]]]
+
+
+async def connection_problems(
+    values: Mapping[str, Any], references: ReferenceCache, existing_sites: SiteChecker
+) -> list[Problem]:
+    """Problems of the given fields (a full row or just the fields of an update)."""
+    problems: list[Problem] = []
+    for name in REQUIRED:
+        if name in values and values[name] is None:
+            problems.append(Problem(name, "must be given", ProblemCode.REQUIRED))
+    for name, (lowest, highest, unit) in RANGES.items():
+        value = values.get(name)
+        if value is not None and not (math.isfinite(value) and lowest <= value <= highest):
+            problems.append(
+                Problem(
+                    name,
+                    f"must be between {lowest:g} and {highest:g}{' ' + unit if unit else ''}",
+                    ProblemCode.OUT_OF_RANGE,
+                )
+            )
+    for name, limit in MAX_LENGTHS.items():
+        text = values.get(name)
+        if text is not None and len(text) > limit:
+            problems.append(
+                Problem(name, f"must be at most {limit} characters", ProblemCode.TOO_LONG)
+            )
+    for name, kind in REFERENCES.items():
+        reference_id = values.get(name)
+        if reference_id is not None and reference_id not in await references.table(kind):
+            problems.append(
+                Problem(
+                    name, f"no {kind.value} has id {reference_id}", ProblemCode.UNKNOWN_REFERENCE
+                )
+            )
+    site_id = values.get("charge_point_id")
+    if site_id is not None and site_id not in await existing_sites([site_id]):
+        problems.append(
+            Problem("charge_point_id", f"no site has id {site_id}", ProblemCode.UNKNOWN_REFERENCE)
+        )
+    return problems

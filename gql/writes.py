@@ -1,0 +1,111 @@
+"""Edits of connections: checked, written with their change-log entry, then announced.
+
+One lock orders write-and-publish, so live subscribers see status changes in the order
+they were committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gql.broadcast import Broadcaster, StatusChanged
+from gql.keys import Writer
+from gql.reference_cache import ReferenceCache
+from gql.repository.base import Repository
+from gql.repository.models import ChangeAction, ConnectionChange, WriteConflict
+from gql.validation import Problem, ProblemCode, connection_problems
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    change: ConnectionChange | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _not_found(connection_id: int) -> WriteResult:
+    return WriteResult(
+        problems=[Problem("id", f"no connection has id {connection_id}", ProblemCode.NOT_FOUND)]
+    )
+
+
+class ConnectionWrites:
+    def __init__(
+        self, repository: Repository, references: ReferenceCache, broadcaster: Broadcaster
+    ) -> None:
+        self._repository = repository
+        self._references = references
+        self._broadcaster = broadcaster
+        self._lock = asyncio.Lock()
+
+    async def create(self, writer: Writer, values: Mapping[str, Any]) -> WriteResult:
+        problems = await self._problems(values)
+        if problems:
+            return WriteResult(problems=problems)
+        return await self._commit(self._repository.create_connection(values, actor=writer.name))
+
+    async def update(
+        self,
+        writer: Writer,
+        connection_id: int,
+        changes: Mapping[str, Any],
+        action: ChangeAction = ChangeAction.UPDATE,
+    ) -> WriteResult:
+        problems = await self._problems(changes)
+        if problems:
+            return WriteResult(problems=problems)
+        result = await self._commit(
+            self._repository.update_connection(
+                connection_id, changes, actor=writer.name, action=action
+            )
+        )
+        return result if result.change or result.problems else _not_found(connection_id)
+
+    async def set_status(
+        self, writer: Writer, connection_id: int, status_type_id: int
+    ) -> WriteResult:
+        return await self.update(
+            writer, connection_id, {"status_type_id": status_type_id}, ChangeAction.SET_STATUS
+        )
+
+    async def delete(self, writer: Writer, connection_id: int) -> WriteResult:
+        result = await self._commit(
+            self._repository.delete_connection(connection_id, actor=writer.name)
+        )
+        return result if result.change else _not_found(connection_id)
+
+    async def _problems(self, values: Mapping[str, Any]) -> list[Problem]:
+        return await connection_problems(
+            values, self._references, self._repository.existing_site_ids
+        )
+
+    async def _commit(self, write: Awaitable[ConnectionChange | None]) -> WriteResult:
+        async with self._lock:
+            try:
+                change = await write
+            except WriteConflict as conflict:
+                # The input was checked, but a concurrent write (or an import) changed
+                # what it refers to before it was committed.
+                return WriteResult(
+                    problems=[Problem("", f"conflicting write: {conflict}", ProblemCode.CONFLICT)]
+                )
+            if change is not None:
+                await self._announce(change)
+        return WriteResult(change=change)
+
+    async def _announce(self, change: ConnectionChange) -> None:
+        if change.before is None or change.after is None:
+            return
+        if change.before.status_type_id == change.after.status_type_id:
+            return
+        await self._broadcaster.publish(
+            StatusChanged(
+                connection=change.after,
+                previous_status_type_id=change.before.status_type_id,
+                status_type_id=change.after.status_type_id,
+                changed_at=change.changed_at,
+                change_id=change.id,
+            )
+        )

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -25,7 +29,9 @@ from gql.http.credentials import presented_key
 from gql.http.endpoint import GraphQLHTTPEndpoint, Schemas
 from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
+from gql.http.rate_limit import ClientIdentifier, RateLimit
 from gql.http.websocket import SubscriptionEndpoint
+from gql.keys import authenticate
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -112,7 +118,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
-        middleware=http_middleware(settings),
+        middleware=http_middleware(settings, _client_identifier(services)),
     )
 
 
@@ -125,7 +131,29 @@ def document_source(settings: Settings) -> DocumentSource:
     return AutomaticPersistedQueries(settings.apq_cache_size)
 
 
-def http_middleware(settings: Settings) -> list[Middleware]:
+def _client_identifier(services: Services) -> ClientIdentifier:
+    """Rate-limit clients by valid API key, else by address. Checked keys are remembered
+    for a minute (bounded), so limiting costs no query per request."""
+    checked: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+
+    async def identify(headers: Headers, address: str) -> str:
+        key = presented_key(headers)
+        if key is None:
+            return f"address:{address}"
+        now = time.monotonic()
+        name, checked_at = checked.pop(key, (None, -math.inf))
+        if now - checked_at > 60:
+            writer = await authenticate(services.repository, key)
+            name, checked_at = (writer.name if writer else None), now
+        checked[key] = (name, checked_at)
+        if len(checked) > 10_000:
+            checked.popitem(last=False)
+        return f"key:{name}" if name else f"address:{address}"
+
+    return identify
+
+
+def http_middleware(settings: Settings, identify: ClientIdentifier) -> list[Middleware]:
     middleware = []
     if settings.cors_origins:
         middleware.append(
@@ -136,6 +164,15 @@ def http_middleware(settings: Settings) -> list[Middleware]:
                 allow_headers=CORS_REQUEST_HEADERS,
                 expose_headers=("ETag",),
                 max_age=600,
+            )
+        )
+    if settings.rate_limit_per_second > 0:
+        middleware.append(
+            Middleware(
+                RateLimit,
+                rate=settings.rate_limit_per_second,
+                burst=settings.rate_limit_burst,
+                identify=identify,
             )
         )
     middleware.append(Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes))

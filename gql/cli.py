@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
+from gql.repository.sqlite import SchemaTooNew
 from gql.seeding import seed_demo, seed_reference
 from gql.settings import ENV_PREFIX, Settings, SettingsError
 
@@ -163,6 +165,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
         _with_repository(settings, create)
+    _check_database(settings)
     print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
     uvicorn.run(
         app,
@@ -170,8 +173,38 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.port,
         log_level=settings.log_level.lower(),
         lifespan="on",
+        # On SIGTERM: stop accepting, let in-flight requests finish, then close the database.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     return 0
+
+
+def _check_database(settings: Settings) -> None:
+    """Opens, migrates and reads the database once, so a bad file is one clear message
+    and exit 2 instead of a server that fails on its first request."""
+
+    async def probe(repository: Repository) -> int:
+        await repository.ping(writable=True)
+        return 0
+
+    if settings.db.exists() and not settings.db.is_file():
+        raise CommandError(f"cannot use the database {settings.db}: it is not a file")
+
+    try:
+        _with_repository(settings, probe)
+    except (sqlite3.Error, OSError, SchemaTooNew) as error:
+        raise CommandError(f"cannot use the database {settings.db}: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    message = str(error)
+    if "file is not a database" in message or "malformed" in message:
+        return f"{message} (the file is damaged or not an SQLite database)"
+    if "locked" in message:
+        return f"{message} (another process holds a lock on it)"
+    if "unable to open" in message or isinstance(error, PermissionError):
+        return f"{message} (check that the file and its folder are readable and writable)"
+    return message
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:

@@ -74,6 +74,8 @@ def decode_change_cursor(token: str) -> int:
     except (binascii.Error, ValueError, UnicodeError):
         raise InvalidCursor("the cursor is malformed") from None
     number = text.removeprefix(_CHANGE_PREFIX)
-    if text == number or not number.isdigit() or not _is_int64(int(number)):
+    if text == number or not (number.isascii() and number.isdigit()):
+        raise InvalidCursor("the cursor is malformed")
+    if not _is_int64(int(number)):
         raise InvalidCursor("the cursor is malformed")
     return int(number)

@@ -16,7 +16,7 @@ from typing import Final
 
 from gql.clock import utc_now
 from gql.repository.base import Repository
-from gql.repository.models import ApiKeyRecord
+from gql.repository.models import ApiKeyRecord, WriteConflict
 
 KEY_PREFIX: Final = "ocmgql"
 _KEY = re.compile(rf"{KEY_PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})")
@@ -50,16 +50,20 @@ async def create_key(repository: Repository, name: str, *, read_only: bool) -> s
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)
-    await repository.add_api_key(
-        ApiKeyRecord(
-            key_id=key_id,
-            name=name,
-            salt=salt,
-            secret_hash=_digest(salt, secret),
-            read_only=read_only,
-            created_at=utc_now(),
+    try:
+        await repository.add_api_key(
+            ApiKeyRecord(
+                key_id=key_id,
+                name=name,
+                salt=salt,
+                secret_hash=_digest(salt, secret),
+                read_only=read_only,
+                created_at=utc_now(),
+            )
         )
-    )
+    except WriteConflict:
+        # Another process took the name between the check above and this insert.
+        raise ApiKeyError(f"a key named {name!r} exists already") from None
     return f"{KEY_PREFIX}_{key_id}_{secret}"
 
 

@@ -69,6 +69,33 @@ class Settings:
     keep_alive_seconds: int = 15
     """How often an idle WebSocket gets a keep-alive ping."""
 
+    max_depth: int = 15
+    """Deepest selection allowed (QUERY_TOO_DEEP beyond)."""
+    max_aliases: int = 50
+    """Most aliases in one document (TOO_MANY_ALIASES beyond)."""
+    max_tokens: int = 10_000
+    """Most lexical tokens in one document; parsing stops there (TOO_MANY_TOKENS)."""
+    max_cost: int = 100_000
+    """Highest query cost (fields times the items their parents return, pages counted at
+    their `first`/`last`); over it, QUERY_TOO_COMPLEX before anything runs. A page of
+    1,000 connections with all fields and relations costs 22,001."""
+    execution_timeout_ms: int = 10_000
+    """Longest an operation may run; then its work is cancelled (OPERATION_TIMED_OUT)."""
+    max_url_bytes: int = 8192
+    """Longest GET query string; more is answered 414."""
+    introspection: bool = True
+    """Whether `__schema`/`__type` may be queried; turn off in production if the schema
+    is private (INTROSPECTION_DISABLED)."""
+    field_suggestions: bool = True
+    """Whether validation errors suggest similar names ("Did you mean ...?")."""
+    rate_limit_per_second: float = 0
+    """Requests per second per API key (or client address without one); 0 turns rate
+    limiting off. Over it: 429 with Retry-After."""
+    rate_limit_burst: int = 20
+    """Requests a client may make at once before the rate applies."""
+    shutdown_grace_seconds: int = 30
+    """On SIGTERM, how long in-flight requests may take to finish before the server stops."""
+
     def __post_init__(self) -> None:
         if self.default_page_size < 1 or self.max_page_size < 1:
             raise SettingsError("page sizes must be at least 1")
@@ -105,6 +132,19 @@ def _convert(name: str, type_name: object, raw: str) -> object:
             raise SettingsError(
                 f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}"
             ) from None
+    if type_name in ("float", float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}"
+            ) from None
+    if type_name in ("bool", bool):
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
     if type_name in ("Path", Path):
         return Path(raw)
     if type_name == "Path | None":

@@ -55,6 +55,9 @@ class ConnectionWrites:
     ) -> WriteResult:
         problems = await self._problems(changes)
         if problems:
+            # Every problem at once: an unknown id too, not only what is wrong with the input.
+            if connection_id not in await self._repository.connections_by_ids([connection_id]):
+                problems = [*_not_found(connection_id).problems, *problems]
             return WriteResult(problems=problems)
         result = await self._commit(
             self._repository.update_connection(
@@ -74,7 +77,7 @@ class ConnectionWrites:
         result = await self._commit(
             self._repository.delete_connection(connection_id, actor=writer.name)
         )
-        return result if result.change else _not_found(connection_id)
+        return result if result.change or result.problems else _not_found(connection_id)
 
     async def _problems(self, values: Mapping[str, Any]) -> list[Problem]:
         return await connection_problems(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,86 @@ def test_serve_refuses_an_unusable_trusted_documents_manifest(tmp_path: Path) ->
         assert reason in result.stderr
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+def _seeded(tmp_path: Path) -> Path:
+    db = tmp_path / "keys.db"
+    assert _run("seed", "--db", str(db)).returncode == 0
+    return db
+
+
+def test_keys_create_prints_the_key_once_on_its_own_line(tmp_path: Path) -> None:
+    db = _seeded(tmp_path)
+    result = _run("keys", "create", "--db", str(db), "--name", "ci-bot")
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"ocmgql_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\n", result.stdout)
+    key = result.stdout.strip()
+    assert "ci-bot" in result.stderr
+    assert "shown only now" in result.stderr
+    assert key not in result.stderr
+    # Only a salted hash is kept: the secret is nowhere in the database's files.
+    secret = key[len("ocmgql_") + 13 :]  # what follows ocmgql_<12 hex>_
+    for path in tmp_path.glob("keys.db*"):
+        assert secret.encode() not in path.read_bytes()
+    listed = _run("keys", "list", "--db", str(db))
+    assert listed.returncode == 0
+    assert secret not in listed.stdout
+    assert key not in listed.stdout
+    [line] = listed.stdout.splitlines()
+    name, kind, created, state = line.split("\t")
+    assert (name, kind, state) == ("ci-bot", "write", "active")
+    assert created.startswith("created 20")
+
+
+def test_keys_list_revoke_and_read_only(tmp_path: Path) -> None:
+    db = _seeded(tmp_path)
+    assert _run("keys", "create", "--db", str(db), "--name", "writer").returncode == 0
+    viewer = _run("keys", "create", "--db", str(db), "--name", "viewer", "--read-only")
+    assert viewer.returncode == 0
+    assert "read-only" in viewer.stderr
+    revoked = _run("keys", "revoke", "--db", str(db), "writer")
+    assert revoked.returncode == 0
+    assert "writer" in revoked.stdout
+    rows = {
+        line.split("\t")[0]: line.split("\t")
+        for line in _run("keys", "list", "--db", str(db)).stdout.splitlines()
+    }
+    assert rows["writer"][1] == "write"
+    assert rows["writer"][3].startswith("revoked 20")
+    assert rows["viewer"][1] == "read-only"
+    assert rows["viewer"][3] == "active"
+    again = _run("keys", "revoke", "--db", str(db), "writer")
+    assert again.returncode == 2
+    assert again.stderr.strip() == "ocm-gql: error: no active key named 'writer'"
+    unknown = _run("keys", "revoke", "--db", str(db), "nobody")
+    assert unknown.returncode == 2
+    assert "Traceback" not in unknown.stderr
+
+
+def test_keys_create_refusals(tmp_path: Path) -> None:
+    db = _seeded(tmp_path)
+    assert _run("keys", "create", "--db", str(db), "--name", "taken").returncode == 0
+    for name, reason in (("taken", "exists already"), ("bad name", "key name")):
+        result = _run("keys", "create", "--db", str(db), "--name", name)
+        assert result.returncode == 2
+        assert result.stdout == ""  # no key printed
+        assert result.stderr.startswith("ocm-gql: error: ")
+        assert reason in result.stderr
+        assert "Traceback" not in result.stderr
+    assert len(_run("keys", "list", "--db", str(db)).stdout.splitlines()) == 1
+
+
+def test_keys_need_an_existing_database(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    for args in (("create", "--name", "x"), ("list",), ("revoke", "x")):
+        result = _run("keys", args[0], "--db", str(missing), *args[1:])
+        assert result.returncode == 2, args
+        assert f"no database at {missing}" in result.stderr
+        assert result.stdout == ""
+    assert not missing.exists()
+    usage = _run("keys")
+    assert usage.returncode == 2
+    assert "create" in usage.stderr

@@ -1,7 +1,8 @@
 """GraphQL over HTTP, proven with real clients in Node against our real uvicorn server on
 loopback: graphql-http's server audits (the spec's conformance suite) and Apollo Client 4
 (cursor pagination merged in its normalized cache, automatic persisted queries over POST and
-GET, batching). Expected answers come from the same server, queried directly."""
+GET, batching). Expected answers come from the same server, queried directly. Subscriptions
+over WebSocket, with the graphql-ws client, status changes made by mutations over HTTP."""
 
 from __future__ import annotations
 
@@ -23,22 +24,49 @@ NODE_PROJECT = REPO_ROOT / "tests" / "http_clients"
 NODE_TIMEOUT = 120
 # BatchHttpLink sends at most batchMax (5) operations per request: the server must take that.
 MAX_BATCH_SIZE = 5
+# What subscriptions.mjs expects of the server.
+SUBSCRIPTION_SETTINGS = {
+    "OCM_GQL_KEEP_ALIVE_SECONDS": "1",
+    "OCM_GQL_MAX_SUBSCRIPTIONS_PER_CONNECTION": "3",
+}
+# Node's clients send no Origin, so CORS restricted to one origin changes nothing for them;
+# subscriptions.mjs checks the WebSocket handshake against it.
+ALLOWED_ORIGIN = "https://app.example"
 
 
 @pytest.fixture(scope="module")
 def node_project() -> Path:
-    return npm_project(NODE_PROJECT, "graphql-http", "the HTTP client end-to-end tests")
+    # graphql-ws is the newest addition: without it, node_modules predates the lock file.
+    return npm_project(NODE_PROJECT, "graphql-ws", "the HTTP client end-to-end tests")
 
 
 @pytest.fixture(scope="module")
-def server(node_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("http-clients") / "http-clients.db"
+    run_cli("seed", "--db", str(db), "--demo", "300")
+    return db
+
+
+@pytest.fixture(scope="module")
+def api_key(server_db: Path) -> str:
+    """A writing key, created before the server starts; `keys create` prints it last."""
+    output = run_cli("keys", "create", "--db", str(server_db), "--name", "http-clients")
+    return output.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def server(node_project: Path, server_db: Path, api_key: str) -> Iterator[Process]:
     """One server for the module (started only when Node is there); the APQ scenarios use
     query texts of their own, so their hashes are unknown to it whatever ran before."""
-    folder = tmp_path_factory.mktemp("http-clients")
-    db = folder / "http-clients.db"
-    run_cli("seed", "--db", str(db), "--demo", "300")
     running = ocm_server(
-        "--db", str(db), cwd=folder, env={"OCM_GQL_MAX_BATCH_SIZE": str(MAX_BATCH_SIZE)}
+        "--db",
+        str(server_db),
+        cwd=server_db.parent,
+        env={
+            "OCM_GQL_MAX_BATCH_SIZE": str(MAX_BATCH_SIZE),
+            "OCM_GQL_CORS_ORIGINS": ALLOWED_ORIGIN,
+            **SUBSCRIPTION_SETTINGS,
+        },
     )
     try:
         yield running
@@ -46,13 +74,20 @@ def server(node_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         running.stop()
 
 
-def _node(project: Path, server: Process, *argv: str) -> tuple[int, list[Any], str]:
+def _node(
+    project: Path, server: Process, *argv: str, env: dict[str, str] | None = None
+) -> tuple[int, list[Any], str]:
     """Runs a script of the Node project against the server: exit code, the JSON lines it
     printed (anything else on stdout is ignored) and its stderr."""
     result = subprocess.run(
         ["node", *argv],
         cwd=project,
-        env={**os.environ, "NODE_ENV": "test", "GRAPHQL_URL": f"{server.url}/graphql"},
+        env={
+            **os.environ,
+            "NODE_ENV": "test",
+            "GRAPHQL_URL": f"{server.url}/graphql",
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT,
@@ -131,3 +166,31 @@ def test_apollo_client_batching(node_project: Path, server: Process) -> None:
     """BatchHttpLink: three concurrent queries go out as one JSON array and each answer
     equals the same query run alone."""
     _apollo(node_project, server, "batching")
+
+
+def test_graphql_ws_subscription(node_project: Path, server: Process, api_key: str) -> None:
+    """graphql-ws (over the `ws` package) subscribes to connectionStatusChanged with
+    {ids: [A, B]} and {ids: [A, B, C]}; the script changes C, A and B through mutations over
+    HTTP, five rounds in varying order. Each event arrives once, in commit order, and none
+    for C through the first. Also: the fourth subscription on a socket is refused with
+    TOO_MANY_SUBSCRIPTIONS while the others go on, the server's keep-alive pings reach the
+    client, and a handshake from a foreign Origin gets 403 while the allowed one gets in."""
+    code, lines, stderr = _node(
+        node_project,
+        server,
+        "subscriptions.mjs",
+        env={"OCM_GQL_KEY": api_key, "ALLOWED_ORIGIN": ALLOWED_ORIGIN},
+    )
+    outcomes = [line for line in lines if line.get("scenario") == "subscriptions"]
+    assert len(outcomes) == 1, f"subscriptions.mjs reported {lines} (exit {code}):\n{stderr}"
+    outcome = outcomes[0]
+    details = json.dumps(outcome, indent=1)
+    passed = outcome.get("passed", [])
+    print(
+        f"graphql-ws: {outcome.get('changes')} status changes, events {outcome.get('events')}, "
+        f"{outcome.get('serverPings')} keep-alive pings; {len(passed)} checks passed: "
+        + "; ".join(passed)
+    )
+    assert outcome["ok"] is True, f"subscriptions.mjs failed:\n{details}\n{stderr}"
+    assert code == 0, f"subscriptions.mjs exited {code}:\n{details}\n{stderr}"
+    assert len(passed) >= 16, details

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from gql.power import effective_power_kw
 from gql.repository.models import (
+    ApiKeyRecord,
+    ChangeAction,
     ConnectionFilter,
     ConnectionWrite,
     PageQuery,
@@ -16,6 +20,7 @@ from gql.repository.models import (
     SiteRecord,
     SortOrder,
     StatusTypeRecord,
+    WriteConflict,
 )
 from gql.repository.sqlite import SchemaTooNew, SqliteRepository
 from gql.seed_files import migration_files
@@ -153,3 +158,150 @@ async def test_pages_are_seeks_on_an_index(
         # The seek and the order are served by one index: no scan of earlier rows, no sort.
         assert "TEMP B-TREE" not in plan, plan
         assert "SEARCH" in plan, plan
+
+
+# -- connection edits and their change log -----------------------------------------------
+
+
+async def _site(repository: SqliteRepository) -> int:
+    await seed_reference(repository)
+    await repository.write_sites([SiteRecord(id=5)], [], replace_site_connections=False)
+    return 5
+
+
+async def test_a_create_is_logged_in_its_own_transaction(
+    empty_repository: SqliteRepository,
+) -> None:
+    site = await _site(empty_repository)
+    statements: list[str] = []
+    empty_repository.add_statement_listener(statements.append)
+    change = await empty_repository.create_connection(
+        {"charge_point_id": site, "amps": 32, "voltage": 230, "current_type_id": 10},
+        actor="alice",
+    )
+    assert change.action is ChangeAction.CREATE
+    assert change.actor == "alice"
+    assert change.before is None
+    assert change.after is not None
+    assert change.after.power_kw == effective_power_kw(None, 32, 230.0, 10)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", change.changed_at)
+    # One transaction holds the row and its log entry.
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements[-1] == "COMMIT"
+    assert statements.count("BEGIN IMMEDIATE") == statements.count("COMMIT") == 1
+    assert [s.split(" (")[0] for s in statements if s.startswith("INSERT")] == [
+        "INSERT INTO connection_info",
+        "INSERT INTO connection_change",
+    ]
+    stored = await empty_repository.connections_by_ids([change.connection_id])
+    assert stored[change.connection_id] == change.after
+
+
+async def test_given_power_is_kept_apart_from_the_derived_one(
+    empty_repository: SqliteRepository,
+) -> None:
+    site = await _site(empty_repository)
+    derived = await empty_repository.create_connection(
+        {"charge_point_id": site, "amps": 16, "voltage": 230}, actor="a"
+    )
+    given = await empty_repository.create_connection(
+        {"charge_point_id": site, "amps": 16, "voltage": 230, "power_kw": 7}, actor="a"
+    )
+    # A later change of amps re-derives a derived power and keeps a given one.
+    for change in (derived, given):
+        updated = await empty_repository.update_connection(
+            change.connection_id, {"amps": 32}, actor="a"
+        )
+        assert updated is not None
+        assert updated.after is not None
+        assert updated.after.amps == 32
+    after = await empty_repository.connections_by_ids([derived.connection_id, given.connection_id])
+    assert after[derived.connection_id].power_kw == effective_power_kw(None, 32, 230.0, None)
+    assert after[given.connection_id].power_kw == 7
+    with sqlite3.connect(empty_repository.path) as raw:
+        sources = dict(raw.execute("SELECT id, power_kw_source FROM connection_info"))
+    assert sources == {derived.connection_id: None, given.connection_id: 7}
+
+
+async def test_an_update_changes_only_what_it_names(empty_repository: SqliteRepository) -> None:
+    site = await _site(empty_repository)
+    created = await empty_repository.create_connection(
+        {"charge_point_id": site, "amps": 16, "quantity": 2, "comments": "x"}, actor="a"
+    )
+    change = await empty_repository.update_connection(
+        created.connection_id, {"comments": None, "quantity": 3}, actor="b"
+    )
+    assert change is not None
+    assert change.before == created.after
+    assert change.after is not None
+    assert (change.after.amps, change.after.quantity, change.after.comments) == (16, 3, None)
+    status = await empty_repository.update_connection(
+        created.connection_id, {"status_type_id": 50}, actor="c", action=ChangeAction.SET_STATUS
+    )
+    assert status is not None
+    assert status.action is ChangeAction.SET_STATUS
+
+
+async def test_edits_of_a_missing_connection_write_nothing(
+    empty_repository: SqliteRepository,
+) -> None:
+    await _site(empty_repository)
+    assert await empty_repository.update_connection(404, {"amps": 1}, actor="a") is None
+    assert await empty_repository.delete_connection(404, actor="a") is None
+    assert await empty_repository.connection_changes(404, limit=10) == []
+    with sqlite3.connect(empty_repository.path) as raw:
+        assert raw.execute("SELECT count(*) FROM connection_change").fetchone() == (0,)
+
+
+async def test_history_is_newest_first_and_outlives_the_row(
+    empty_repository: SqliteRepository,
+) -> None:
+    site = await _site(empty_repository)
+    first = await empty_repository.create_connection({"charge_point_id": site}, actor="a")
+    other = await empty_repository.create_connection({"charge_point_id": site}, actor="a")
+    connection_id = first.connection_id
+    for n in range(3):
+        await empty_repository.update_connection(connection_id, {"amps": n}, actor="a")
+        await empty_repository.update_connection(other.connection_id, {"amps": n}, actor="a")
+    deleted = await empty_repository.delete_connection(connection_id, actor="z")
+    assert deleted is not None
+    assert deleted.after is None
+    assert deleted.before is not None
+    assert deleted.before.amps == 2
+    assert await empty_repository.connections_by_ids([connection_id]) == {}
+    changes = await empty_repository.connection_changes(connection_id, limit=100)
+    assert [c.action for c in changes] == [
+        ChangeAction.DELETE,
+        *[ChangeAction.UPDATE] * 3,
+        ChangeAction.CREATE,
+    ]
+    assert [c.id for c in changes] == sorted((c.id for c in changes), reverse=True)
+    assert {c.connection_id for c in changes} == {connection_id}
+    assert changes[0] == deleted
+    assert changes[-1] == first
+    page = await empty_repository.connection_changes(connection_id, limit=2)
+    assert page == changes[:2]
+    rest = await empty_repository.connection_changes(
+        connection_id, limit=100, before_change=page[-1].id
+    )
+    assert rest == changes[2:]
+
+
+async def test_api_keys_are_stored_listed_and_revoked(
+    empty_repository: SqliteRepository,
+) -> None:
+    key = ApiKeyRecord("0123456789ab", "ci", b"s" * 16, b"h" * 32, False, "2025-01-01T00:00:00Z")
+    await empty_repository.add_api_key(key)
+    assert await empty_repository.api_key("0123456789ab") == key
+    assert await empty_repository.api_key("ffffffffffff") is None
+    assert await empty_repository.api_keys() == [key]
+    assert await empty_repository.revoke_api_key("ci") is True
+    assert await empty_repository.revoke_api_key("ci") is False
+    assert await empty_repository.revoke_api_key("nobody") is False
+    revoked = await empty_repository.api_key("0123456789ab")
+    assert revoked is not None
+    assert revoked.revoked_at is not None
+    with pytest.raises(WriteConflict):  # names are unique
+        await empty_repository.add_api_key(
+            ApiKeyRecord("ba9876543210", "ci", b"t" * 16, b"i" * 32, True, "2025-01-02T00:00:00Z")
+        )

@@ -19,6 +19,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
 
 logger = logging.getLogger("gql.errors")
 
@@ -78,10 +79,21 @@ class ErrorCodes(SchemaExtension):
         self._before_execution = False
         yield
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Streamed results (subscriptions over WebSocket) are sent before on_operation
+        ends, so each is classified on its way out."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._classify(error) for error in errors]
+        yield
+
     def _classify(self, error: GraphQLError) -> GraphQLError:
         if error.extensions and "code" in error.extensions:
             return error
         if isinstance(error, GraphQLSyntaxError):
+            # graphql-core stops at the token limit with a syntax error of its own wording.
+            if "tokens. Parsing aborted" in error.message:
+                return with_code(error, TOO_MANY_TOKENS)
             return with_code(error, GRAPHQL_PARSE_FAILED)
         if self._before_execution:
             return with_code(error, GRAPHQL_VALIDATION_FAILED)

@@ -109,6 +109,9 @@ async def connection_info_history(
         before_change = None if after is None else decode_change_cursor(after)
     except InvalidCursor as error:
         raise UserInputError(str(error), argument="after") from None
+    except ValueError:
+        # Digits that str.isdigit() accepts but int() does not (such as "²").
+        raise UserInputError("the cursor is malformed", argument="after") from None
     changes = await context.repository.connection_changes(
         id, limit=limit + 1, before_change=before_change
     )

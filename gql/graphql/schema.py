@@ -15,6 +15,7 @@ from strawberry.federation.schema import FederationAny
 
 from gql.graphql.entities import resolve_entities
 from gql.graphql.errors import ErrorCodes
+from gql.graphql.limits.extension import RequestLimits
 from gql.graphql.mutations import Mutation
 from gql.graphql.query import Query
 from gql.graphql.subscriptions import Subscription
@@ -38,7 +39,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[ErrorCodes],
+    extensions=[ErrorCodes, RequestLimits],
     federation_version=FEDERATION_VERSION,
 )
 
@@ -49,7 +50,7 @@ traced_schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[ErrorCodes, ApolloFederationTracingExtension],
+    extensions=[ErrorCodes, RequestLimits, ApolloFederationTracingExtension],
     federation_version=FEDERATION_VERSION,
 )
 TRACE_HEADER: Final = "apollo-federation-include-trace"

@@ -1,4 +1,8 @@
-"""The root Subscription type: live status changes, over WebSocket (graphql-transport-ws)."""
+"""The root Subscription type: live status changes, over WebSocket (graphql-transport-ws).
+
+The limit on subscriptions per socket is enforced by the socket's protocol handler
+(gql/http/websocket.py), which answers the refused one with an `error` message. A
+subscriber that falls too far behind is ended with a SUBSCRIBER_TOO_SLOW error."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from graphql import GraphQLError
 
+from gql.broadcast import SubscriberTooSlow
 from gql.filtering import matches
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
@@ -17,7 +22,7 @@ from gql.repository.models import ConnectionFilter
 if TYPE_CHECKING:
     from gql.graphql.context import Context
 
-TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
 
 
 @strawberry.type(description="A connection's status changed through a mutation.")
@@ -39,16 +44,6 @@ class Subscription:
     ) -> AsyncGenerator[ConnectionStatusChange, None]:
         context: Context = info.context
         wanted = filter.to_filter() if filter is not None else ConnectionFilter()
-        state = getattr(context.request, "state", None)
-        limit = context.settings.max_subscriptions_per_connection
-        if state is not None:
-            active = getattr(state, "subscriptions", 0)
-            if active >= limit:
-                raise GraphQLError(
-                    f"At most {limit} subscriptions may run on one connection.",
-                    extensions={"code": TOO_MANY_SUBSCRIPTIONS},
-                )
-            state.subscriptions = active + 1
         try:
             async with context.broadcaster.subscribe() as events:
                 async for event in events:
@@ -59,6 +54,6 @@ class Subscription:
                             status_type_id=event.status_type_id,
                             changed_at=datetime.fromisoformat(event.changed_at),
                         )
-        finally:
-            if state is not None:
-                state.subscriptions -= 1
+        except SubscriberTooSlow as error:
+            # Coded, so the client can tell it apart from a failure and subscribe again.
+            raise GraphQLError(str(error), extensions={"code": SUBSCRIBER_TOO_SLOW}) from error

@@ -45,6 +45,8 @@ from gql.settings import Settings
 logger = logging.getLogger("gql.http")
 
 OPERATION_RESOLUTION_FAILURE: Final = "OPERATION_RESOLUTION_FAILURE"
+OPERATION_TIMED_OUT: Final = "OPERATION_TIMED_OUT"
+URI_TOO_LONG: Final = "URI_TOO_LONG"
 _GET_OPERATIONS: Final = frozenset({OperationType.QUERY})
 _POST_OPERATIONS: Final = frozenset({OperationType.QUERY, OperationType.MUTATION})
 # The body depends on Accept, so shared caches must key on it.
@@ -138,6 +140,11 @@ class GraphQLHTTPEndpoint:
         self, request: Request
     ) -> tuple[GraphQLParams | list[GraphQLParams], frozenset[OperationType]]:
         if request.method == "GET":
+            limit = self._settings.max_url_bytes
+            if len(request.scope["query_string"]) > limit:
+                raise RequestError(
+                    414, URI_TOO_LONG, f"The query string is longer than {limit} bytes; use POST."
+                )
             return params_from_url(request.query_params), _GET_OPERATIONS
         if request.method == "POST":
             body = await self._body(request)
@@ -188,14 +195,24 @@ class GraphQLHTTPEndpoint:
         context: Context,
     ) -> Outcome:
         document = self._documents.document(params)
+        timeout_ms = self._settings.execution_timeout_ms
         try:
-            result = await schema.execute(
-                document.query,
-                variable_values=params.variables,
-                context_value=context,
-                operation_name=params.operation_name,
-                allowed_operation_types=operations,
-            )
+            async with asyncio.timeout(timeout_ms / 1000):
+                result = await schema.execute(
+                    document.query,
+                    variable_values=params.variables,
+                    context_value=context,
+                    operation_name=params.operation_name,
+                    allowed_operation_types=operations,
+                )
+        except TimeoutError:
+            # The work was cancelled; a write in it still commits or rolls back whole.
+            raise RequestError(
+                504,
+                OPERATION_TIMED_OUT,
+                f"The operation ran longer than {timeout_ms} ms and was stopped.",
+                legacy_status=200,
+            ) from None
         except InvalidOperationTypeError as error:
             raise _operation_not_allowed(error.operation_type) from None
         except CannotGetOperationTypeError as error:

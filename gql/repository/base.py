@@ -38,8 +38,8 @@ class Repository(Protocol):
 
     async def close(self) -> None: ...
 
-    async def ping(self) -> None:
-        """Raise when the database cannot be read."""
+    async def ping(self, *, writable: bool = False) -> None:
+        """Raise when the database cannot be read (or, with ``writable``, written)."""
         ...
 
     async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]: ...

@@ -196,9 +196,13 @@ class SqliteRepository:
 
         return await asyncio.shield(run())
 
-    async def ping(self) -> None:
+    async def ping(self, *, writable: bool = False) -> None:
         async with self._reader() as connection:
             await connection.execute_fetchall("SELECT 1 FROM connection_info LIMIT 1")
+        if writable:
+            # Takes the write lock and lets it go: fails when another process holds it.
+            async with self._transaction():
+                pass
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -549,7 +553,11 @@ def _filter_sql(filter: ConnectionFilter) -> tuple[list[str], list[Any]]:
         # stays below the stand-in for rows without power, which never match.
         where.append("power_sort_asc BETWEEN ? AND ?")
         params.append(-_BELOW_NO_POWER if filter.min_power_kw is None else filter.min_power_kw)
-        params.append(_BELOW_NO_POWER if filter.max_power_kw is None else filter.max_power_kw)
+        params.append(
+            _BELOW_NO_POWER
+            if filter.max_power_kw is None
+            else min(filter.max_power_kw, _BELOW_NO_POWER)
+        )
     if filter.is_operational is not None:
         where.append("status_type_id IN (SELECT id FROM status_type WHERE is_operational = ?)")
         params.append(int(filter.is_operational))

@@ -1,0 +1,160 @@
+"""Query cost: what an operation would make the server do, computed before it runs.
+
+Every field costs 1, times the number of items its parents return. Paged fields multiply
+their selections by the page they ask for (`first`/`last`, or the default page size);
+`_entities` by its representations; the reference lists by a fixed estimate of their
+length. So `connectionInfos(first: 1000) { nodes { id } }` costs 1 + 1,000 + 1,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLIncludeDirective,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_named_type,
+    get_nullable_type,
+    get_operation_ast,
+)
+from graphql.execution.values import (
+    VariableValues,
+    get_argument_values,
+    get_directive_values,
+    get_variable_values,
+)
+from graphql.type import GraphQLNamedType
+
+QUERY_TOO_COMPLEX: Final = "QUERY_TOO_COMPLEX"
+PAGED_FIELDS: Final = frozenset({"connectionInfos", "connectionInfoHistory"})
+# The reference lists are OCM's small lookup tables (tens of rows each).
+REFERENCE_LIST_ESTIMATE: Final = 100
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    *,
+    default_page_size: int,
+    max_page_size: int,
+) -> int:
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variables or {})
+    )
+    if not isinstance(coerced, VariableValues):
+        return 0  # the operation fails on its variables before it costs anything
+    walker = _Walker(schema, fragments, coerced, default_page_size, max_page_size)
+    return walker.selection_cost(operation.selection_set, root, 1, frozenset())
+
+
+class _Walker:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: VariableValues,
+        default_page_size: int,
+        max_page_size: int,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.default_page_size = default_page_size
+        self.max_page_size = max_page_size
+
+    def selection_cost(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLNamedType,
+        multiplier: int,
+        visiting: frozenset[str],
+    ) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if not self._included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                total += self._field_cost(selection, parent, multiplier, visiting)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_cost(
+                    selection.selection_set, target or parent, multiplier, visiting
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in visiting:
+                    continue
+                target = self.schema.get_type(fragment.type_condition.name.value)
+                total += self.selection_cost(
+                    fragment.selection_set, target or parent, multiplier, visiting | {name}
+                )
+        return total
+
+    def _field_cost(
+        self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, visiting: frozenset[str]
+    ) -> int:
+        if not isinstance(parent, GraphQLObjectType):
+            return multiplier  # only __typename can be selected on an abstract type
+        field = parent.fields.get(node.name.value)
+        if field is None:
+            return multiplier  # __typename, __schema, __type
+        factor = self._list_factor(node, field, parent)
+        return multiplier + self.selection_cost(
+            node.selection_set, get_named_type(field.type), multiplier * factor, visiting
+        )
+
+    def _list_factor(self, node: FieldNode, field: Any, parent: GraphQLObjectType) -> int:
+        name = node.name.value
+        if parent is not self.schema.query_type:
+            return 1
+        try:
+            arguments = get_argument_values(field, node, self.variables)
+        except GraphQLError:
+            # Bad arguments fail later with their own error; assume the worst meanwhile.
+            return self.max_page_size
+        if name in PAGED_FIELDS:
+            size = arguments.get("first") or arguments.get("last") or self.default_page_size
+            return max(0, min(int(size), self.max_page_size))
+        if name == "_entities":
+            return len(arguments.get("representations") or ())
+        if isinstance(get_nullable_type(field.type), GraphQLList):
+            return REFERENCE_LIST_ESTIMATE
+        return 1
+
+    def _included(self, node: Any) -> bool:
+        try:
+            skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+            include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        except GraphQLError:
+            return True
+        if skip is not None and skip.get("if") is True:
+            return False
+        return not (include is not None and include.get("if") is False)

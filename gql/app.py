@@ -30,7 +30,7 @@ from gql.http.endpoint import GraphQLHTTPEndpoint, Schemas
 from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.http.rate_limit import ClientIdentifier, RateLimit
-from gql.http.websocket import SubscriptionEndpoint
+from gql.http.websocket import EventStreamSwitch, SubscriptionEndpoint, wants_event_stream
 from gql.keys import authenticate
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
@@ -101,18 +101,22 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             broadcaster=services.broadcaster,
             writes=services.writes,
             credential=presented_key(request.headers),
-            # A socket's context serves many operations: no answers from before a write.
-            memoize=isinstance(request, Request),
+            # A stream's context serves many events: no answers from before a write.
+            memoize=isinstance(request, Request) and not wants_event_stream(request.headers),
         )
 
     graphql = GraphQLHTTPEndpoint(
         settings, Schemas(schema, traced_schema), document_source(settings), context_for
     )
+    subscriptions = SubscriptionEndpoint(settings, context_for)
     playground_assets = find_assets_dir(settings.playground_assets)
     return Starlette(
         routes=[
-            Route("/graphql", PlaygroundSwitch(graphql, playground_assets)),
-            WebSocketRoute("/graphql", SubscriptionEndpoint(settings, context_for)),
+            Route(
+                "/graphql",
+                PlaygroundSwitch(EventStreamSwitch(graphql, subscriptions), playground_assets),
+            ),
+            WebSocketRoute("/graphql", subscriptions),
             *playground_routes(playground_assets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -22,11 +22,13 @@ from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.websocket_origin import normalize_origin
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -43,7 +45,7 @@ logger = logging.getLogger("gql.http.websocket")
 
 TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
-ContextFactory = Callable[[WebSocket], Context]
+ContextFactory = Callable[[Request | WebSocket], Context]
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -109,7 +111,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             graphql_ide=None,
             keep_alive=True,
             keep_alive_interval=settings.keep_alive_seconds,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
@@ -122,8 +124,25 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         return "*" in self._allowed_origins or normalize_origin(origin) in self._allowed_origins
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        assert isinstance(request, WebSocket)
         return self._context_for(request)
+
+
+class EventStreamSwitch:
+    """HTTP requests that accept `text/event-stream` are Server-Sent Events subscriptions
+    (graphql-sse, distinct connections mode), served by Strawberry; the rest go on to our
+    GraphQL-over-HTTP endpoint."""
+
+    def __init__(self, graphql: ASGIApp, event_streams: ASGIApp) -> None:
+        self._graphql = graphql
+        self._event_streams = event_streams
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stream = wants_event_stream(Headers(scope=scope))
+        await (self._event_streams if stream else self._graphql)(scope, receive, send)
+
+
+def wants_event_stream(headers: Headers) -> bool:
+    return "text/event-stream" in headers.get("accept", "").lower()
 
 
 def _normalized(origins: Iterable[str]) -> frozenset[str]:

@@ -96,10 +96,18 @@ class _FieldPlan:
 class _ObjectPlan:
     type: GraphQLObjectType
     fields: list[_FieldPlan] = field(default_factory=list)
+    build: Callable[..., dict[str, Any]] = dict
+    """Makes one result object from its field values, in the plan's key order."""
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(plan.key for plan in self.fields)
+
+def _row_builder(keys: Sequence[str]) -> Callable[..., dict[str, Any]]:
+    """A function building ``{key0: value0, ...}`` from positional values: a dict display
+    is the fastest way Python has to build a small dict. Keys are GraphQL names or
+    aliases (letters, digits, underscores), written as literals."""
+    names = [f"v{i}" for i in range(len(keys))]
+    items = ", ".join(f"{key!r}: {name}" for key, name in zip(keys, names, strict=True))
+    builder: Callable[..., dict[str, Any]] = eval(f"lambda {', '.join(names)}: {{{items}}}")
+    return builder
 
 
 @dataclass(slots=True)
@@ -218,6 +226,7 @@ class _Planner:
         plan = _ObjectPlan(object_type)
         for key, nodes in grouped.items():
             plan.fields.append(self._field_plan(object_type, key, nodes))
+        plan.build = _row_builder([field_plan.key for field_plan in plan.fields])
         return plan
 
     def _collect(
@@ -284,7 +293,8 @@ class _Planner:
         if definition is None:
             raise _GiveUp  # introspection (__schema, __type) or an unknown field
         read = self._reader(parent_type, name, definition, nodes)
-        complete = self._completer(definition.type, nodes)
+        shared = (parent_type.name, name) in self._batched
+        complete = self._completer(definition.type, nodes, shared=shared)
         return _FieldPlan(key, name, definition, parent_type, nodes, read, complete)
 
     def _reader(
@@ -356,7 +366,9 @@ class _Planner:
 
         return read_resolved
 
-    def _completer(self, return_type: GraphQLOutputType, nodes: list[FieldNode]) -> _Step:
+    def _completer(
+        self, return_type: GraphQLOutputType, nodes: list[FieldNode], *, shared: bool = False
+    ) -> _Step:
         non_null = isinstance(return_type, GraphQLNonNull)
         inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
         if isinstance(inner, GraphQLList):
@@ -397,29 +409,45 @@ class _Planner:
             sub_plan = self.object_plan(inner, selection_sets)
 
             async def complete_object(values: list[Any], run: _Run) -> list[Any]:
-                present = [value for value in values if value is not None]
-                if non_null and len(present) != len(values):
+                if non_null and None in values:
                     raise _GiveUp
-                built = iter(await _complete_objects(sub_plan, present, run))
-                return [None if value is None else next(built) for value in values]
+                if not shared:
+                    if None not in values:
+                        return await _complete_objects(sub_plan, values, run)
+                    present = [value for value in values if value is not None]
+                    each = iter(await _complete_objects(sub_plan, present, run))
+                    return [None if value is None else next(each) for value in values]
+                # Batched relations hand many parents one shared object (the same
+                # connection type on a whole page): each is completed once, its result
+                # shared.
+                distinct = dict(zip(map(id, values), values, strict=True))
+                distinct.pop(_NONE_ID, None)
+                built = await _complete_objects(sub_plan, list(distinct.values()), run)
+                by_identity = dict(zip(distinct, built, strict=True))
+                return list(map(by_identity.get, map(id, values)))
 
             return complete_object
         if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
             serialize = _serializer(inner)
 
+            column_ok = _column_check(inner)
+
             def complete_leaf(values: list[Any], _run: _Run) -> list[Any]:
+                kinds = set(map(type, values))
+                has_null = type(None) in kinds
+                if has_null and non_null:
+                    raise _GiveUp
+                if column_ok is not None:
+                    kinds.discard(type(None))
+                    present = [v for v in values if v is not None] if has_null else values
+                    if column_ok(kinds, present):
+                        return values  # already what serialize would give
                 try:
                     results = [None if value is None else serialize(value) for value in values]
                 except Exception:
                     raise _GiveUp from None
-                # A null is an error where the type forbids it, and so is a value that
-                # serializes to null.
-                if None in results and (
-                    non_null
-                    or any(
-                        r is None and v is not None for r, v in zip(results, values, strict=True)
-                    )
-                ):
+                # A value that serializes to null is an error.
+                if sum(r is None for r in results) != sum(v is None for v in values):
                     raise _GiveUp
                 return results
 
@@ -437,8 +465,7 @@ async def _complete_objects(plan: _ObjectPlan, objects: list[Any], run: _Run) ->
             for field_plan, column in zip(plan.fields, values, strict=True)
         ]
     )
-    keys = plan.keys
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    return list(map(plan.build, *columns))
 
 
 async def _settle(steps: list[Any]) -> list[Any]:
@@ -458,11 +485,31 @@ def _as_is(values: list[Any], _run: _Run) -> list[Any]:
     return values
 
 
+_NONE_ID: Final = id(None)
 _TYPENAME_FIELD: Final = GraphQLField(GraphQLNonNull(GraphQLString))
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     return isawaitable(value)
+
+
+_ColumnCheck = Callable[[set[type], list[Any]], bool]
+
+
+def _column_check(leaf: GraphQLScalarType | GraphQLEnumType) -> _ColumnCheck | None:
+    """For built-in scalars, a check over a whole column (of its non-null values) that
+    graphql-core's serialize would return every value unchanged."""
+    if leaf is GraphQLInt:
+        return lambda kinds, values: (
+            kinds <= {int} and (not values or (min(values) >= _INT_MIN and max(values) <= _INT_MAX))
+        )
+    if leaf is GraphQLFloat:
+        return lambda kinds, values: kinds <= {float} and all(map(math.isfinite, values))
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda kinds, _values: kinds <= {str}
+    if leaf is GraphQLBoolean:
+        return lambda kinds, _values: kinds <= {bool}
+    return None
 
 
 def _serializer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:

@@ -179,5 +179,8 @@ def http_middleware(settings: Settings, identify: ClientIdentifier) -> list[Midd
                 identify=identify,
             )
         )
-    middleware.append(Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes))
+    # Level 6 (zlib's default) compresses nearly as well as 9 at about half the cost.
+    middleware.append(
+        Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
+    )
     return middleware

@@ -21,11 +21,15 @@ class ReferenceCache:
         self._generation = repository.reference_generation
         self._lock = asyncio.Lock()
 
-    async def table(self, kind: ReferenceKind) -> dict[int, ReferenceRecord]:
+    def cached(self, kind: ReferenceKind) -> dict[int, ReferenceRecord] | None:
+        """The list when it is in memory and current, without waiting; else None."""
         if self._generation != self._repository.reference_generation:
             self._tables.clear()
             self._generation = self._repository.reference_generation
-        table = self._tables.get(kind)
+        return self._tables.get(kind)
+
+    async def table(self, kind: ReferenceKind) -> dict[int, ReferenceRecord]:
+        table = self.cached(kind)
         if table is None:
             async with self._lock:
                 table = self._tables.get(kind)

@@ -8,7 +8,7 @@ DataLoaders do.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gql.graphql.fastpath import BatchResolver
@@ -19,8 +19,7 @@ from gql.repository.models import ReferenceKind, ReferenceRecord
 def _reference(kind: ReferenceKind, convert: Callable[[Any], Any], id_name: str) -> BatchResolver:
     read_id = operator.attrgetter(id_name)
 
-    async def resolve(parents: Sequence[Any], context: Any) -> list[Any]:
-        table: dict[int, ReferenceRecord] = await context.references.table(kind)
+    def pick(parents: Sequence[Any], table: dict[int, ReferenceRecord]) -> list[Any]:
         ids = list(map(read_id, parents))
         # One object per distinct id; None (no id, or no such row) stays None.
         converted = {
@@ -29,6 +28,16 @@ def _reference(kind: ReferenceKind, convert: Callable[[Any], Any], id_name: str)
             if reference_id in table
         }
         return list(map(converted.get, ids))
+
+    def resolve(parents: Sequence[Any], context: Any) -> list[Any] | Awaitable[list[Any]]:
+        table = context.references.cached(kind)
+        if table is not None:
+            return pick(parents, table)
+
+        async def after_loading() -> list[Any]:
+            return pick(parents, await context.references.table(kind))
+
+        return after_loading()
 
     return resolve
 

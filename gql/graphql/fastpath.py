@@ -68,11 +68,14 @@ PLAN_CACHE_SIZE: Final = 512
 _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
 
-BatchResolver = Callable[[Sequence[Any], Any], Awaitable[list[Any]]]
-"""(parent objects, context) -> the field's value for each parent, in order."""
+BatchResolver = Callable[[Sequence[Any], Any], "list[Any] | Awaitable[list[Any]]"]
+"""(parent objects, context) -> the field's value for each parent, in order (at once,
+or awaitable)."""
 
 
-_Step = Callable[[list[Any], "_Run"], "list[Any] | Awaitable[list[Any]]"]
+_Column = Any
+"""A column of values: a list, or an awaitable of one."""
+_Step = Callable[[list[Any], "_Run"], _Column]
 """A column step: a list at once, or an awaitable of one (then steps run concurrently,
 so DataLoaders see every key of a level before they load)."""
 
@@ -179,7 +182,8 @@ class FastExecutor:
 
         async def fast_or_standard() -> ExecutionResult:
             try:
-                (data,) = await _complete_objects(plan, [root_value], run)
+                built = _complete_objects(plan, [root_value], run)
+                (data,) = built if type(built) is list else await built
             except _GiveUp:
                 result = standard()
                 return await result if isawaitable(result) else result  # type: ignore[no-any-return]
@@ -307,8 +311,8 @@ class _Planner:
         batched = self._batched.get((parent_type.name, name))
         if batched is not None and not definition.args:
 
-            async def read_batched(parents: list[Any], run: _Run) -> list[Any]:
-                return await batched(parents, run.context)
+            def read_batched(parents: list[Any], run: _Run) -> _Column:
+                return batched(parents, run.context)
 
             return read_batched
         strawberry_field = (definition.extensions or {}).get("strawberry-definition")
@@ -374,7 +378,7 @@ class _Planner:
         if isinstance(inner, GraphQLList):
             item_complete = self._completer(inner.of_type, nodes)
 
-            async def complete_list(values: list[Any], run: _Run) -> list[Any]:
+            def complete_list(values: list[Any], run: _Run) -> _Column:
                 lengths = []
                 items: list[Any] = []
                 for value in values:
@@ -388,18 +392,7 @@ class _Planner:
                     chunk = list(value)
                     lengths.append(len(chunk))
                     items.extend(chunk)
-                completed = item_complete(items, run)
-                if isawaitable(completed):
-                    completed = await completed
-                results: list[Any] = []
-                start = 0
-                for length in lengths:
-                    if length < 0:
-                        results.append(None)
-                    else:
-                        results.append(completed[start : start + length])
-                        start += length
-                return results
+                return _then(item_complete(items, run), lambda done: _split(done, lengths))
 
             return complete_list
         if isinstance(inner, GraphQLObjectType):
@@ -408,23 +401,30 @@ class _Planner:
             selection_sets = [node.selection_set for node in nodes if node.selection_set]
             sub_plan = self.object_plan(inner, selection_sets)
 
-            async def complete_object(values: list[Any], run: _Run) -> list[Any]:
+            def complete_object(values: list[Any], run: _Run) -> _Column:
                 if non_null and None in values:
                     raise _GiveUp
                 if not shared:
                     if None not in values:
-                        return await _complete_objects(sub_plan, values, run)
+                        return _complete_objects(sub_plan, values, run)
                     present = [value for value in values if value is not None]
-                    each = iter(await _complete_objects(sub_plan, present, run))
-                    return [None if value is None else next(each) for value in values]
+
+                    def refill(built: list[Any]) -> list[Any]:
+                        each = iter(built)
+                        return [None if value is None else next(each) for value in values]
+
+                    return _then(_complete_objects(sub_plan, present, run), refill)
                 # Batched relations hand many parents one shared object (the same
                 # connection type on a whole page): each is completed once, its result
                 # shared.
                 distinct = dict(zip(map(id, values), values, strict=True))
                 distinct.pop(_NONE_ID, None)
-                built = await _complete_objects(sub_plan, list(distinct.values()), run)
-                by_identity = dict(zip(distinct, built, strict=True))
-                return list(map(by_identity.get, map(id, values)))
+
+                def share(built: list[Any]) -> list[Any]:
+                    by_identity = dict(zip(distinct, built, strict=True))
+                    return list(map(by_identity.get, map(id, values)))
+
+                return _then(_complete_objects(sub_plan, list(distinct.values()), run), share)
 
             return complete_object
         if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
@@ -455,28 +455,63 @@ class _Planner:
         raise _GiveUp  # interfaces and unions
 
 
-async def _complete_objects(plan: _ObjectPlan, objects: list[Any], run: _Run) -> list[Any]:
+def _complete_objects(plan: _ObjectPlan, objects: list[Any], run: _Run) -> _Column:
+    """The result objects of one level: a list when every step could finish at once,
+    else an awaitable of it (steps that must wait run concurrently)."""
     if not objects:
         return []
-    values = await _settle([field_plan.read(objects, run) for field_plan in plan.fields])
-    columns = await _settle(
-        [
-            field_plan.complete(column, run)
-            for field_plan, column in zip(plan.fields, values, strict=True)
-        ]
-    )
+    values = [field_plan.read(objects, run) for field_plan in plan.fields]
+    if not all(type(value) is list for value in values):
+        return _complete_objects_later(plan, values, run)
+    return _build(plan, values, run)
+
+
+async def _complete_objects_later(plan: _ObjectPlan, values: list[_Column], run: _Run) -> list[Any]:
+    built = _build(plan, await _settle(values), run)
+    return built if type(built) is list else await built
+
+
+def _build(plan: _ObjectPlan, values: list[Any], run: _Run) -> _Column:
+    columns = [
+        field_plan.complete(column, run)
+        for field_plan, column in zip(plan.fields, values, strict=True)
+    ]
+    if not all(type(column) is list for column in columns):
+        return _then(_settle(columns), lambda done: list(map(plan.build, *done)))
     return list(map(plan.build, *columns))
+
+
+def _then(column: _Column, finish: Callable[[list[Any]], list[Any]]) -> _Column:
+    """``finish(column)``, now or once the column is ready."""
+    if type(column) is list:
+        return finish(column)
+
+    async def later() -> list[Any]:
+        return finish(await column)
+
+    return later()
+
+
+def _split(items: list[Any], lengths: list[int]) -> list[Any]:
+    results: list[Any] = []
+    start = 0
+    for length in lengths:
+        if length < 0:
+            results.append(None)
+        else:
+            results.append(items[start : start + length])
+            start += length
+    return results
 
 
 async def _settle(steps: list[Any]) -> list[Any]:
     """Awaits the awaitable steps, together when there are several."""
-    pending = [i for i, step in enumerate(steps) if isawaitable(step)]
+    pending = [i for i, step in enumerate(steps) if type(step) is not list]
     if len(pending) == 1:
         steps[pending[0]] = await steps[pending[0]]
     elif pending:
-        for i, result in zip(
-            pending, await asyncio.gather(*(steps[i] for i in pending)), strict=True
-        ):
+        results = await asyncio.gather(*(steps[i] for i in pending))
+        for i, result in zip(pending, results, strict=True):
             steps[i] = result
     return steps
 

@@ -78,7 +78,7 @@ class Settings:
     max_cost: int = 100_000
     """Highest query cost (fields times the items their parents return, pages counted at
     their `first`/`last`); over it, QUERY_TOO_COMPLEX before anything runs. A page of
-    1,000 connections with all fields and relations costs 22,001."""
+    1,000 connections with every field and all relations costs 33,001."""
     execution_timeout_ms: int = 10_000
     """Longest an operation may run; then its work is cancelled (OPERATION_TIMED_OUT)."""
     max_url_bytes: int = 8192

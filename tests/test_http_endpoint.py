@@ -3,12 +3,15 @@ batching, persisted queries, trusted documents and HTTP caching."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,6 +19,7 @@ from starlette.testclient import TestClient
 from gql.app import create_app
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
+from gql.repository.models import ConnectionRecord, PageQuery
 from gql.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -444,3 +448,139 @@ def test_cors_can_be_turned_off(demo_db: Path) -> None:
     with _client(demo_db, cors_origins=()) as client:
         answer = _post(client, {"query": QUERY}, origin="https://app.example")
         assert "access-control-allow-origin" not in answer.headers
+
+
+# --- execution time and URL length --------------------------------------------------------
+
+
+class SlowPages:
+    """The real repository, except that pages of connections first wait ``delay`` s."""
+
+    def __init__(self, inner: Repository) -> None:
+        self._inner = inner
+        self.delay = 0.0
+        self.cancelled = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return await self._inner.connection_page(query)
+
+
+@pytest.fixture
+def slow_app(demo_db: Path) -> Iterator[tuple[TestClient, SlowPages]]:
+    wrappers: list[SlowPages] = []
+
+    async def open_slow(settings: Settings) -> Repository:
+        wrappers.append(SlowPages(await open_repository(settings)))
+        return cast(Repository, wrappers[-1])
+
+    app = create_app(Settings(db=demo_db, execution_timeout_ms=200), open_repo=open_slow)
+    with TestClient(app) as client:
+        yield client, wrappers[0]
+
+
+def test_an_operation_over_the_time_limit_is_stopped(
+    slow_app: tuple[TestClient, SlowPages],
+) -> None:
+    client, slow = slow_app
+    slow.delay = 60
+    started = time.monotonic()
+    strict = _post(client, {"query": QUERY}, GRAPHQL_RESPONSE)
+    legacy = _post(client, {"query": QUERY}, JSON)
+    over_get = client.get("/graphql", params={"query": QUERY}, headers={"accept": JSON})
+    assert time.monotonic() - started < 10  # three times 200 ms, not 60 s
+    assert strict.status_code == 504
+    assert strict.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert legacy.status_code == over_get.status_code == 200
+    assert legacy.headers["content-type"] == f"{JSON}; charset=utf-8"
+    for response in (strict, legacy, over_get):
+        assert response.json() == {
+            "errors": [
+                {
+                    "message": "The operation ran longer than 200 ms and was stopped.",
+                    "extensions": {"code": "OPERATION_TIMED_OUT"},
+                }
+            ]
+        }
+    assert slow.cancelled == 3  # the work itself was cancelled, not left running
+
+
+def test_the_server_goes_on_answering_after_a_timeout(
+    slow_app: tuple[TestClient, SlowPages],
+) -> None:
+    client, slow = slow_app
+    slow.delay = 60
+    assert _post(client, {"query": QUERY}, GRAPHQL_RESPONSE).status_code == 504
+    slow.delay = 0
+    answer = _post(client, {"query": QUERY}, GRAPHQL_RESPONSE)
+    assert answer.status_code == 200
+    assert len(answer.json()["data"]["connectionInfos"]["nodes"]) == 3
+    assert _post(client, {"query": "{ levels { id } }"}).json()["data"]["levels"]
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_slow_operation_of_a_batch_times_out_alone(
+    slow_app: tuple[TestClient, SlowPages],
+) -> None:
+    client, slow = slow_app
+    slow.delay = 60
+    response = _post(client, [{"query": QUERY}, {"query": "{ levels { id } }"}], GRAPHQL_RESPONSE)
+    assert response.status_code == 200
+    timed_out, answered = response.json()
+    assert timed_out == {
+        "errors": [
+            {
+                "message": "The operation ran longer than 200 ms and was stopped.",
+                "extensions": {"code": "OPERATION_TIMED_OUT"},
+            }
+        ]
+    }
+    assert answered["data"]["levels"]
+
+
+def test_an_operation_within_the_time_limit_answers(
+    slow_app: tuple[TestClient, SlowPages],
+) -> None:
+    client, slow = slow_app
+    slow.delay = 0.05
+    response = _post(client, {"query": QUERY}, GRAPHQL_RESPONSE)
+    assert response.status_code == 200
+    assert slow.cancelled == 0
+
+
+def _query_string(length: int) -> str:
+    """A GET query string of exactly ``length`` bytes (trailing spaces pad the query)."""
+    base = urlencode({"query": "{ __typename }"})
+    return urlencode({"query": "{ __typename }" + " " * (length - len(base))})
+
+
+def test_a_get_query_string_over_the_limit_is_414(demo_db: Path) -> None:
+    with _client(demo_db, max_url_bytes=100) as client:
+        assert len(_query_string(100)) == 100
+        at_limit = client.get(f"/graphql?{_query_string(100)}", headers={"accept": JSON})
+        assert at_limit.status_code == 200
+        assert at_limit.json() == {"data": {"__typename": "Query"}}
+        for accept in (GRAPHQL_RESPONSE, JSON):
+            over = client.get(f"/graphql?{_query_string(101)}", headers={"accept": accept})
+            assert over.status_code == 414  # for legacy clients too: HTTP, not GraphQL
+            assert over.headers["content-type"] == f"{accept}; charset=utf-8"
+            assert over.json() == {
+                "errors": [
+                    {
+                        "message": "The query string is longer than 100 bytes; use POST.",
+                        "extensions": {"code": "URI_TOO_LONG"},
+                    }
+                ]
+            }
+
+
+def test_the_default_url_limit_is_8_kib(client: TestClient) -> None:
+    assert client.get(f"/graphql?{_query_string(8192)}").status_code == 200
+    assert client.get(f"/graphql?{_query_string(8193)}").status_code == 414

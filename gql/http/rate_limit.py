@@ -25,11 +25,12 @@ ClientIdentifier = Callable[[Headers, str], Awaitable[str]]
 
 class TokenBuckets:
     """Buckets of ``burst`` tokens refilled at ``rate`` per second, least recently seen
-    clients forgotten first (a forgotten client starts with a full bucket)."""
+    clients forgotten first (a forgotten client starts with a full bucket). A bucket
+    holds at least one token: with none it could never let a request through."""
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
         self._rate = rate
-        self._burst = burst
+        self._burst = max(1, burst)
         self._clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 

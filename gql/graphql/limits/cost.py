@@ -40,6 +40,11 @@ QUERY_TOO_COMPLEX: Final = "QUERY_TOO_COMPLEX"
 PAGED_FIELDS: Final = frozenset({"connectionInfos", "connectionInfoHistory"})
 # The reference lists are OCM's small lookup tables (tens of rows each).
 REFERENCE_LIST_ESTIMATE: Final = 100
+# Costs above this are reported as this: it is the largest integer JSON clients read
+# exactly (2^53 - 1), and larger ones would not even serialize (orjson stops at 64 bits).
+MAX_COST: Final = 2**53 - 1
+# As graphql-core's executor: past this many, coercing variables stops.
+MAX_VARIABLE_ERRORS: Final = 50
 
 
 def operation_cost(
@@ -63,15 +68,22 @@ def operation_cost(
         if isinstance(definition, FragmentDefinitionNode)
     }
     coerced = get_variable_values(
-        schema, operation.variable_definitions or (), dict(variables or {})
+        schema,
+        operation.variable_definitions or (),
+        dict(variables or {}),
+        max_errors=MAX_VARIABLE_ERRORS,
     )
     if not isinstance(coerced, VariableValues):
         return 0  # the operation fails on its variables before it costs anything
     walker = _Walker(schema, fragments, coerced, default_page_size, max_page_size)
-    return walker.selection_cost(operation.selection_set, root, 1, frozenset())
+    return min(walker.selection_cost(operation.selection_set, root, frozenset()), MAX_COST)
 
 
 class _Walker:
+    """Costs selections for one item of their parent type: a field costs 1 plus its
+    selections times the items it returns. A fragment's cost is computed once, however
+    often it is spread (else nested spreads would take exponential time)."""
+
     def __init__(
         self,
         schema: GraphQLSchema,
@@ -85,12 +97,12 @@ class _Walker:
         self.variables = variables
         self.default_page_size = default_page_size
         self.max_page_size = max_page_size
+        self.fragment_costs: dict[str, int] = {}
 
     def selection_cost(
         self,
         selection_set: SelectionSetNode | None,
         parent: GraphQLNamedType,
-        multiplier: int,
         visiting: frozenset[str],
     ) -> int:
         if selection_set is None:
@@ -100,35 +112,35 @@ class _Walker:
             if not self._included(selection):
                 continue
             if isinstance(selection, FieldNode):
-                total += self._field_cost(selection, parent, multiplier, visiting)
+                total += self._field_cost(selection, parent, visiting)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.selection_cost(
-                    selection.selection_set, target or parent, multiplier, visiting
-                )
+                total += self.selection_cost(selection.selection_set, target or parent, visiting)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in visiting:
-                    continue
-                target = self.schema.get_type(fragment.type_condition.name.value)
-                total += self.selection_cost(
-                    fragment.selection_set, target or parent, multiplier, visiting | {name}
-                )
+                if name not in self.fragment_costs:
+                    fragment = self.fragments.get(name)
+                    if fragment is None or name in visiting:
+                        continue
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    self.fragment_costs[name] = self.selection_cost(
+                        fragment.selection_set, target or parent, visiting | {name}
+                    )
+                total += self.fragment_costs[name]
         return total
 
     def _field_cost(
-        self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, visiting: frozenset[str]
+        self, node: FieldNode, parent: GraphQLNamedType, visiting: frozenset[str]
     ) -> int:
         if not isinstance(parent, GraphQLObjectType):
-            return multiplier  # only __typename can be selected on an abstract type
+            return 1  # only __typename can be selected on an abstract type
         field = parent.fields.get(node.name.value)
         if field is None:
-            return multiplier  # __typename, __schema, __type
+            return 1  # __typename, __schema, __type
         factor = self._list_factor(node, field, parent)
-        return multiplier + self.selection_cost(
-            node.selection_set, get_named_type(field.type), multiplier * factor, visiting
+        return 1 + factor * self.selection_cost(
+            node.selection_set, get_named_type(field.type), visiting
         )
 
     def _list_factor(self, node: FieldNode, field: Any, parent: GraphQLObjectType) -> int:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Final
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -19,13 +21,17 @@ from graphql import (
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     ValidationRule,
+    get_operation_ast,
     parse,
     validate,
 )
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from gql.graphql.limits.aliases import max_aliases_rule
-from gql.graphql.limits.cost import QUERY_TOO_COMPLEX, operation_cost
+from gql.graphql.limits.cost import MAX_VARIABLE_ERRORS, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.limits.depth import max_depth_rule
 from gql.settings import Settings
 
@@ -48,7 +54,13 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 def _rules(
     max_depth: int, max_aliases: int, introspection: bool
 ) -> tuple[type[ValidationRule], ...]:
-    rules = [max_depth_rule(max_depth), max_aliases_rule(max_aliases)]
+    # Strawberry's own validation adds its two rules to graphql-core's; this replaces it.
+    rules: list[type[ValidationRule]] = [
+        MaybeNullValidationRule,
+        OneOfInputValidationRule,
+        max_depth_rule(max_depth),
+        max_aliases_rule(max_aliases),
+    ]
     if not introspection:
         rules.append(_NoIntrospection)
     return tuple(rules)
@@ -100,20 +112,96 @@ class RequestLimits(SchemaExtension):
         execution_context = self.execution_context
         settings = self._settings()
         document = execution_context.graphql_document
-        if document is not None:
-            cost = operation_cost(
-                execution_context.schema._schema,
+        schema = execution_context.schema._schema
+        if document is not None and not settings.field_suggestions:
+            # graphql-core's executor would coerce the variables with suggestions.
+            errors = _variable_errors(
+                schema, document, execution_context.operation_name, execution_context.variables
+            )
+            if errors:
+                execution_context.result = ExecutionResult(data=None, errors=errors)
+        if document is not None and execution_context.result is None:
+            cost = _costs.cost(
+                schema,
                 document,
                 execution_context.operation_name,
                 execution_context.variables,
-                default_page_size=settings.default_page_size,
-                max_page_size=settings.max_page_size,
+                settings,
             )
             if cost > settings.max_cost:
                 execution_context.result = ExecutionResult(
                     data=None, errors=[_too_complex(cost, settings.max_cost)]
                 )
         yield
+
+
+class _CostCache:
+    """Costs of recent (document, operation, variables): a repeated request is not
+    walked again. Documents come from the parse cache, so identity finds them."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._costs: OrderedDict[tuple[Any, ...], tuple[DocumentNode, int]] = OrderedDict()
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        settings: Settings,
+    ) -> int:
+        try:
+            variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            variables_key = None
+        key = (
+            id(document),
+            operation_name,
+            variables_key,
+            settings.default_page_size,
+            settings.max_page_size,
+        )
+        cached = self._costs.get(key) if variables_key is not None else None
+        if cached is not None and cached[0] is document:
+            self._costs.move_to_end(key)
+            return cached[1]
+        cost = operation_cost(
+            schema,
+            document,
+            operation_name,
+            variables,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        )
+        if variables_key is not None:
+            self._costs[key] = (document, cost)
+            while len(self._costs) > self._size:
+                self._costs.popitem(last=False)
+        return cost
+
+
+_costs = _CostCache(CACHE_SIZE)
+
+
+def _variable_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> list[GraphQLError]:
+    """The operation's variable errors, worded without "Did you mean ...?"."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return []
+    coerced = get_variable_values(
+        schema,
+        operation.variable_definitions or (),
+        dict(variables or {}),
+        max_errors=MAX_VARIABLE_ERRORS,
+        hide_suggestions=True,
+    )
+    return [] if isinstance(coerced, VariableValues) else coerced
 
 
 def _too_complex(cost: int, limit: int) -> GraphQLError:

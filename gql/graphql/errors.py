@@ -2,7 +2,9 @@
 
 Errors we raise on purpose carry their code already. Parse and validation failures get
 the codes Apollo clients know. Anything else is unexpected: it is logged with its stack
-trace under an error id, and the client sees only a generic message and that id.
+trace under an error id, and the client sees only a generic message and that id. That
+includes an exception that escapes the operation itself (an executor or extension bug,
+not a field's resolver), which Strawberry would otherwise answer with its bare message.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from graphql.validation.validate import ValidationAbortedError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -21,7 +26,14 @@ GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
 
+MAX_MESSAGE_CHARS = 1000
+"""Longer messages are cut: graphql-core's quote the offending input whole, so a 900 KB
+string in the wrong place would otherwise come back as a 900 KB message."""
+
 logger = logging.getLogger("gql.errors")
+
+# Strawberry re-raises these to the transport, which answers them with their own codes.
+_FOR_THE_TRANSPORT = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 class UserInputError(GraphQLError):
@@ -43,6 +55,33 @@ def with_code(error: GraphQLError, code: str, **extensions: Any) -> GraphQLError
         path=error.path,
         original_error=error.original_error,
         extensions={**(error.extensions or {}), "code": code, **extensions},
+    )
+
+
+def _as_graphql_error(error: Exception) -> GraphQLError:
+    if isinstance(error, GraphQLError):
+        return error
+    return GraphQLError(str(error), original_error=error)
+
+
+def clip_message(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    cut = len(message) - MAX_MESSAGE_CHARS
+    return f"{message[:MAX_MESSAGE_CHARS]}... ({cut} more characters)"
+
+
+def clipped(error: GraphQLError) -> GraphQLError:
+    if len(error.message) <= MAX_MESSAGE_CHARS:
+        return error
+    return GraphQLError(
+        clip_message(error.message),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
     )
 
 
@@ -70,10 +109,19 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         self._before_execution = True
-        yield
+        try:
+            yield
+        except _FOR_THE_TRANSPORT:
+            raise
+        except Exception as error:
+            # Strawberry answers an exception that escapes the operation with it as the
+            # only error: unless we raised it with a code, it is a bug, so it is masked.
+            if isinstance(error, GraphQLError) and "code" in (error.extensions or {}):
+                raise clipped(error) from None
+            raise masked(_as_graphql_error(error)) from None
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [self._classify(error) for error in result.errors]
+            result.errors = [clipped(self._classify(error)) for error in result.errors]
 
     def on_execute(self) -> Iterator[None]:
         self._before_execution = False
@@ -84,7 +132,7 @@ class ErrorCodes(SchemaExtension):
         ends, so each is classified on its way out."""
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [self._classify(error) for error in errors]
+            result.errors = [clipped(self._classify(error)) for error in errors]
         yield
 
     def _classify(self, error: GraphQLError) -> GraphQLError:
@@ -95,6 +143,15 @@ class ErrorCodes(SchemaExtension):
             if "tokens. Parsing aborted" in error.message:
                 return with_code(error, TOO_MANY_TOKENS)
             return with_code(error, GRAPHQL_PARSE_FAILED)
+        if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
+            # graphql-core's only words for "nested too deeply to check" (through
+            # fragments too) and for "too much work comparing repeated fields and
+            # fragments"; its "too many errors" says so itself.
+            return GraphQLError(
+                "Validation aborted: the document is too deeply nested, or repeats fields "
+                "or fragments too often, to be checked.",
+                extensions={"code": GRAPHQL_VALIDATION_FAILED},
+            )
         if self._before_execution:
             return with_code(error, GRAPHQL_VALIDATION_FAILED)
         if error.path is None:

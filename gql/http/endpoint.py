@@ -26,7 +26,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gql.graphql.context import Context
-from gql.graphql.errors import INTERNAL_SERVER_ERROR
+from gql.graphql.errors import INTERNAL_SERVER_ERROR, clip_message
 from gql.graphql.schema import TRACE_HEADER, Schema
 from gql.http.media import ResponseMedia, negotiate
 from gql.http.persisted import DocumentSource
@@ -70,6 +70,9 @@ class Outcome:
     body: dict[str, Any]
     request_failed: bool
     """True when the operation never ran: the spec's "request error", which has no data."""
+    server_failed: bool = False
+    """True when it never ran because of a bug of ours (a masked error outside any field):
+    a 500, not the client's 400."""
 
 
 class GraphQLHTTPEndpoint:
@@ -132,6 +135,8 @@ class GraphQLHTTPEndpoint:
         status = (
             400 if outcome.request_failed and media is ResponseMedia.GRAPHQL_RESPONSE_JSON else 200
         )
+        if outcome.server_failed:
+            status = 500
         if request.method == "GET" and status == 200:
             return self._cacheable(request, outcome, media)
         return _json_response(outcome.body, status, media)
@@ -219,13 +224,17 @@ class GraphQLHTTPEndpoint:
             raise RequestError(
                 400,
                 OPERATION_RESOLUTION_FAILURE,
-                error.as_http_error_reason(),
+                clip_message(error.as_http_error_reason()),  # it quotes the name sent
                 legacy_status=200,
             ) from None
         request_failed = _never_ran(result)
         if not request_failed and document.on_valid is not None:
             document.on_valid()
-        return Outcome(_result_body(result, request_failed), request_failed)
+        server_failed = request_failed and any(
+            (error.extensions or {}).get("code") == INTERNAL_SERVER_ERROR
+            for error in result.errors or ()
+        )
+        return Outcome(_result_body(result, request_failed), request_failed, server_failed)
 
     def _cacheable(self, request: Request, outcome: Outcome, media: ResponseMedia) -> Response:
         content = orjson.dumps(outcome.body)

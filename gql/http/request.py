@@ -79,8 +79,8 @@ def params_from_body(
         raise RequestError(400, BAD_REQUEST, "The request body is empty.")
     try:
         payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, BAD_REQUEST, "The request body is not valid JSON.") from None
+    except orjson.JSONDecodeError as error:
+        raise RequestError(400, BAD_REQUEST, _not_json(body, error)) from None
     if isinstance(payload, dict):
         return _params(payload)
     if isinstance(payload, list):
@@ -128,8 +128,24 @@ def _json_parameter(query_params: QueryParams, name: str) -> Any:
         return None
     try:
         return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise RequestError(400, BAD_REQUEST, f"The {name!r} parameter is not valid JSON.") from None
+    except orjson.JSONDecodeError as error:
+        raise RequestError(
+            400, BAD_REQUEST, f"The {name!r} parameter is not valid JSON: {_reason(error)}."
+        ) from None
+
+
+def _not_json(body: bytes, error: orjson.JSONDecodeError) -> str:
+    try:
+        body.decode()
+    except UnicodeDecodeError as bad:
+        return f"The request body is not valid JSON: invalid UTF-8 at byte {bad.start}."
+    return f"The request body is not valid JSON: {_reason(error)}."
+
+
+def _reason(error: orjson.JSONDecodeError) -> str:
+    """What the JSON parser objected to and where, e.g. "unexpected end of data: line 1
+    column 7 (char 6)"; nesting deeper than 1,024 levels is "depth limit exceeded"."""
+    return str(error).rstrip(".")
 
 
 def _params(payload: Mapping[str, Any]) -> GraphQLParams:

@@ -5,6 +5,7 @@ It knows the repository only through its interface and never sees SQL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -32,6 +33,7 @@ from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_ro
 from gql.http.rate_limit import ClientIdentifier, RateLimit
 from gql.http.websocket import EventStreamSwitch, SubscriptionEndpoint, wants_event_stream
 from gql.keys import authenticate
+from gql.memory import trim_periodically
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -76,9 +78,11 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         services.writes = ConnectionWrites(
             services.repository, services.references, services.broadcaster
         )
+        trimmer = asyncio.create_task(trim_periodically())
         try:
             yield
         finally:
+            trimmer.cancel()
             await services.repository.close()
 
     async def healthz(_request: Request) -> Response:

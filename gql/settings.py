@@ -73,8 +73,14 @@ class Settings:
     """Deepest selection allowed (QUERY_TOO_DEEP beyond)."""
     max_aliases: int = 50
     """Most aliases in one document (TOO_MANY_ALIASES beyond)."""
-    max_tokens: int = 10_000
+    max_tokens: int = 2_000
     """Most lexical tokens in one document; parsing stops there (TOO_MANY_TOKENS)."""
+    max_query_chars: int = 20_000
+    """Longest GraphQL document (characters); longer ones are refused before parsing
+    (QUERY_TOO_LARGE). Large inputs belong in variables."""
+    max_repeated_fields: int = 10
+    """Most times one response key (or fragment spread) may appear in one selection set
+    (TOO_MANY_REPEATED_FIELDS): repeats make validation quadratic."""
     max_cost: int = 100_000
     """Highest query cost (fields times the items their parents return, pages counted at
     their `first`/`last`); over it, QUERY_TOO_COMPLEX before anything runs. A page of

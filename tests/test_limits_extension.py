@@ -208,17 +208,17 @@ def test_parse_and_validation_are_cached_per_query_and_limits(demo_db: Path) -> 
     # A unique alias makes the document new to the (process-wide) caches. (The validation
     # cache knows documents by their syntax tree, so a new comment would not do.)
     query = f"{{ c{uuid.uuid4().hex}: connectionInfos(first: 2) {{ nodes {{ id }} }} }}"
-    parses, validations = extension._parse.cache_info(), extension._validate.cache_info()
+    parses, validations = extension._parse_cached.cache_info(), extension._validate.cache_info()
     with _client(demo_db) as client:
         for _ in range(3):
             assert _post(client, {"query": query}).status_code == 200
-    parsed, validated = extension._parse.cache_info(), extension._validate.cache_info()
+    parsed, validated = extension._parse_cached.cache_info(), extension._validate.cache_info()
     assert (parsed.misses - parses.misses, parsed.hits - parses.hits) == (1, 2)
     assert (validated.misses - validations.misses, validated.hits - validations.hits) == (1, 2)
     # Other limits: the parsed document is shared, its validation is not.
     with _client(demo_db, max_depth=7) as client:
         assert _post(client, {"query": query}).status_code == 200
-    assert extension._parse.cache_info().hits == parsed.hits + 1
+    assert extension._parse_cached.cache_info().hits == parsed.hits + 1
     assert extension._validate.cache_info().misses == validated.misses + 1
 
 
@@ -231,11 +231,69 @@ def test_a_cached_validation_error_is_answered_the_same_again(demo_db: Path) -> 
 
 
 def test_the_caches_are_bounded() -> None:
-    assert extension._parse.cache_info().maxsize == CACHE_SIZE
+    assert extension._parse_cached.cache_info().maxsize == CACHE_SIZE
     assert extension._validate.cache_info().maxsize == CACHE_SIZE
     rules = extension._rules(15, 50, True)
     for n in range(CACHE_SIZE + 10):
         document = extension._parse(f"{{ t{n}_{uuid.uuid4().hex}: __typename }}", 10_000)
         extension._validate(schema._schema, document, rules, False)
-    assert extension._parse.cache_info().currsize == CACHE_SIZE
+    assert extension._parse_cached.cache_info().currsize == CACHE_SIZE
     assert extension._validate.cache_info().currsize == CACHE_SIZE
+
+
+def test_long_documents_are_refused_before_parsing(demo_db: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from gql.app import create_app
+    from gql.settings import Settings
+
+    query = "{ levels { id } }" + " " * 200
+    with TestClient(create_app(Settings(db=demo_db, max_query_chars=len(query)))) as client:
+        assert client.post("/graphql", json={"query": query}).json()["data"]["levels"]
+        refused = client.post(
+            "/graphql",
+            json={"query": query + " "},
+            headers={"accept": "application/graphql-response+json"},
+        )
+        assert refused.status_code == 400
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "QUERY_TOO_LARGE"
+        assert "data" not in refused.json()
+
+
+def test_repeats_are_refused_before_validation(demo_db: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from gql.app import create_app
+    from gql.settings import Settings
+
+    with TestClient(create_app(Settings(db=demo_db, max_repeated_fields=3))) as client:
+        ok = client.post("/graphql", json={"query": "{ levels { id id id } }"})
+        assert ok.json()["data"]["levels"]
+        refused = client.post("/graphql", json={"query": "{ levels { id id id id } }"})
+        assert refused.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REPEATED_FIELDS"
+
+
+def test_syntax_errors_are_parsed_once_and_cached(demo_db: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from gql.app import create_app
+    from gql.settings import Settings
+
+    with TestClient(create_app(Settings(db=demo_db))) as client:
+        query = "{ levels { id " + uuid.uuid4().hex
+        before = extension._parse_cached.cache_info()
+        for _ in range(3):
+            answer = client.post("/graphql", json={"query": query}).json()
+            assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+        after = extension._parse_cached.cache_info()
+        assert after.misses == before.misses + 1
+        assert after.hits == before.hits + 2
+
+
+def test_long_documents_are_not_cached() -> None:
+    long_query = "{ levels { id } }" + " " * extension.CACHEABLE_QUERY_CHARS
+    before = extension._parse_cached.cache_info()
+    document = extension._parse(long_query, 10_000)
+    assert not isinstance(document, Exception)
+    assert extension._parse_cached.cache_info() == before

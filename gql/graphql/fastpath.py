@@ -65,6 +65,7 @@ from graphql.pyutils import Path
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 PLAN_CACHE_SIZE: Final = 512
+PLAN_CACHE_QUERY_CHARS: Final = 5_000
 _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
 
@@ -202,7 +203,9 @@ class FastExecutor:
         root_type = run.schema.query_type
         assert root_type is not None
         plan = _Planner(run, self._batched).object_plan(root_type, [run.operation.selection_set])
-        self._plans[key] = (document, plan)
+        # Plans of long documents are not kept: they would keep the documents alive.
+        if document.loc is not None and len(document.loc.source.body) <= PLAN_CACHE_QUERY_CHARS:
+            self._plans[key] = (document, plan)
         while len(self._plans) > PLAN_CACHE_SIZE:
             self._plans.popitem(last=False)
         return plan
@@ -312,7 +315,14 @@ class _Planner:
         if batched is not None and not definition.args:
 
             def read_batched(parents: list[Any], run: _Run) -> _Column:
-                return batched(parents, run.context)
+                # A failing batch is a resolver error: graphql-core reports it in place.
+                try:
+                    column = batched(parents, run.context)
+                except Exception:
+                    raise _GiveUp from None
+                if isinstance(column, list):
+                    return column
+                return _given_up_on_error(column)
 
             return read_batched
         strawberry_field = (definition.extensions or {}).get("strawberry-definition")
@@ -460,6 +470,10 @@ def _complete_objects(plan: _ObjectPlan, objects: list[Any], run: _Run) -> _Colu
     else an awaitable of it (steps that must wait run concurrently)."""
     if not objects:
         return []
+    if not plan.fields:
+        # Every field skipped (@skip/@include): graphql-core answers an empty object
+        # each, and `map` below needs at least one column.
+        return [{} for _ in objects]
     values = [field_plan.read(objects, run) for field_plan in plan.fields]
     if not all(type(value) is list for value in values):
         return _complete_objects_later(plan, values, run)
@@ -490,6 +504,13 @@ def _then(column: _Column, finish: Callable[[list[Any]], list[Any]]) -> _Column:
         return finish(await column)
 
     return later()
+
+
+async def _given_up_on_error(column: Awaitable[list[Any]]) -> list[Any]:
+    try:
+        return await column
+    except Exception:
+        raise _GiveUp from None
 
 
 def _split(items: list[Any], lengths: list[int]) -> list[Any]:

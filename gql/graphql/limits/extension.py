@@ -7,7 +7,6 @@ operation costs neither again.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    GraphQLSyntaxError,
     NoSchemaIntrospectionCustomRule,
     ValidationRule,
     get_operation_ast,
@@ -30,13 +30,19 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from gql.graphql.errors import GRAPHQL_PARSE_FAILED, TOO_MANY_TOKENS, with_code
 from gql.graphql.limits.aliases import max_aliases_rule
 from gql.graphql.limits.cost import MAX_VARIABLE_ERRORS, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.limits.depth import max_depth_rule
+from gql.graphql.limits.repeats import repeated_fields_error
 from gql.settings import Settings
 
 INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
 CACHE_SIZE: Final = 1024
+CACHEABLE_QUERY_CHARS: Final = 5_000
+"""Longer documents are parsed and validated each time instead of cached, so the caches
+stay within CACHE_SIZE x (a small document)."""
+QUERY_TOO_LARGE: Final = "QUERY_TOO_LARGE"
 
 
 class _NoIntrospection(NoSchemaIntrospectionCustomRule):
@@ -45,9 +51,30 @@ class _NoIntrospection(NoSchemaIntrospectionCustomRule):
         super().report_error(error)
 
 
-@functools.lru_cache(maxsize=CACHE_SIZE)
-def _parse(query: str, max_tokens: int) -> DocumentNode:
-    return parse(query, max_tokens=max_tokens)
+def _parse(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
+    """Parsed through the cache when the text is short: the cache holds entries, not
+    bytes, and a long document's syntax tree is large."""
+    if len(query) > CACHEABLE_QUERY_CHARS:
+        return _parse_now(query, max_tokens)
+    return _parse_cached(query, max_tokens)
+
+
+def _parse_now(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
+    """The document, or its syntax error with its code: both are cached (the cache is
+    bounded in entries, and `max_query_chars` bounds each entry)."""
+    try:
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLSyntaxError as error:
+        # graphql-core stops at the token limit with a syntax error of its own wording.
+        code = (
+            TOO_MANY_TOKENS
+            if "tokens. Parsing aborted" in error.message
+            else (GRAPHQL_PARSE_FAILED)
+        )
+        return with_code(error, code)
+
+
+_parse_cached = functools.lru_cache(maxsize=CACHE_SIZE)(_parse_now)
 
 
 @functools.cache
@@ -76,6 +103,10 @@ def _validate(
     return validate(schema, document, rules, hide_suggestions=hide_suggestions)
 
 
+def _cacheable(document: DocumentNode) -> bool:
+    return document.loc is not None and len(document.loc.source.body) <= CACHEABLE_QUERY_CHARS
+
+
 class RequestLimits(SchemaExtension):
     def _settings(self) -> Settings:
         settings: Settings = self.execution_context.context.settings
@@ -83,12 +114,21 @@ class RequestLimits(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         execution_context = self.execution_context
-        max_tokens = self._settings().max_tokens
-        execution_context.parse_options["max_tokens"] = max_tokens
-        if execution_context.query is not None:
-            # On a syntax error Strawberry parses again and reports it the usual way.
-            with contextlib.suppress(GraphQLError):
-                execution_context.graphql_document = _parse(execution_context.query, max_tokens)
+        settings = self._settings()
+        query = execution_context.query
+        execution_context.parse_options["max_tokens"] = settings.max_tokens
+        if query is not None:
+            if len(query) > settings.max_query_chars:
+                raise GraphQLError(
+                    f"The document is {len(query)} characters long; at most "
+                    f"{settings.max_query_chars} are allowed.",
+                    extensions={"code": QUERY_TOO_LARGE, "maxQueryChars": settings.max_query_chars},
+                )
+            parsed = _parse(query, settings.max_tokens)
+            if isinstance(parsed, GraphQLError):
+                # Raised with its code, so Strawberry does not parse the text a second time.
+                raise parsed
+            execution_context.graphql_document = parsed
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -96,11 +136,18 @@ class RequestLimits(SchemaExtension):
         settings = self._settings()
         document = execution_context.graphql_document
         if document is not None and execution_context.pre_execution_errors is None:
+            repeated = repeated_fields_error(document, settings.max_repeated_fields)
+            if repeated is not None:
+                # Checked first: graphql-core's overlap check is quadratic in repeats.
+                execution_context.pre_execution_errors = [repeated]
+                yield
+                return
             rules = (
                 *execution_context.validation_rules,
                 *_rules(settings.max_depth, settings.max_aliases, settings.introspection),
             )
-            execution_context.pre_execution_errors = _validate(
+            check = _validate if _cacheable(document) else _validate.__wrapped__
+            execution_context.pre_execution_errors = check(
                 execution_context.schema._schema,
                 document,
                 rules,

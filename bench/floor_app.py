@@ -1,9 +1,22 @@
-"""The benchmark's floor: the GraphQL server's page, built by hand, with no GraphQL.
+"""The benchmark's floor: the GraphQL server's answers, built by hand, with no GraphQL.
 
-`GET /connections?first=N` runs the same repository page query as `connectionInfos(first: N)`
-and reads the same cached reference tables, then writes, with orjson, the body the server
-returns for bench/run.py's query, key for key. It runs on the same Starlette, uvicorn and
-settings as `ocm-gql serve`, so the server/floor ratio prices the GraphQL layer alone.
+Each route runs the same repository query as the server does for bench/run.py's
+GraphQL operation and reads the same cached reference tables, then writes, with orjson,
+the body the server returns, key for key:
+
+- `GET /connections?first=N[&after=CURSOR][&order=ORDER][&FILTER...]` answers
+  `connectionInfos(first, after, filter, orderBy) { nodes {...} pageInfo { endCursor
+  hasNextPage } }`, every scalar field and all four relations of each node. FILTER is any of
+  `connectionTypeIds`, `statusTypeIds`, `levelIds`, `currentTypeIds`, `chargePointIds`
+  (comma-separated ids), `minPowerKw`, `maxPowerKw` (numbers), `isOperational`,
+  `isFastChargeCapable` (`true`/`false`). The cursor is the server's own, decoded with
+  gql.cursor, so a deep page seeks to the same key.
+- `POST /entities` with `{"representations": [{"__typename": "ConnectionInfo", "id": N}, ...]}`
+  answers federation's `_entities(representations) { ... on ConnectionInfo {...} }`: one
+  statement for every id, as the server's DataLoader batches them, null for a missing row.
+
+It runs on the same Starlette, uvicorn and settings as `ocm-gql serve`, so the server/floor
+ratio prices the GraphQL layer alone.
 
 Run by bench/run.py: `python bench/floor_app.py --db PATH --host 127.0.0.1 --port P`.
 """
@@ -12,17 +25,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from gql.cursor import InvalidCursor, decode_cursor, encode_cursor
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -34,6 +49,7 @@ from gql.repository.models import (
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
+    SeekKey,
     SortOrder,
     StatusTypeRecord,
     SupplyTypeRecord,
@@ -42,6 +58,25 @@ from gql.settings import Settings
 
 Json = dict[str, object]
 R = TypeVar("R", bound=ReferenceRecord)
+
+_ID_LIST_FILTERS = {
+    "connectionTypeIds": "connection_type_ids",
+    "statusTypeIds": "status_type_ids",
+    "levelIds": "level_ids",
+    "currentTypeIds": "current_type_ids",
+    "chargePointIds": "charge_point_ids",
+}
+_NUMBER_FILTERS = {"minPowerKw": "min_power_kw", "maxPowerKw": "max_power_kw"}
+_BOOLEAN_FILTERS = {
+    "isOperational": "is_operational",
+    "isFastChargeCapable": "is_fast_charge_capable",
+}
+_BOOLEANS = {"true": True, "false": False}
+_INT32 = range(-(2**31), 2**31)
+
+
+class BadRequest(Exception):
+    """The request's parameters are unusable; the message says which."""
 
 
 def _connection_type(r: ConnectionTypeRecord) -> Json:
@@ -83,7 +118,7 @@ def _node(
     levels: dict[int, Json],
     supply_types: dict[int, Json],
 ) -> Json:
-    # Same keys in the same order as the selection in bench/run.py's QUERY.
+    # Same keys in the same order as the selection in bench/run.py's NODE_FIELDS.
     return {
         "id": r.id,
         "connectionTypeId": r.connection_type_id,
@@ -108,6 +143,67 @@ def _related(table: dict[int, Json], key: int | None) -> Json | None:
     return None if key is None else table.get(key)
 
 
+def _page_filter(params: QueryParams) -> ConnectionFilter:
+    values: dict[str, Any] = {}
+    try:
+        for name, field in _ID_LIST_FILTERS.items():
+            if name in params:
+                values[field] = [int(part) for part in params[name].split(",") if part]
+        for name, field in _NUMBER_FILTERS.items():
+            if name in params:
+                values[field] = float(params[name])
+        for name, field in _BOOLEAN_FILTERS.items():
+            if name in params:
+                values[field] = _BOOLEANS[params[name]]
+    except (ValueError, KeyError):
+        raise BadRequest("a filter parameter is malformed") from None
+    return ConnectionFilter(**values)
+
+
+def _page_query(params: QueryParams, max_page_size: int) -> tuple[PageQuery, int]:
+    """The repository query for a page and the page size; one row past the page is asked
+    for, as the server's pager does, so both run the same SQL."""
+    try:
+        first = int(params["first"])
+    except (KeyError, ValueError):
+        raise BadRequest("?first=N is required") from None
+    if not 0 <= first <= max_page_size:
+        raise BadRequest("first is out of range")
+    try:
+        order = SortOrder(params.get("order", SortOrder.ID_ASC.value))
+    except ValueError:
+        raise BadRequest("order is not a ConnectionInfoOrder") from None
+    after = params.get("after")
+    try:
+        seek = None if after is None else decode_cursor(after, order)
+    except InvalidCursor as error:
+        raise BadRequest(f"after: {error}") from None
+    query = PageQuery(filter=_page_filter(params), order=order, limit=first + 1, after=seek)
+    return query, first
+
+
+def _representation_ids(body: bytes) -> list[int]:
+    """The ids of `{"representations": [...]}`, each checked as the server checks it."""
+    try:
+        representations = orjson.loads(body)["representations"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise BadRequest('the body must be {"representations": [...]}') from None
+    if not isinstance(representations, list):
+        raise BadRequest("representations must be a list")
+    ids = []
+    for index, representation in enumerate(representations):
+        entity_id = (
+            representation.get("id")
+            if isinstance(representation, dict)
+            and representation.get("__typename") == "ConnectionInfo"
+            else None
+        )
+        if not isinstance(entity_id, int) or isinstance(entity_id, bool) or entity_id not in _INT32:
+            raise BadRequest(f"representations[{index}] is not a ConnectionInfo with an Int id")
+        ids.append(entity_id)
+    return ids
+
+
 def create_floor_app(settings: Settings) -> Starlette:
     repository: Repository | None = None
     references: ReferenceCache | None = None
@@ -122,34 +218,77 @@ def create_floor_app(settings: Settings) -> Starlette:
         finally:
             await repository.close()
 
-    async def json_table(kind: ReferenceKind, to_json: Callable[[R], Json]) -> dict[int, Json]:
-        # Asked of the cache on every request, as the server's DataLoaders do; the tables
-        # are a few dozen rows, so converting them whole is cheaper than tracking which
-        # ids the page uses.
+    async def json_table(
+        kind: ReferenceKind, to_json: Callable[[R], Json], ids: Sequence[int | None]
+    ) -> dict[int, Json]:
+        # Asked of the cache on every request, as the server's relations do; each distinct
+        # id used is converted once per request, as the server builds one object per id.
         assert references is not None
         table = await references.table(kind)
-        return {key: to_json(cast(R, record)) for key, record in table.items()}
+        return {
+            key: to_json(cast(R, table[key]))
+            for key in set(ids)
+            if key is not None and key in table
+        }
+
+    async def nodes(records: Sequence[ConnectionRecord | None]) -> list[Json | None]:
+        present = [r for r in records if r is not None]
+        connection_types = await json_table(
+            ReferenceKind.CONNECTION_TYPE,
+            _connection_type,
+            [r.connection_type_id for r in present],
+        )
+        status_types = await json_table(
+            ReferenceKind.STATUS_TYPE, _status_type, [r.status_type_id for r in present]
+        )
+        levels = await json_table(ReferenceKind.LEVEL, _level, [r.level_id for r in present])
+        supply_types = await json_table(
+            ReferenceKind.SUPPLY_TYPE, _supply_type, [r.current_type_id for r in present]
+        )
+        return [
+            None if r is None else _node(r, connection_types, status_types, levels, supply_types)
+            for r in records
+        ]
 
     async def connections(request: Request) -> Response:
         assert repository is not None
         try:
-            first = int(request.query_params["first"])
-        except (KeyError, ValueError):
-            return PlainTextResponse("?first=N is required", status_code=400)
-        if not 0 <= first <= settings.max_page_size:
-            return PlainTextResponse("first is out of range", status_code=400)
-        # One row past the page, as the server's pager asks, so both run the same SQL.
-        records = await repository.connection_page(
-            PageQuery(filter=ConnectionFilter(), order=SortOrder.ID_ASC, limit=first + 1)
-        )
+            query, first = _page_query(request.query_params, settings.max_page_size)
+        except BadRequest as error:
+            return PlainTextResponse(str(error), status_code=400)
+        records = await repository.connection_page(query)
+        has_next_page = len(records) > first
         del records[first:]
-        connection_types = await json_table(ReferenceKind.CONNECTION_TYPE, _connection_type)
-        status_types = await json_table(ReferenceKind.STATUS_TYPE, _status_type)
-        levels = await json_table(ReferenceKind.LEVEL, _level)
-        supply_types = await json_table(ReferenceKind.SUPPLY_TYPE, _supply_type)
-        nodes = [_node(r, connection_types, status_types, levels, supply_types) for r in records]
-        body = orjson.dumps({"data": {"connectionInfos": {"nodes": nodes}}})
+        end_cursor = (
+            encode_cursor(SeekKey(query.order, records[-1].id, records[-1].power_kw))
+            if records
+            else None
+        )
+        body = orjson.dumps(
+            {
+                "data": {
+                    "connectionInfos": {
+                        "nodes": await nodes(records),
+                        "pageInfo": {"endCursor": end_cursor, "hasNextPage": has_next_page},
+                    }
+                }
+            }
+        )
         return Response(body, media_type="application/json")
+
+    async def entities(request: Request) -> Response:
+        assert repository is not None
+        try:
+            ids = _representation_ids(await request.body())
+        except BadRequest as error:
+            return PlainTextResponse(str(error), status_code=400)
+        # One statement for the distinct ids, as the server's DataLoader batches them.
+        found = await repository.connections_by_ids(list(dict.fromkeys(ids)))
+        body = orjson.dumps({"data": {"_entities": await nodes([found.get(i) for i in ids])}})
+        return Response(body, media_type="application/json")
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
         assert repository is not None
@@ -157,7 +296,12 @@ def create_floor_app(settings: Settings) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     return Starlette(
-        routes=[Route("/connections", connections), Route("/readyz", readyz)],
+        routes=[
+            Route("/connections", connections),
+            Route("/entities", entities, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
         lifespan=lifespan,
     )
 

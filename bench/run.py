@@ -1,62 +1,114 @@
-"""Benchmark: GraphQL server throughput beside a hand-written floor, over real HTTP.
+"""Performance suite: the GraphQL server beside a hand-written floor, over real HTTP.
 
 Usage, from the repository root:
 
-    .venv/bin/python bench/run.py [--quick] [--rows N] [--duration SECONDS] [--rounds N]
+    .venv/bin/python bench/run.py [--quick] [--rows N] [--duration S] [--rounds N]
+        [--warmup S] [--load auto|wrk|python]
 
-Starts `ocm-gql serve` and bench/floor_app.py as separate uvicorn processes on loopback,
-checks that both return the same body for each page size, then drives each in turn from
-this process, one request at a time over a keep-alive connection. It reports requests/s
-and the ratio server/floor; absolute numbers depend on the machine, the ratio much less.
+Serves a generated dataset (1,000,000 connections with their sites by default, made once
+with `ocm-gql seed --demo N` and cached in bench/.cache) from `ocm-gql serve` and from
+bench/floor_app.py, each a single-worker uvicorn process on loopback. For every scenario
+it first checks that both return the same body, byte for byte, then drives each in turn
+with a load generator in its own process (Debian's `wrk`, or bench/load.py) at a fixed
+concurrency for a fixed time. It prints requests/s, p50/p99 latency, the ratio
+server/floor per scenario, the peak RSS of both servers, and PASS/FAIL against the
+targets; the results also go to bench/results/latest.json.
+
+The exit code is 0 whenever the measurements were made, targets met or not; 1 on an
+error, including a body that differs between the server and the floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
+import math
 import os
 import platform
+import random
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 CACHE = BENCH / ".cache"
 RESULTS = BENCH / "results" / "latest.json"
-PAGE_SIZES = (100, 1000)
 
-QUERY = """query Bench($first: Int!) {
-  connectionInfos(first: $first) {
-    nodes {
-      id connectionTypeId reference statusTypeId levelId amps voltage powerKw
+DEFAULT_ROWS = 1_000_000
+QUICK_ROWS = 200_000
+MIN_ROWS = 10_000
+DEEP_FRACTION = 0.9  # the deep page starts after this fraction of the rows
+ENTITY_COUNT = 1000
+PAGE_SIZES = (10, 100, 1000)
+CONCURRENCIES = (1, 16)
+DEEP_PAGE_SIZE = 100
+FILTER_PAGE_SIZE = 100
+# Type 2 and CCS (Type 2) connectors, operational, 50 kW or more, most powerful first.
+FILTER: dict[str, object] = {
+    "connectionTypeIds": [25, 33],
+    "isOperational": True,
+    "minPowerKw": 50.0,
+}
+FILTER_ORDER = "POWER_KW_DESC"
+
+RATIO_TARGET = 0.5  # server/floor throughput, pages of 100 and 1,000, c=1 and c=16
+DEEP_TARGET = 1.5  # server latency of the deep page / of the first page
+RSS_TARGET = 2.0  # server peak RSS / floor peak RSS
+
+SEED_TIMEOUT_S = 3600.0
+READY_TIMEOUT_S = 60.0
+HTTP_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+LOAD_GRACE_S = 120.0  # beyond warm-up and duration, before a load run counts as hung
+NOISY_CPUS = 0.1  # CPUs other processes used while timing, above which a warning shows
+
+NODE_FIELDS = """id connectionTypeId reference statusTypeId levelId amps voltage powerKw
       currentTypeId quantity comments chargePointId
       connectionType { id title formalName isDiscontinued isObsolete }
       statusType { id title isOperational isUserSelectable }
       level { id title comments isFastChargeCapable }
-      currentType { id title description }
-    }
-  }
+      currentType { id title description }"""
+
+PAGE_QUERY = f"""query Page($first: Int!, $after: String, $filter: ConnectionInfoFilter,
+    $orderBy: ConnectionInfoOrder) {{
+  connectionInfos(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {{
+    nodes {{
+      {NODE_FIELDS}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}"""
+
+ENTITIES_QUERY = f"""query Entities($representations: [_Any!]!) {{
+  _entities(representations: $representations) {{
+    ... on ConnectionInfo {{
+      {NODE_FIELDS}
+    }}
+  }}
+}}"""
+
+CURSOR_QUERY = """query Cursor($id: Int!) {
+  connectionInfos(first: 1, filter: {ids: [$id]}) { edges { cursor } }
 }"""
 
-SEED_TIMEOUT_S = 900.0
-READY_TIMEOUT_S = 30.0
-HTTP_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
-# Caps the request count of any one timed loop, besides its duration.
-MAX_REQUESTS = 1_000_000
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class BenchError(Exception):
@@ -65,27 +117,117 @@ class BenchError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One server and the request that asks it for a page."""
+    """One server and the HTTP request that asks it for one scenario's answer."""
 
     name: str
     port: int
     method: str
     path: str
-    body: bytes | None
-    headers: dict[str, str]
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def raw(self) -> bytes:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {HOST}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in self.headers.items()]
+        if self.body is not None:
+            lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + (self.body or b"")
 
 
 @dataclass(frozen=True, slots=True)
-class Variant:
-    page_size: int
-    response_bytes: int
-    check: str
-    floor_rps: list[float]
-    server_rps: list[float]
+class Scenario:
+    key: str
+    title: str
+    concurrency: int
+    server: Target
+    floor: Target
+    expected_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRun:
+    """How one load generator run drives a server."""
+
+    concurrency: int
+    warmup: int
+    """Seconds of requests before the timed part, not counted."""
+    duration: int
+    """Seconds of the timed part."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One timed run of one side of a scenario."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+
+
+@dataclass(slots=True)
+class Result:
+    scenario: Scenario
+    body_bytes: int
+    floor: list[Sample] = field(default_factory=list)
+    server: list[Sample] = field(default_factory=list)
+
+    @staticmethod
+    def best(samples: list[Sample]) -> Sample:
+        return max(samples, key=lambda s: s.rps)
 
     @property
     def ratio(self) -> float:
-        return max(self.server_rps) / max(self.floor_rps)
+        return self.best(self.server).rps / self.best(self.floor).rps
+
+    @property
+    def p50_ratio(self) -> float:
+        """The floor's lowest p50 over the server's: the ratio told by typical requests,
+        which stalls from other processes disturb less than throughput."""
+        floor = min(s.p50_ms for s in self.floor)
+        server = min(s.p50_ms for s in self.server)
+        return floor / server
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    value: float
+    limit: float
+    passed: bool
+    detail: str
+
+
+class CpuMeter:
+    """CPU time this machine spent on other processes than the benchmark's, from /proc:
+    anything much above zero means the numbers are noisier than they should be."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._pids = pids
+        self._started = time.monotonic()
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, float]:
+        """(CPU-seconds the machine has been busy, of which the benchmark's processes)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        with open("/proc/stat", encoding="ascii") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal: all but idle and iowait are busy,
+        # steal included (the hypervisor gave the CPU to another machine).
+        busy = sum(values[:3]) + sum(values[5:8])
+        times = os.times()
+        ours = times.user + times.system + times.children_user + times.children_system
+        for pid in self._pids:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ours += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return busy / ticks, ours
+
+    def others(self) -> float:
+        """CPUs used on average by other processes since the meter started."""
+        busy, ours = self._sample()
+        elapsed = time.monotonic() - self._started
+        return max(0.0, (busy - self._start[0]) - (ours - self._start[1])) / elapsed
 
 
 def main() -> int:
@@ -104,31 +246,54 @@ def main() -> int:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short, noisier run")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_ROWS:,} rows and short runs (about two minutes)",
+    )
     parser.add_argument(
         "--rows",
         type=_positive_int,
-        default=200_000,
-        help="connections in the dataset (default 200,000)",
+        default=None,
+        help=f"connections in the dataset (default {DEFAULT_ROWS:,}; {QUICK_ROWS:,} with --quick)",
     )
     parser.add_argument(
         "--duration",
-        type=_positive_float,
+        type=_positive_int,
         default=None,
-        help="seconds of each timed run (default 3, or 0.5 with --quick)",
+        help="seconds of each timed run (default 3, or 1 with --quick)",
     )
     parser.add_argument(
         "--rounds",
         type=_positive_int,
         default=None,
-        help="timed runs of each server per page; the best counts (default 3, or 2 with --quick)",
+        help="timed runs per side and scenario; the best counts (default 5, or 2 with --quick)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=_non_negative_int,
+        default=1,
+        help="seconds of warm-up before each timed run (default 1)",
+    )
+    parser.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (when on PATH, the default) or bench/load.py",
     )
     args = parser.parse_args()
+    if args.rows is None:
+        args.rows = QUICK_ROWS if args.quick else DEFAULT_ROWS
+    if args.rows < MIN_ROWS:
+        parser.error(f"--rows must be at least {MIN_ROWS:,}")
     if args.duration is None:
-        args.duration = 0.5 if args.quick else 3.0
+        args.duration = 1 if args.quick else 3
     if args.rounds is None:
-        args.rounds = 2 if args.quick else 3
-    args.warmup = 0.2 if args.quick else 1.0
+        args.rounds = 2 if args.quick else 5
+    if args.load == "auto":
+        args.load = "wrk" if shutil.which("wrk") else "python"
+    elif args.load == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not on PATH (Debian: apt-get install wrk)")
     return args
 
 
@@ -139,10 +304,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -151,59 +316,125 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    db = _dataset(args.rows)
+    started = time.monotonic()
+    db, seed_seconds = _dataset(args.rows)
+    deep_after = round(args.rows * DEEP_FRACTION)
+    deep_id, entity_ids = _dataset_keys(db, args.rows, deep_after)
     with contextlib.ExitStack() as stack:
-        server_port = stack.enter_context(
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocm-gql-bench-")))
+        server_pid, server_port = stack.enter_context(
             _serving("server", [sys.executable, "-m", "gql", "serve"], db)
         )
-        floor_port = stack.enter_context(
+        floor_pid, floor_port = stack.enter_context(
             _serving("floor", [sys.executable, str(BENCH / "floor_app.py")], db)
         )
+        cursor = _cursor_of(server_port, deep_id)
+        scenarios = _scenarios(server_port, floor_port, cursor, deep_after, entity_ids)
         print(
-            f"{args.rows:,} rows; concurrency 1; best of {args.rounds} timed runs of "
-            f"{args.duration:g} s per server and page, each after {args.warmup:g} s of warm-up"
+            f"{args.rows:,} rows; load generator {args.load}, a single thread; "
+            f"{args.rounds} timed runs of {args.duration} s per side and scenario, the first "
+            f"after {args.warmup} s of warm-up; the best run counts"
         )
-        variants = []
-        for size in PAGE_SIZES:
-            server = _graphql_target(server_port, size)
-            floor = Target("floor", floor_port, "GET", f"/connections?first={size}", None, {})
-            expected, nodes, check = _same_body(server, floor)
-            print(f"first={size}: {nodes:,} nodes, {len(expected):,} bytes, bodies {check}")
-            floor_rps: list[float] = []
-            server_rps: list[float] = []
+        print("checking that the server and the floor answer alike:")
+        bodies = {scenario.key: _same_body(scenario) for scenario in scenarios}
+        generator_rps = _generator_ceiling(floor_port, work, args)
+        print(f"load generator against the floor's /healthz at c=16: {generator_rps:,.0f} req/s")
+        print("timing:")
+        cpu = CpuMeter([server_pid, floor_pid])
+        results = []
+        for scenario in scenarios:
+            result = Result(scenario, len(bodies[scenario.key]))
             for round_ in range(args.rounds):
-                # Alternate which goes first, so drift during a round favours neither.
-                pair = [(floor, floor_rps), (server, server_rps)]
+                # Alternate which goes first, so drift during a scenario favours neither.
+                pair = [(scenario.floor, result.floor), (scenario.server, result.server)]
                 for target, samples in pair if round_ % 2 == 0 else reversed(pair):
-                    samples.append(_throughput(target, len(expected), args))
-            variants.append(Variant(size, len(expected), check, floor_rps, server_rps))
-    _report(variants)
-    _save(variants, args)
+                    # The first run of each side warms its server up for the scenario.
+                    run = LoadRun(
+                        scenario.concurrency, args.warmup if round_ == 0 else 0, args.duration
+                    )
+                    samples.append(_load(target, run, len(bodies[scenario.key]), work, args))
+            print(
+                f"  {scenario.title:<34} c={scenario.concurrency:<3} ratio {result.ratio:.3f}",
+                flush=True,
+            )
+            results.append(result)
+        other_cpus = cpu.others()
+        rss_kb = {"floor": _peak_rss_kb(floor_pid), "server": _peak_rss_kb(server_pid)}
+    checks = _checks(results, rss_kb, deep_after)
+    _report(results, rss_kb, checks, generator_rps, other_cpus)
+    _save(results, rss_kb, checks, generator_rps, other_cpus, seed_seconds, deep_after, args)
+    print(f"\nwhole run {time.monotonic() - started:,.0f} s")
     return 0
 
 
-def _dataset(rows: int) -> Path:
-    """The seeded database for ``rows``, generated on first use and then reused."""
+# -- the dataset -------------------------------------------------------------------------
+
+
+def _dataset(rows: int) -> tuple[Path, float | None]:
+    """The seeded database for ``rows`` and how long seeding took, generated on first use
+    and then reused."""
     db = CACHE / f"bench-{rows}.db"
+    record = CACHE / f"bench-{rows}.seed.json"
     if db.exists():
-        return db
+        seconds = _seed_seconds(record)
+        took = "" if seconds is None else f", seeded in {seconds:,.1f} s"
+        print(f"dataset {db.relative_to(ROOT)} (reused{took})")
+        return db, seconds
     CACHE.mkdir(parents=True, exist_ok=True)
     # Seeded under another name and renamed, so an interrupted seed is never reused.
     partial = db.with_name(db.name + ".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
-    print(f"generating {db.relative_to(BENCH.parent)} ({rows:,} connections), once")
+    print(f"generating {db.relative_to(ROOT)} ({rows:,} connections with their sites), once")
     command = [sys.executable, "-m", "gql", "seed", "--db", str(partial), "--demo", str(rows)]
+    seed_started = time.monotonic()
     try:
         subprocess.run(
             command, check=True, timeout=SEED_TIMEOUT_S, stdout=subprocess.DEVNULL, env=_env()
         )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
         raise BenchError(f"seeding the dataset failed: {error}") from None
+    seconds = time.monotonic() - seed_started
     if Path(f"{partial}-wal").exists():
         raise BenchError(f"{partial} was left with an uncheckpointed WAL; delete it and rerun")
     partial.rename(db)
-    return db
+    record.write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": round(seconds, 1),
+                "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"seeded in {seconds:,.1f} s")
+    return db, seconds
+
+
+def _seed_seconds(record: Path) -> float | None:
+    try:
+        seconds = json.loads(record.read_text(encoding="utf-8"))["seconds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(seconds) if isinstance(seconds, int | float) else None
+
+
+def _dataset_keys(db: Path, rows: int, deep_after: int) -> tuple[int, list[int]]:
+    """The id of the row the deep page starts after, and the ids the `_entities` scenario
+    asks for: a fixed random sample across the whole table, in random order."""
+    connection = sqlite3.connect(db)
+    try:
+        ids = [row[0] for row in connection.execute("SELECT id FROM connection_info ORDER BY id")]
+    finally:
+        connection.close()
+    if len(ids) != rows:
+        raise BenchError(f"{db} holds {len(ids):,} connections, not {rows:,}; delete it and rerun")
+    return ids[deep_after - 1], random.Random(0).sample(ids, ENTITY_COUNT)
+
+
+# -- the servers -------------------------------------------------------------------------
 
 
 def _env() -> dict[str, str]:
@@ -211,8 +442,9 @@ def _env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _serving(name: str, command: list[str], db: Path) -> Iterator[int]:
-    """Runs one server on a free loopback port until the block ends, however it ends."""
+def _serving(name: str, command: list[str], db: Path) -> Iterator[tuple[int, int]]:
+    """Runs one server on a free loopback port until the block ends, however it ends;
+    gives its pid and port."""
     port = _free_port()
     process = subprocess.Popen(
         [*command, "--db", str(db), "--host", HOST, "--port", str(port)],
@@ -223,7 +455,7 @@ def _serving(name: str, command: list[str], db: Path) -> Iterator[int]:
     )
     try:
         _wait_ready(name, process, port)
-        yield port
+        yield process.pid, port
     finally:
         if process.poll() is None:
             process.terminate()
@@ -246,164 +478,554 @@ def _wait_ready(name: str, process: subprocess.Popen[bytes], port: int) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BenchError(f"the {name} exited with code {process.returncode} at startup")
-        connection = http.client.HTTPConnection(HOST, port, timeout=1.0)
-        try:
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
+        with contextlib.suppress(OSError):  # not listening yet
+            status, _body = _fetch(Target(name, port, "GET", "/readyz"), timeout=1.0)
+            if status == 200:
                 return
-        except OSError:
-            pass  # Not listening yet.
-        finally:
-            connection.close()
         time.sleep(0.05)
     raise BenchError(f"the {name} was not ready on port {port} after {READY_TIMEOUT_S:g} s")
 
 
-def _graphql_target(port: int, size: int) -> Target:
-    return Target(
-        name="server",
-        port=port,
-        method="POST",
-        path="/graphql",
-        body=orjson.dumps({"query": QUERY, "variables": {"first": size}}),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
+def _peak_rss_kb(pid: int) -> int:
+    """VmHWM, the process's peak resident set so far, from /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError as error:
+        raise BenchError(f"cannot read the peak RSS of process {pid}: {error}") from None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise BenchError(f"/proc/{pid}/status has no VmHWM line")
 
 
-def _fetch(connection: http.client.HTTPConnection, target: Target) -> bytes:
-    connection.request(target.method, target.path, target.body, target.headers)
-    response = connection.getresponse()
-    body = response.read()
-    if response.status != 200:
-        raise BenchError(
-            f"the {target.name} answered {target.method} {target.path} with HTTP "
-            f"{response.status}: {body[:300]!r}"
+# -- scenarios and their answers ---------------------------------------------------------
+
+
+def _graphql(port: int, query: str, variables: dict[str, object]) -> Target:
+    body = orjson.dumps({"query": query, "variables": variables})
+    return Target("server", port, "POST", "/graphql", body, JSON_HEADERS)
+
+
+def _cursor_of(server_port: int, row_id: int) -> str:
+    """The server's cursor for the row with ``row_id`` under the default order."""
+    status, body = _fetch(_graphql(server_port, CURSOR_QUERY, {"id": row_id}))
+    try:
+        cursor = orjson.loads(body)["data"]["connectionInfos"]["edges"][0]["cursor"]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        cursor = None
+    if status != 200 or not isinstance(cursor, str):
+        raise BenchError(f"the server gave no cursor for row {row_id}: {body[:300]!r}")
+    return cursor
+
+
+def _scenarios(
+    server_port: int, floor_port: int, cursor: str, deep_after: int, entity_ids: list[int]
+) -> list[Scenario]:
+    def page(
+        key: str,
+        title: str,
+        concurrency: int,
+        first: int,
+        variables: dict[str, object],
+        params: dict[str, str],
+    ) -> Scenario:
+        floor_path = "/connections?" + urlencode({"first": first, **params})
+        return Scenario(
+            key=f"{key} c={concurrency}",
+            title=title,
+            concurrency=concurrency,
+            server=_graphql(server_port, PAGE_QUERY, {"first": first, **variables}),
+            floor=Target("floor", floor_port, "GET", floor_path),
+            expected_items=first,
         )
-    return body
 
-
-@contextlib.contextmanager
-def _connected(target: Target) -> Iterator[http.client.HTTPConnection]:
-    connection = http.client.HTTPConnection(HOST, target.port, timeout=HTTP_TIMEOUT_S)
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
-def _same_body(server: Target, floor: Target) -> tuple[bytes, int, str]:
-    """The server's body and its node count, after checking the floor returns the same;
-    and how the two matched."""
-    with _connected(server) as connection:
-        server_body = _fetch(connection, server)
-    with _connected(floor) as connection:
-        floor_body = _fetch(connection, floor)
-    server_json: Any = orjson.loads(server_body)
-    nodes = _nodes(server_json)
-    if nodes is None:
-        raise BenchError(f"the server did not return a page: {server_body[:300]!r}")
-    if server_body == floor_body:
-        return server_body, len(nodes), "byte-identical"
-    floor_json: Any = orjson.loads(floor_body)
-    if server_json == floor_json:
-        return server_body, len(nodes), "equal as parsed JSON (not byte-identical)"
-    raise BenchError(
-        f"the floor's body differs from the server's for first={len(nodes)}: "
-        f"{_difference(nodes, _nodes(floor_json))}"
+    scenarios = [
+        page(f"first={size}", f"first {size:,}", concurrency, size, {}, {})
+        for size in PAGE_SIZES
+        for concurrency in CONCURRENCIES
+    ]
+    scenarios.append(
+        page(
+            "deep",
+            f"first {DEEP_PAGE_SIZE} after row {deep_after:,}",
+            1,
+            DEEP_PAGE_SIZE,
+            {"after": cursor},
+            {"after": cursor},
+        )
     )
+    filter_params = {
+        name: ",".join(map(str, value))
+        if isinstance(value, list)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+        for name, value in FILTER.items()
+    }
+    scenarios.append(
+        page(
+            "filter",
+            f"first {FILTER_PAGE_SIZE}, filter, {FILTER_ORDER}",
+            1,
+            FILTER_PAGE_SIZE,
+            {"filter": FILTER, "orderBy": FILTER_ORDER},
+            {**filter_params, "order": FILTER_ORDER},
+        )
+    )
+    representations = [{"__typename": "ConnectionInfo", "id": i} for i in entity_ids]
+    scenarios.append(
+        Scenario(
+            key="entities c=1",
+            title=f"_entities, {len(entity_ids):,} representations",
+            concurrency=1,
+            server=_graphql(server_port, ENTITIES_QUERY, {"representations": representations}),
+            floor=Target(
+                "floor",
+                floor_port,
+                "POST",
+                "/entities",
+                orjson.dumps({"representations": representations}),
+                JSON_HEADERS,
+            ),
+            expected_items=len(entity_ids),
+        )
+    )
+    return scenarios
 
 
-def _nodes(body: Any) -> list[Any] | None:
+def _fetch(target: Target, timeout: float = HTTP_TIMEOUT_S) -> tuple[int, bytes]:
+    """Status and body of one request, sent as the load generator sends it."""
+    status, _head, body = _exchange(target, timeout)
+    return status, body
+
+
+def _exchange(target: Target, timeout: float = HTTP_TIMEOUT_S) -> tuple[int, bytes, bytes]:
+    """Status, head and body of one request on a new connection."""
+    with socket.create_connection((HOST, target.port), timeout=timeout) as connection:
+        connection.sendall(target.raw())
+        received = bytearray()
+        head_end = -1
+        need: int | None = None
+        while need is None or len(received) < need:
+            chunk = connection.recv(1 << 20)
+            if not chunk:
+                raise BenchError(f"the {target.name} closed the connection mid-response")
+            received += chunk
+            head_end = received.find(b"\r\n\r\n")
+            if need is None and head_end >= 0:
+                lines = bytes(received[:head_end]).decode("latin-1").lower().split("\r\n")
+                length = next(
+                    (
+                        int(line.split(":", 1)[1])
+                        for line in lines
+                        if line.startswith("content-length:")
+                    ),
+                    None,
+                )
+                if length is None:
+                    raise BenchError(f"the {target.name} answered without a Content-Length")
+                need = head_end + 4 + length
+    head = bytes(received[: head_end + 4])
+    return int(received[9:12]), head, bytes(received[head_end + 4 :])
+
+
+def _same_body(scenario: Scenario) -> bytes:
+    """The server's body for the scenario, after checking that the floor's is the same,
+    byte for byte."""
+    bodies = {}
+    for target in (scenario.server, scenario.floor):
+        status, body = _fetch(target)
+        if status != 200:
+            raise BenchError(
+                f"{scenario.key}: the {target.name} answered HTTP {status}: {body[:300]!r}"
+            )
+        bodies[target.name] = body
+    server_body, floor_body = bodies["server"], bodies["floor"]
+    server_json: Any = orjson.loads(server_body)
+    items = _items(server_json)
+    if items is None:
+        raise BenchError(f"{scenario.key}: the server returned no items: {server_body[:300]!r}")
+    if len(items) != scenario.expected_items or None in items:
+        raise BenchError(
+            f"{scenario.key}: the server returned {len(items)} items "
+            f"({items.count(None)} null), not {scenario.expected_items}"
+        )
+    if server_body != floor_body:
+        floor_json: Any = orjson.loads(floor_body)
+        how = (
+            "equal as parsed JSON but not byte-identical"
+            if floor_json == server_json
+            else _difference(items, _items(floor_json))
+        )
+        raise BenchError(f"{scenario.key}: the floor's body differs from the server's: {how}")
+    if scenario.concurrency == 1:
+        print(f"  {scenario.title}: {len(items):,} items, {len(server_body):,} bytes, identical")
+    return server_body
+
+
+def _items(body: Any) -> list[Any] | None:
     try:
-        nodes = body["data"]["connectionInfos"]["nodes"]
+        data = body["data"]
+        items = data["_entities"] if "_entities" in data else data["connectionInfos"]["nodes"]
     except (KeyError, TypeError):
         return None
-    return nodes if isinstance(nodes, list) and "errors" not in body else None
+    return items if isinstance(items, list) and "errors" not in body else None
 
 
 def _difference(server: list[Any], floor: list[Any] | None) -> str:
-    """Where the floor's nodes first differ from the server's, in a line."""
+    """Where the floor's items first differ from the server's, in a line."""
     if floor is None:
-        return "the floor did not return a page"
+        return "the floor returned no items"
     if len(server) != len(floor):
-        return f"the server returned {len(server)} nodes, the floor {len(floor)}"
+        return f"the server returned {len(server)} items, the floor {len(floor)}"
     for index, (s, f) in enumerate(zip(server, floor, strict=True)):
         if s != f:
+            if not isinstance(s, dict) or not isinstance(f, dict):
+                return f"item {index}: server {s!r}, floor {f!r}"
             fields = [
                 f"{key}: server {s.get(key)!r}, floor {f.get(key)!r}"
                 for key in dict.fromkeys([*s, *f])
                 if s.get(key) != f.get(key) or key not in s or key not in f
             ]
-            return f"node {index} (id {s.get('id')}): " + "; ".join(fields)
-    return "the nodes match but the rest of the body differs"
+            return f"item {index} (id {s.get('id')}): " + "; ".join(fields)
+    return "the items match but the rest of the body differs (pageInfo, or key order)"
 
 
-def _throughput(target: Target, expected_bytes: int, args: argparse.Namespace) -> float:
-    """Requests/s of ``target`` over one keep-alive connection, one request at a time."""
-    with _connected(target) as connection:
-        _drive(connection, target, expected_bytes, args.warmup)
-        completed, elapsed = _drive(connection, target, expected_bytes, args.duration)
-    return completed / elapsed
+# -- load --------------------------------------------------------------------------------
 
 
-def _drive(
-    connection: http.client.HTTPConnection, target: Target, expected_bytes: int, seconds: float
-) -> tuple[int, float]:
-    """Sends requests back to back for ``seconds``; returns how many completed, in how long."""
-    started = time.perf_counter()
-    deadline = started + seconds
-    completed = 0
-    while completed < MAX_REQUESTS and time.perf_counter() < deadline:
-        # The length alone catches a wrong answer under load without a costly comparison.
-        if len(_fetch(connection, target)) != expected_bytes:
-            raise BenchError(f"the {target.name} changed its answer for {target.path}")
-        completed += 1
-    return completed, time.perf_counter() - started
+def _generator_ceiling(floor_port: int, work: Path, args: argparse.Namespace) -> float:
+    """The load generator's rate against a trivial endpoint at concurrency 16: far above
+    every scenario's rate means the generator does not limit them."""
+    healthz = Target("floor", floor_port, "GET", "/healthz")
+    return _load(healthz, LoadRun(16, args.warmup, args.duration), None, work, args).rps
 
 
-def _report(variants: list[Variant]) -> None:
-    rows = [("page", "floor req/s", "server req/s", "server/floor")]
-    rows += [
-        (
-            f"first={v.page_size}",
-            f"{max(v.floor_rps):,.1f}",
-            f"{max(v.server_rps):,.1f}",
-            f"{v.ratio:.3f}",
-        )
-        for v in variants
+def _load(
+    target: Target, run: LoadRun, body_bytes: int | None, work: Path, args: argparse.Namespace
+) -> Sample:
+    if args.load == "wrk":
+        return _load_wrk(target, run, body_bytes, work)
+    return _load_python(target, run, body_bytes, work)
+
+
+def _load_python(target: Target, run: LoadRun, body_bytes: int | None, work: Path) -> Sample:
+    request_file = work / "request.http"
+    request_file.write_bytes(target.raw())
+    command = [
+        sys.executable,
+        str(BENCH / "load.py"),
+        "--port",
+        str(target.port),
+        "--request-file",
+        str(request_file),
+        "--connections",
+        str(run.concurrency),
+        "--duration",
+        str(run.duration),
+        "--warmup",
+        str(run.warmup),
     ]
+    if body_bytes is not None:
+        command += ["--expect-bytes", str(body_bytes)]
+    report = _generator_output(command, run.warmup + run.duration)
+    if report["errors"] or report["wrong_length"]:
+        raise BenchError(
+            f"the {target.name} answered {report['errors']} requests with an error status and "
+            f"{report['wrong_length']} with a body of the wrong length under load"
+        )
+    return Sample(
+        rps=float(report["rps"]),
+        p50_ms=float(report["p50_ms"]),
+        p99_ms=float(report["p99_ms"]),
+        requests=int(report["requests"]),
+    )
+
+
+_WRK_SCRIPT = """-- Written by bench/run.py for one wrk run.
+wrk.method = %(method)s
+wrk.path = %(path)s
+%(headers)s
+local file = assert(io.open(%(body_file)s, "rb"))
+local body = file:read("*a")
+file:close()
+if #body > 0 then wrk.body = body end
+
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "bytes": %%d, "status_errors": %%d, ' ..
+    '"socket_errors": %%d, "p50_us": %%d, "p99_us": %%d}\\n',
+    summary.requests, summary.duration, summary.bytes, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _lua_string(text: str) -> str:
+    """A Lua string literal of ``text``: printable ASCII as is, any other byte of its
+    UTF-8 as a decimal escape (the one escape every Lua, wrk's LuaJIT included, reads)."""
+    escaped = "".join(
+        chr(byte) if 32 <= byte < 127 and byte not in b'"\\' else f"\\{byte:03d}"
+        for byte in text.encode()
+    )
+    return f'"{escaped}"'
+
+
+def _load_wrk(target: Target, run: LoadRun, body_bytes: int | None, work: Path) -> Sample:
+    body_file = work / "body"
+    body_file.write_bytes(target.body or b"")
+    script = work / "request.lua"
+    script.write_text(
+        _WRK_SCRIPT
+        % {
+            "method": _lua_string(target.method),
+            "path": _lua_string(target.path),
+            "headers": "\n".join(
+                f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}"
+                for name, value in target.headers.items()
+            ),
+            "body_file": _lua_string(str(body_file)),
+        },
+        encoding="utf-8",
+    )
+    url = f"http://{HOST}:{target.port}"
+
+    def wrk(seconds: int) -> list[str]:
+        return [
+            "wrk",
+            "--threads",
+            "1",
+            "--connections",
+            str(run.concurrency),
+            "--duration",
+            f"{seconds}s",
+            "--timeout",
+            f"{HTTP_TIMEOUT_S:g}s",
+            "--script",
+            str(script),
+            url,
+        ]
+
+    if run.warmup:
+        _generator_output(wrk(run.warmup), run.warmup)
+    report = _generator_output(wrk(run.duration), run.duration)
+    requests = int(report["requests"])
+    if report["status_errors"] or report["socket_errors"] or requests == 0:
+        raise BenchError(
+            f"the {target.name} answered {report['status_errors']} requests with an error status "
+            f"and {report['socket_errors']} failed on the socket under load "
+            f"({requests} completed)"
+        )
+    if body_bytes is not None:
+        # wrk does not keep the bodies; the bytes it read must be those of `requests`
+        # responses of the checked length, give or take those in flight at the end.
+        status, head, body = _exchange(target)
+        response_bytes = len(head) + len(body)
+        if status != 200 or len(body) != body_bytes:
+            raise BenchError(f"the {target.name} changed its answer for {target.path}")
+        expected = requests * response_bytes
+        if abs(int(report["bytes"]) - expected) > run.concurrency * response_bytes:
+            raise BenchError(
+                f"the {target.name} sent {report['bytes']} bytes for {requests} responses of "
+                f"{response_bytes} bytes under load: some answers differed"
+            )
+    return Sample(
+        rps=requests / (int(report["duration_us"]) / 1e6),
+        p50_ms=int(report["p50_us"]) / 1000,
+        p99_ms=int(report["p99_us"]) / 1000,
+        requests=requests,
+    )
+
+
+def _generator_output(command: list[str], seconds: int) -> dict[str, Any]:
+    """Runs the load generator for about ``seconds`` and parses the one JSON line it
+    prints."""
+    timeout = seconds + LOAD_GRACE_S
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"the load generator ran over {timeout:g} s: {command[0]}") from None
+    if completed.returncode != 0:
+        raise BenchError(
+            f"the load generator failed (exit {completed.returncode}): "
+            f"{completed.stderr.strip()[-500:]}"
+        )
+    line = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+    try:
+        report: dict[str, Any] = json.loads(line)
+    except ValueError:
+        raise BenchError(
+            f"the load generator printed no result: {completed.stdout[-500:]!r}"
+        ) from None
+    return report
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def _checks(results: list[Result], rss_kb: dict[str, int], deep_after: int) -> list[Check]:
+    by_key = {result.scenario.key: result for result in results}
+    checks = []
+    for size in (100, 1000):
+        for concurrency in CONCURRENCIES:
+            ratio = by_key[f"first={size} c={concurrency}"].ratio
+            checks.append(
+                Check(
+                    name=f"throughput first={size} c={concurrency}",
+                    value=ratio,
+                    limit=RATIO_TARGET,
+                    passed=ratio >= RATIO_TARGET,
+                    detail=f"server/floor {ratio:.3f} >= {RATIO_TARGET}",
+                )
+            )
+    deep = Result.best(by_key["deep c=1"].server).p50_ms
+    first = Result.best(by_key[f"first={DEEP_PAGE_SIZE} c=1"].server).p50_ms
+    checks.append(
+        Check(
+            name="deep page cost",
+            value=deep / first,
+            limit=DEEP_TARGET,
+            passed=deep / first <= DEEP_TARGET,
+            detail=(
+                f"server p50 after row {deep_after:,} {deep:.2f} ms / first page "
+                f"{first:.2f} ms = {deep / first:.3f} <= {DEEP_TARGET}"
+            ),
+        )
+    )
+    rss = rss_kb["server"] / rss_kb["floor"]
+    checks.append(
+        Check(
+            name="peak RSS",
+            value=rss,
+            limit=RSS_TARGET,
+            passed=rss <= RSS_TARGET,
+            detail=(
+                f"server {rss_kb['server'] / 1024:.1f} MiB / floor "
+                f"{rss_kb['floor'] / 1024:.1f} MiB = {rss:.3f} <= {RSS_TARGET}"
+            ),
+        )
+    )
+    return checks
+
+
+def _report(
+    results: list[Result],
+    rss_kb: dict[str, int],
+    checks: list[Check],
+    generator_rps: float,
+    other_cpus: float,
+) -> None:
+    rows = [
+        (
+            "scenario",
+            "c",
+            "floor req/s",
+            "server req/s",
+            "ratio",
+            "p50 ratio",
+            "floor p50/p99 ms",
+            "server p50/p99 ms",
+        )
+    ]
+    for result in results:
+        floor, server = Result.best(result.floor), Result.best(result.server)
+        rows.append(
+            (
+                result.scenario.title,
+                str(result.scenario.concurrency),
+                f"{floor.rps:,.1f}",
+                f"{server.rps:,.1f}",
+                f"{result.ratio:.3f}",
+                f"{result.p50_ratio:.3f}",
+                f"{_ms(floor.p50_ms)} / {_ms(floor.p99_ms)}",
+                f"{_ms(server.p50_ms)} / {_ms(server.p99_ms)}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
-    for first, *numbers in rows:
+    for title, *numbers in rows:
         cells = [number.rjust(width) for number, width in zip(numbers, widths[1:], strict=True)]
-        print("  ".join([first.ljust(widths[0]), *cells]))
+        print("  ".join([title.ljust(widths[0]), *cells]))
+    deep = next(r for r in results if r.scenario.key == "deep c=1")
+    first = next(r for r in results if r.scenario.key == f"first={DEEP_PAGE_SIZE} c=1")
+    floor_deep = Result.best(deep.floor).p50_ms / Result.best(first.floor).p50_ms
+    print(
+        f"\npeak RSS (VmHWM): server {rss_kb['server'] / 1024:.1f} MiB, "
+        f"floor {rss_kb['floor'] / 1024:.1f} MiB"
+    )
+    print(f"floor's deep page cost, for comparison: {floor_deep:.3f}")
+    busiest = max(Result.best(r.floor).rps for r in results)
+    print(
+        f"load generator: {generator_rps:,.0f} req/s against /healthz at c=16; the busiest "
+        f"scenario ran at {busiest:,.0f} req/s ({busiest / generator_rps:.0%} of that)"
+    )
+    print(
+        f"other processes used {other_cpus:.2f} of {os.cpu_count()} CPUs on average "
+        "while timing"
+        + (": the numbers are noisier than on a quiet machine" if other_cpus > NOISY_CPUS else "")
+    )
+    print("\ntargets:")
+    for check in checks:
+        print(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
 
 
-def _save(variants: list[Variant], args: argparse.Namespace) -> None:
-    results = {
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def _save(
+    results: list[Result],
+    rss_kb: dict[str, int],
+    checks: list[Check],
+    generator_rps: float,
+    other_cpus: float,
+    seed_seconds: float | None,
+    deep_after: int,
+    args: argparse.Namespace,
+) -> None:
+    document = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "rows": args.rows,
-        "concurrency": 1,
+        "seed_seconds": seed_seconds,
+        "deep_page_after_row": deep_after,
+        "load_generator": args.load,
+        "generator_healthz_rps_c16": generator_rps,
+        "other_processes_cpus": other_cpus,
         "rounds": args.rounds,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
-        "summary": "best of the rounds per side; ratio = server / floor",
-        "variants": [
+        "summary": (
+            "best round (highest req/s) per side; ratio = server / floor req/s; "
+            "p50_ratio = lowest floor p50 / lowest server p50"
+        ),
+        "scenarios": [
             {
-                **asdict(v),
-                "floor_best_rps": max(v.floor_rps),
-                "server_best_rps": max(v.server_rps),
-                "ratio": v.ratio,
+                "key": r.scenario.key,
+                "title": r.scenario.title,
+                "concurrency": r.scenario.concurrency,
+                "items": r.scenario.expected_items,
+                "response_bytes": r.body_bytes,
+                "floor": asdict(Result.best(r.floor)),
+                "server": asdict(Result.best(r.server)),
+                "ratio": r.ratio,
+                "p50_ratio": r.p50_ratio,
+                "floor_rounds": [asdict(s) for s in r.floor],
+                "server_rounds": [asdict(s) for s in r.server],
             }
-            for v in variants
+            for r in results
         ],
+        "peak_rss_kib": rss_kb,
+        "targets": [asdict(check) for check in checks],
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(BENCH.parent)}")
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -154,10 +154,36 @@ async def test_pages_are_seeks_on_an_index(
     assert "SEARCH connection_info USING" in plan or (
         "SCAN connection_info USING" in plan and "INDEX" in plan
     ), plan
-    if condition == ConnectionFilter():
-        # The seek and the order are served by one index: no scan of earlier rows, no sort.
+    # The seek and the order (and a power range on the same key) are served by one
+    # index: no scan of earlier rows, no sort.
+    if condition == ConnectionFilter() or (condition.min_power_kw and order.by_power):
         assert "TEMP B-TREE" not in plan, plan
         assert "SEARCH" in plan, plan
+
+
+async def test_statistics_are_gathered_so_filtered_power_pages_read_the_order_index(
+    demo_db: Path,
+) -> None:
+    """Without ANALYZE, SQLite read a filter's index and sorted the whole match."""
+    repository = await SqliteRepository.open(demo_db)
+    captured: list[str] = []
+    try:
+        repository.add_statement_listener(captured.append)
+        await repository.connection_page(
+            PageQuery(
+                filter=ConnectionFilter(min_power_kw=50, is_operational=True),
+                order=SortOrder.POWER_KW_DESC,
+                limit=100,
+            )
+        )
+    finally:
+        await repository.close()
+    (sql,) = [s for s in captured if s.startswith("SELECT")]
+    with sqlite3.connect(demo_db) as raw:
+        assert raw.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 0
+        plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_connection_info_power_desc" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 # -- connection edits and their change log -----------------------------------------------

@@ -46,6 +46,8 @@ T = TypeVar("T")
 # Stands in for a missing power in the sort-key columns, so such rows sort last.
 NO_POWER_SORT_KEY: Final = 1e308
 _BELOW_NO_POWER: Final = 1e307
+# Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
+STATISTICS_AFTER_ROWS: Final = 1000
 
 _CONNECTION_COLUMNS: Final = tuple(f.name for f in fields(ConnectionRecord))
 _SELECT_CONNECTIONS: Final = f"SELECT {', '.join(_CONNECTION_COLUMNS)} FROM connection_info"
@@ -99,6 +101,7 @@ class SqliteRepository:
         await self._writer.execute("PRAGMA journal_mode = WAL")
         await self._writer.execute("PRAGMA synchronous = NORMAL")
         await self._migrate(self._writer)
+        await self._gather_statistics(only_if_missing=True)
         for _ in range(self._reader_count):
             reader = await self._new_connection()
             await reader.execute("PRAGMA query_only = ON")
@@ -158,6 +161,20 @@ class SqliteRepository:
                     await connection.execute("ROLLBACK")
                 raise
 
+    async def _gather_statistics(self, *, only_if_missing: bool = False) -> None:
+        """ANALYZE: without statistics SQLite may read a filter's index and sort, where
+        reading the order's index and stopping at the page is far cheaper."""
+        assert self._writer is not None
+        if only_if_missing:
+            has_stats = await _scalar(
+                self._writer,
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'",
+            )
+            if has_stats:
+                return
+        async with self._write_lock:
+            await self._writer.execute("ANALYZE")
+
     async def schema_version(self) -> int:
         async with self._reader() as connection:
             return await _scalar(connection, "PRAGMA user_version")
@@ -213,7 +230,7 @@ class SqliteRepository:
         return {row[0]: ConnectionRecord(*row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
-        where, params = _filter_sql(query.filter)
+        where, params = _filter_sql(query.filter, query.order)
         columns, order_descending = _ORDER_KEYS[query.order]
         descending = order_descending != query.backward
         for bound, is_after in ((query.after, True), (query.before, False)):
@@ -304,6 +321,8 @@ class SqliteRepository:
                     " AND id NOT IN (SELECT value FROM json_each(?))",
                     [(site_id, _json_list(ids)) for site_id, ids in kept.items()],
                 )
+        if counts.connections.written >= STATISTICS_AFTER_ROWS:
+            await self._gather_statistics()
         return counts
 
     # -- connection edits, each logged in its own transaction ---------------------------
@@ -534,7 +553,9 @@ def _upsert_sql(table: str, columns: Sequence[str]) -> str:
     )
 
 
-def _filter_sql(filter: ConnectionFilter) -> tuple[list[str], list[Any]]:
+def _filter_sql(
+    filter: ConnectionFilter, order: SortOrder = SortOrder.ID_ASC
+) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
     for column, values in (
@@ -551,13 +572,19 @@ def _filter_sql(filter: ConnectionFilter) -> tuple[list[str], list[Any]]:
     if filter.min_power_kw is not None or filter.max_power_kw is not None:
         # On the sort-key column so the power index serves the range; its upper default
         # stays below the stand-in for rows without power, which never match.
-        where.append("power_sort_asc BETWEEN ? AND ?")
-        params.append(-_BELOW_NO_POWER if filter.min_power_kw is None else filter.min_power_kw)
-        params.append(
+        lowest = -_BELOW_NO_POWER if filter.min_power_kw is None else filter.min_power_kw
+        highest = (
             _BELOW_NO_POWER
             if filter.max_power_kw is None
             else min(filter.max_power_kw, _BELOW_NO_POWER)
         )
+        if order is SortOrder.POWER_KW_DESC:
+            # The same range on the descending key, so one index serves range and order.
+            where.append("power_sort_desc BETWEEN ? AND ?")
+            params.extend((-highest, -lowest))
+        else:
+            where.append("power_sort_asc BETWEEN ? AND ?")
+            params.extend((lowest, highest))
     if filter.is_operational is not None:
         where.append("status_type_id IN (SELECT id FROM status_type WHERE is_operational = ?)")
         params.append(int(filter.is_operational))

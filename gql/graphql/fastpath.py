@@ -28,6 +28,7 @@ from inspect import isawaitable
 from typing import Any, Final, TypeGuard
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     ExecutionResult,
     FieldNode,
@@ -52,8 +53,11 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     execute,
     get_operation_ast,
+    visit,
 )
 from graphql.execution.values import (
     VariableValues,
@@ -134,6 +138,11 @@ class FastExecutor:
         self._plans: OrderedDict[tuple[int, str | None, tuple[Any, ...]], tuple[Any, Any]] = (
             OrderedDict()
         )
+        # Per document: the variables @include/@skip read. Only their values shape a plan
+        # (a page's cursor does not).
+        self._directive_names: OrderedDict[
+            tuple[int, str | None], tuple[DocumentNode, tuple[str, ...]]
+        ] = OrderedDict()
         self.enabled = True
 
     def __call__(
@@ -193,7 +202,17 @@ class FastExecutor:
         return fast_or_standard()
 
     def _plan(self, document: DocumentNode, operation_name: str | None, run: _Run) -> _ObjectPlan:
-        directive_values = _directive_variables(run)
+        names_key = (id(document), operation_name)
+        known = self._directive_names.get(names_key)
+        if known is None or known[0] is not document:
+            known = (
+                document,
+                _variables_in_directives(run.operation, tuple(run.fragments.values())),
+            )
+            self._directive_names[names_key] = known
+            while len(self._directive_names) > PLAN_CACHE_SIZE:
+                self._directive_names.popitem(last=False)
+        directive_values = tuple((name, repr(run.variables.coerced.get(name))) for name in known[1])
         key = (id(document), operation_name, directive_values)
         cached = self._plans.get(key)
         if cached is not None and cached[0] is document:
@@ -211,12 +230,20 @@ class FastExecutor:
         return plan
 
 
-def _directive_variables(run: _Run) -> tuple[Any, ...]:
-    """Values of the variables that @include/@skip read: they shape the plan."""
-    names = sorted(
-        definition.variable.name.value for definition in run.operation.variable_definitions or ()
-    )
-    return tuple((name, repr(run.variables.coerced.get(name))) for name in names)
+def _variables_in_directives(
+    operation: OperationDefinitionNode, fragments: tuple[FragmentDefinitionNode, ...]
+) -> tuple[str, ...]:
+    names: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            for argument in node.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    names.add(argument.value.name.value)
+
+    for definition in (operation, *fragments):
+        visit(definition, Collect())
+    return tuple(sorted(names))
 
 
 class _Planner:

@@ -171,14 +171,43 @@ class FastExecutor:
         # Middleware (tracing) wraps every resolver: only the standard path calls them.
         if not self.enabled or getattr(middleware, "middlewares", None):
             return standard()
+        answer = self.answer(
+            schema, document, root_value, context_value, variable_values, operation_name
+        )
+        if answer is None:
+            return standard()
+
+        async def fast_or_standard() -> ExecutionResult:
+            assert answer is not None
+            data = await answer
+            if data is None:
+                result = standard()
+                return await result if isawaitable(result) else result  # type: ignore[no-any-return]
+            return ExecutionResult(data=data)
+
+        return fast_or_standard()
+
+    def answer(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any,
+        context_value: Any,
+        variable_values: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> Awaitable[dict[str, Any] | None] | None:
+        """The data of a valid document's query, when the fast path can give it: None at
+        once when it cannot even try; an awaitable of None when it gave up on the way."""
+        if not self.enabled:
+            return None
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation is not OperationType.QUERY:
-            return standard()
+            return None
         coerced = get_variable_values(
             schema, operation.variable_definitions or (), dict(variable_values or {})
         )
         if not isinstance(coerced, VariableValues):
-            return standard()
+            return None
         fragments = {
             definition.name.value: definition
             for definition in document.definitions
@@ -188,18 +217,18 @@ class FastExecutor:
         try:
             plan = self._plan(document, operation_name, run)
         except _GiveUp:
-            return standard()
+            return None
 
-        async def fast_or_standard() -> ExecutionResult:
+        async def complete() -> dict[str, Any] | None:
             try:
                 built = _complete_objects(plan, [root_value], run)
                 (data,) = built if type(built) is list else await built
             except _GiveUp:
-                result = standard()
-                return await result if isawaitable(result) else result  # type: ignore[no-any-return]
-            return ExecutionResult(data=data)
+                return None
+            result: dict[str, Any] = data
+            return result
 
-        return fast_or_standard()
+        return complete()
 
     def _plan(self, document: DocumentNode, operation_name: str | None, run: _Run) -> _ObjectPlan:
         names_key = (id(document), operation_name)

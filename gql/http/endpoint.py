@@ -27,6 +27,7 @@ from strawberry.types.graphql import OperationType
 
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR, clip_message
+from gql.graphql.fast_lane import answer_quickly
 from gql.graphql.schema import TRACE_HEADER, Schema
 from gql.http.media import ResponseMedia, negotiate
 from gql.http.persisted import DocumentSource
@@ -203,7 +204,14 @@ class GraphQLHTTPEndpoint:
         timeout_ms = self._settings.execution_timeout_ms
         try:
             async with asyncio.timeout(timeout_ms / 1000):
-                result = await schema.execute(
+                quick = (
+                    await answer_quickly(
+                        schema, document.query, params.variables, params.operation_name, context
+                    )
+                    if schema is self._schemas.plain
+                    else None
+                )
+                result = quick or await schema.execute(
                     document.query,
                     variable_values=params.variables,
                     context_value=context,

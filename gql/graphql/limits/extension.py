@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import orjson
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     ExecutionResult,
     GraphQLError,
@@ -23,6 +24,7 @@ from graphql import (
     ValidationRule,
     get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.execution.values import VariableValues, get_variable_values
@@ -107,6 +109,47 @@ def _cacheable(document: DocumentNode) -> bool:
     return document.loc is not None and len(document.loc.source.body) <= CACHEABLE_QUERY_CHARS
 
 
+def validation_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    settings: Settings,
+    base_rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules),
+) -> list[GraphQLError]:
+    """Repeats first (graphql-core's overlap check is quadratic in them), then graphql-core's
+    rules with ours, cached for short documents."""
+    repeated = repeated_fields_error(document, settings.max_repeated_fields)
+    if repeated is not None:
+        return [repeated]
+    rules = (
+        *base_rules,
+        *_rules(settings.max_depth, settings.max_aliases, settings.introspection),
+    )
+    check = _validate if _cacheable(document) else _validate.__wrapped__
+    return check(schema, document, rules, not settings.field_suggestions)
+
+
+def parsed(query: str, settings: Settings) -> DocumentNode | GraphQLError:
+    """The document, or the error that refuses it before or while parsing."""
+    if len(query) > settings.max_query_chars:
+        return GraphQLError(
+            f"The document is {len(query)} characters long; at most "
+            f"{settings.max_query_chars} are allowed.",
+            extensions={"code": QUERY_TOO_LARGE, "maxQueryChars": settings.max_query_chars},
+        )
+    return _parse(query, settings.max_tokens)
+
+
+def over_budget(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+) -> GraphQLError | None:
+    cost = _costs.cost(schema, document, operation_name, variables, settings)
+    return _too_complex(cost, settings.max_cost) if cost > settings.max_cost else None
+
+
 class RequestLimits(SchemaExtension):
     def _settings(self) -> Settings:
         settings: Settings = self.execution_context.context.settings
@@ -118,17 +161,11 @@ class RequestLimits(SchemaExtension):
         query = execution_context.query
         execution_context.parse_options["max_tokens"] = settings.max_tokens
         if query is not None:
-            if len(query) > settings.max_query_chars:
-                raise GraphQLError(
-                    f"The document is {len(query)} characters long; at most "
-                    f"{settings.max_query_chars} are allowed.",
-                    extensions={"code": QUERY_TOO_LARGE, "maxQueryChars": settings.max_query_chars},
-                )
-            parsed = _parse(query, settings.max_tokens)
-            if isinstance(parsed, GraphQLError):
+            document = parsed(query, settings)
+            if isinstance(document, GraphQLError):
                 # Raised with its code, so Strawberry does not parse the text a second time.
-                raise parsed
-            execution_context.graphql_document = parsed
+                raise document
+            execution_context.graphql_document = document
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -136,22 +173,11 @@ class RequestLimits(SchemaExtension):
         settings = self._settings()
         document = execution_context.graphql_document
         if document is not None and execution_context.pre_execution_errors is None:
-            repeated = repeated_fields_error(document, settings.max_repeated_fields)
-            if repeated is not None:
-                # Checked first: graphql-core's overlap check is quadratic in repeats.
-                execution_context.pre_execution_errors = [repeated]
-                yield
-                return
-            rules = (
-                *execution_context.validation_rules,
-                *_rules(settings.max_depth, settings.max_aliases, settings.introspection),
-            )
-            check = _validate if _cacheable(document) else _validate.__wrapped__
-            execution_context.pre_execution_errors = check(
+            execution_context.pre_execution_errors = validation_errors(
                 execution_context.schema._schema,
                 document,
-                rules,
-                not settings.field_suggestions,
+                settings,
+                execution_context.validation_rules,
             )
         yield
 
@@ -168,17 +194,15 @@ class RequestLimits(SchemaExtension):
             if errors:
                 execution_context.result = ExecutionResult(data=None, errors=errors)
         if document is not None and execution_context.result is None:
-            cost = _costs.cost(
+            refusal = over_budget(
                 schema,
                 document,
                 execution_context.operation_name,
                 execution_context.variables,
                 settings,
             )
-            if cost > settings.max_cost:
-                execution_context.result = ExecutionResult(
-                    data=None, errors=[_too_complex(cost, settings.max_cost)]
-                )
+            if refusal is not None:
+                execution_context.result = ExecutionResult(data=None, errors=[refusal])
         yield
 
 

@@ -425,13 +425,16 @@ class _Planner:
                 except Exception:
                     raise _GiveUp from None
             pending = [i for i, value in enumerate(values) if isawaitable(value)]
-            if pending:
-                try:
+            try:
+                if len(pending) == 1:
+                    # One awaitable needs no task of its own.
+                    values[pending[0]] = await values[pending[0]]
+                elif pending:
                     done = await asyncio.gather(*(values[i] for i in pending))
-                except Exception:
-                    raise _GiveUp from None
-                for i, value in zip(pending, done, strict=True):
-                    values[i] = value
+                    for i, value in zip(pending, done, strict=True):
+                        values[i] = value
+            except Exception:
+                raise _GiveUp from None
             return values
 
         return read_resolved
@@ -582,7 +585,8 @@ def _split(items: list[Any], lengths: list[int]) -> list[Any]:
 
 
 async def _settle(steps: list[Any]) -> list[Any]:
-    """Awaits the awaitable steps, together when there are several."""
+    """Awaits the awaitable steps (those that are not lists yet), together when there
+    are several, so DataLoaders see all their keys in one batch."""
     pending = [i for i, step in enumerate(steps) if type(step) is not list]
     if len(pending) == 1:
         steps[pending[0]] = await steps[pending[0]]

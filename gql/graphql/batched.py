@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from gql.graphql.fastpath import BatchResolver
+from gql.graphql.fastpath import BatchResolver, StandIn
 from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
-from gql.repository.models import ReferenceKind, ReferenceRecord
+from gql.repository.models import ConnectionRecord, ReferenceKind, ReferenceRecord
 
 
 def _reference(kind: ReferenceKind, convert: Callable[[Any], Any], id_name: str) -> BatchResolver:
@@ -55,4 +56,33 @@ BATCHED_FIELDS: dict[tuple[str, str], BatchResolver] = {
     ("ConnectionInfo", "currentType"): _reference(
         ReferenceKind.SUPPLY_TYPE, SupplyType.from_record, "current_type_id"
     ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordEdge:
+    """An edge as ConnectionInfoEdge reads, holding the record itself as its node."""
+
+    cursor: str
+    node: ConnectionRecord
+
+
+async def _page_records(parents: Sequence[Any], _context: Any) -> list[Any]:
+    return [(await parent._pager.page()).records for parent in parents]
+
+
+async def _page_edges(parents: Sequence[Any], _context: Any) -> list[Any]:
+    edges = []
+    for parent in parents:
+        pager = parent._pager
+        records = (await pager.page()).records
+        edges.append([_RecordEdge(pager.cursor(record), record) for record in records])
+    return edges
+
+
+# A page's rows go to the fast executor as the repository's records, not as one
+# ConnectionInfo object each (their attributes have the same names).
+STAND_INS: dict[tuple[str, str], StandIn] = {
+    ("ConnectionInfoConnection", "nodes"): StandIn(_page_records, "ConnectionInfo"),
+    ("ConnectionInfoConnection", "edges"): StandIn(_page_edges, "ConnectionInfo"),
 }

@@ -74,6 +74,18 @@ _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
 
 BatchResolver = Callable[[Sequence[Any], Any], "list[Any] | Awaitable[list[Any]]"]
+
+
+@dataclass(frozen=True, slots=True)
+class StandIn:
+    """A batched field whose values hold plain records where objects of ``type_name``
+    would be: the records have the same attribute names, and skip making an object per
+    row. Used only where every selected field of that type reads attributes or batches."""
+
+    resolve: BatchResolver
+    type_name: str
+
+
 """(parent objects, context) -> the field's value for each parent, in order (at once,
 or awaitable)."""
 
@@ -98,6 +110,8 @@ class _FieldPlan:
     nodes: list[FieldNode]
     read: _Step
     complete: _Step
+    kind: str = "resolved"
+    """How values are read: typename, attribute, batched, stand-in or resolved."""
 
 
 @dataclass(slots=True)
@@ -133,8 +147,13 @@ class _Run:
 class FastExecutor:
     """graphql-core's `execute`, with a fast path in front of it."""
 
-    def __init__(self, batched: Mapping[tuple[str, str], BatchResolver]) -> None:
+    def __init__(
+        self,
+        batched: Mapping[tuple[str, str], BatchResolver],
+        stand_ins: Mapping[tuple[str, str], StandIn] | None = None,
+    ) -> None:
         self._batched = batched
+        self._stand_ins = stand_ins or {}
         self._plans: OrderedDict[tuple[int, str | None, tuple[Any, ...]], tuple[Any, Any]] = (
             OrderedDict()
         )
@@ -250,7 +269,8 @@ class FastExecutor:
             return plan
         root_type = run.schema.query_type
         assert root_type is not None
-        plan = _Planner(run, self._batched).object_plan(root_type, [run.operation.selection_set])
+        planner = _Planner(run, self._batched, self._stand_ins)
+        plan = planner.object_plan(root_type, [run.operation.selection_set])
         # Plans of long documents are not kept: they would keep the documents alive.
         if document.loc is not None and len(document.loc.source.body) <= PLAN_CACHE_QUERY_CHARS:
             self._plans[key] = (document, plan)
@@ -276,9 +296,16 @@ def _variables_in_directives(
 
 
 class _Planner:
-    def __init__(self, run: _Run, batched: Mapping[tuple[str, str], BatchResolver]) -> None:
+    def __init__(
+        self,
+        run: _Run,
+        batched: Mapping[tuple[str, str], BatchResolver],
+        stand_ins: Mapping[tuple[str, str], StandIn],
+    ) -> None:
         self._run = run
         self._batched = batched
+        self._stand_ins = stand_ins
+        self._made: list[_ObjectPlan] = []
 
     def object_plan(
         self, object_type: GraphQLObjectType, selection_sets: list[SelectionSetNode]
@@ -287,6 +314,7 @@ class _Planner:
         for selection_set in selection_sets:
             self._collect(object_type, selection_set, grouped, set())
         plan = _ObjectPlan(object_type)
+        self._made.append(plan)
         for key, nodes in grouped.items():
             plan.fields.append(self._field_plan(object_type, key, nodes))
         plan.build = _row_builder([field_plan.key for field_plan in plan.fields])
@@ -351,14 +379,32 @@ class _Planner:
             def typename(parents: list[Any], _run: _Run) -> list[Any]:
                 return [type_name] * len(parents)
 
-            return _FieldPlan(key, name, _TYPENAME_FIELD, parent_type, nodes, typename, _as_is)
+            return _FieldPlan(
+                key, name, _TYPENAME_FIELD, parent_type, nodes, typename, _as_is, "typename"
+            )
         definition = parent_type.fields.get(name)
         if definition is None:
             raise _GiveUp  # introspection (__schema, __type) or an unknown field
-        read = self._reader(parent_type, name, definition, nodes)
         shared = (parent_type.name, name) in self._batched
+        stand_in = self._stand_ins.get((parent_type.name, name))
+        if stand_in is not None and not definition.args:
+            made = len(self._made)
+            complete = self._completer(definition.type, nodes, shared=shared)
+            # Plain records may stand in for their type only where every selected field
+            # of it is read as an attribute or in a batch (a resolver would get a record).
+            if all(
+                field_plan.kind in _PLAIN_KINDS
+                for plan in self._made[made:]
+                if plan.type.name == stand_in.type_name
+                for field_plan in plan.fields
+            ):
+                read = _batched_reader(stand_in.resolve)
+                return _FieldPlan(
+                    key, name, definition, parent_type, nodes, read, complete, "stand-in"
+                )
+        read, kind = self._reader(parent_type, name, definition, nodes)
         complete = self._completer(definition.type, nodes, shared=shared)
-        return _FieldPlan(key, name, definition, parent_type, nodes, read, complete)
+        return _FieldPlan(key, name, definition, parent_type, nodes, read, complete, kind)
 
     def _reader(
         self,
@@ -366,21 +412,10 @@ class _Planner:
         name: str,
         definition: GraphQLField,
         nodes: list[FieldNode],
-    ) -> _Step:
+    ) -> tuple[_Step, str]:
         batched = self._batched.get((parent_type.name, name))
         if batched is not None and not definition.args:
-
-            def read_batched(parents: list[Any], run: _Run) -> _Column:
-                # A failing batch is a resolver error: graphql-core reports it in place.
-                try:
-                    column = batched(parents, run.context)
-                except Exception:
-                    raise _GiveUp from None
-                if isinstance(column, list):
-                    return column
-                return _given_up_on_error(column)
-
-            return read_batched
+            return _batched_reader(batched), "batched"
         strawberry_field = (definition.extensions or {}).get("strawberry-definition")
         if (
             strawberry_field is not None
@@ -392,7 +427,7 @@ class _Planner:
             def read_attribute(parents: list[Any], _run: _Run) -> list[Any]:
                 return list(map(getter, parents))
 
-            return read_attribute
+            return read_attribute, "attribute"
         resolve = definition.resolve
         if resolve is None:
             raise _GiveUp
@@ -437,7 +472,7 @@ class _Planner:
                 raise _GiveUp from None
             return values
 
-        return read_resolved
+        return read_resolved, "resolved"
 
     def _completer(
         self, return_type: GraphQLOutputType, nodes: list[FieldNode], *, shared: bool = False
@@ -603,6 +638,23 @@ def _as_is(values: list[Any], _run: _Run) -> list[Any]:
 
 _NONE_ID: Final = id(None)
 _TYPENAME_FIELD: Final = GraphQLField(GraphQLNonNull(GraphQLString))
+
+
+def _batched_reader(batched: BatchResolver) -> _Step:
+    def read_batched(parents: list[Any], run: _Run) -> _Column:
+        # A failing batch is a resolver error: graphql-core reports it in place.
+        try:
+            column = batched(parents, run.context)
+        except Exception:
+            raise _GiveUp from None
+        if isinstance(column, list):
+            return column
+        return _given_up_on_error(column)
+
+    return read_batched
+
+
+_PLAIN_KINDS: Final = frozenset({"typename", "attribute", "batched"})
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:

@@ -214,7 +214,8 @@ def test_parse_and_validation_are_cached_per_query_and_limits(demo_db: Path) -> 
             assert _post(client, {"query": query}).status_code == 200
     parsed, validated = extension._parse_cached.cache_info(), extension._validate.cache_info()
     assert (parsed.misses - parses.misses, parsed.hits - parses.hits) == (1, 2)
-    assert (validated.misses - validations.misses, validated.hits - validations.hits) == (1, 2)
+    # Validated once; the repeats were answered by identity before reaching that cache.
+    assert validated.misses - validations.misses == 1
     # Other limits: the parsed document is shared, its validation is not.
     with _client(demo_db, max_depth=7) as client:
         assert _post(client, {"query": query}).status_code == 200

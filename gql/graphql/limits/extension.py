@@ -117,15 +117,37 @@ def validation_errors(
 ) -> list[GraphQLError]:
     """Repeats first (graphql-core's overlap check is quadratic in them), then graphql-core's
     rules with ours, cached for short documents."""
+    limits = (
+        settings.max_repeated_fields,
+        settings.max_depth,
+        settings.max_aliases,
+        settings.introspection,
+        settings.field_suggestions,
+    )
+    key = (id(schema), id(document), base_rules, limits)
+    known = _checked.get(key)
+    if known is not None and known[0] is document:
+        # Found by identity: hashing a syntax tree (as the validation cache does) costs
+        # more than the lookup is worth on every request.
+        return known[1]
     repeated = repeated_fields_error(document, settings.max_repeated_fields)
     if repeated is not None:
-        return [repeated]
-    rules = (
-        *base_rules,
-        *_rules(settings.max_depth, settings.max_aliases, settings.introspection),
-    )
-    check = _validate if _cacheable(document) else _validate.__wrapped__
-    return check(schema, document, rules, not settings.field_suggestions)
+        errors = [repeated]
+    else:
+        rules = (
+            *base_rules,
+            *_rules(settings.max_depth, settings.max_aliases, settings.introspection),
+        )
+        check = _validate if _cacheable(document) else _validate.__wrapped__
+        errors = check(schema, document, rules, not settings.field_suggestions)
+    if _cacheable(document):
+        _checked[key] = (document, errors)
+        while len(_checked) > CACHE_SIZE:
+            _checked.popitem(last=False)
+    return errors
+
+
+_checked: OrderedDict[tuple[Any, ...], tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
 
 
 def parsed(query: str, settings: Settings) -> DocumentNode | GraphQLError:

@@ -10,9 +10,7 @@ from gql.reference_cache import ReferenceCache
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
-    LevelTypeRecord,
     ReferenceKind,
-    StatusTypeRecord,
 )
 
 
@@ -36,20 +34,33 @@ async def matches(
             return False
         if filter.max_power_kw is not None and record.power_kw > filter.max_power_kw:
             return False
-    if filter.is_operational is not None:
-        status = (await references.table(ReferenceKind.STATUS_TYPE)).get(
-            record.status_type_id if record.status_type_id is not None else -1
-        )
-        if not isinstance(status, StatusTypeRecord) or status.is_operational is None:
-            return False
-        if status.is_operational != filter.is_operational:
-            return False
-    if filter.is_fast_charge_capable is not None:
-        level = (await references.table(ReferenceKind.LEVEL)).get(
-            record.level_id if record.level_id is not None else -1
-        )
-        if not isinstance(level, LevelTypeRecord) or level.is_fast_charge_capable is None:
-            return False
-        if level.is_fast_charge_capable != filter.is_fast_charge_capable:
-            return False
-    return True
+    if filter.is_operational is not None and not await _flag_is(
+        references,
+        ReferenceKind.STATUS_TYPE,
+        record.status_type_id,
+        "is_operational",
+        filter.is_operational,
+    ):
+        return False
+    return filter.is_fast_charge_capable is None or await _flag_is(
+        references,
+        ReferenceKind.LEVEL,
+        record.level_id,
+        "is_fast_charge_capable",
+        filter.is_fast_charge_capable,
+    )
+
+
+async def _flag_is(
+    references: ReferenceCache,
+    kind: ReferenceKind,
+    reference_id: int | None,
+    flag: str,
+    wanted: bool,
+) -> bool:
+    """The referenced row's flag equals ``wanted``; no row, or no value, matches neither."""
+    if reference_id is None:
+        return False
+    row = (await references.table(kind)).get(reference_id)
+    value = getattr(row, flag, None)
+    return value is not None and value == wanted

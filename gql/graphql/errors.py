@@ -58,6 +58,13 @@ def with_code(error: GraphQLError, code: str, **extensions: Any) -> GraphQLError
     )
 
 
+def with_syntax_code(error: GraphQLSyntaxError) -> GraphQLError:
+    # graphql-core stops at the token limit with a syntax error of its own wording.
+    if "tokens. Parsing aborted" in error.message:
+        return with_code(error, TOO_MANY_TOKENS)
+    return with_code(error, GRAPHQL_PARSE_FAILED)
+
+
 def _as_graphql_error(error: Exception) -> GraphQLError:
     if isinstance(error, GraphQLError):
         return error
@@ -139,10 +146,7 @@ class ErrorCodes(SchemaExtension):
         if error.extensions and "code" in error.extensions:
             return error
         if isinstance(error, GraphQLSyntaxError):
-            # graphql-core stops at the token limit with a syntax error of its own wording.
-            if "tokens. Parsing aborted" in error.message:
-                return with_code(error, TOO_MANY_TOKENS)
-            return with_code(error, GRAPHQL_PARSE_FAILED)
+            return with_syntax_code(error)
         if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
             # graphql-core's only words for "nested too deeply to check" (through
             # fragments too) and for "too much work comparing repeated fields and

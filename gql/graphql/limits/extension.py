@@ -32,7 +32,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from gql.graphql.errors import GRAPHQL_PARSE_FAILED, TOO_MANY_TOKENS, with_code
+from gql.graphql.errors import with_syntax_code
 from gql.graphql.limits.aliases import max_aliases_rule
 from gql.graphql.limits.cost import MAX_VARIABLE_ERRORS, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.limits.depth import max_depth_rule
@@ -67,13 +67,7 @@ def _parse_now(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
     try:
         return parse(query, max_tokens=max_tokens)
     except GraphQLSyntaxError as error:
-        # graphql-core stops at the token limit with a syntax error of its own wording.
-        code = (
-            TOO_MANY_TOKENS
-            if "tokens. Parsing aborted" in error.message
-            else (GRAPHQL_PARSE_FAILED)
-        )
-        return with_code(error, code)
+        return with_syntax_code(error)
 
 
 _parse_cached = functools.lru_cache(maxsize=CACHE_SIZE)(_parse_now)

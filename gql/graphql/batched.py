@@ -2,48 +2,47 @@
 
 Each gives, for a list of parents, what the field's own resolver gives for each one: the
 relations of ConnectionInfo come from the per-process reference lists, as their
-DataLoaders do.
+DataLoaders do; the fields of a page of connections from its pager, at once when the page
+is in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gql.graphql.fastpath import BatchResolver, StandIn
+from gql.graphql.connection_types import PageInfo, flag_value, page_info_of
+from gql.graphql.fastpath import BatchResolver, Relation, StandIn
+from gql.graphql.pagination import ConnectionPager, Page, PageFlag
 from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
 from gql.repository.models import ConnectionRecord, ReferenceKind, ReferenceRecord
 
 
-def _reference(kind: ReferenceKind, convert: Callable[[Any], Any], id_name: str) -> BatchResolver:
-    read_id = operator.attrgetter(id_name)
+def _reference(kind: ReferenceKind, convert: Callable[[Any], Any], id_name: str) -> Relation:
+    # The objects of the last table seen, made once: a table is replaced, never changed,
+    # when the references are written.
+    made: tuple[dict[int, ReferenceRecord], dict[int, Any]] = ({}, {})
 
-    def pick(parents: Sequence[Any], table: dict[int, ReferenceRecord]) -> list[Any]:
-        ids = list(map(read_id, parents))
-        # One object per distinct id; None (no id, or no such row) stays None.
-        converted = {
-            reference_id: convert(table[reference_id])
-            for reference_id in set(ids)
-            if reference_id in table
-        }
-        return list(map(converted.get, ids))
+    def objects_of(table: dict[int, ReferenceRecord]) -> dict[int, Any]:
+        nonlocal made
+        if made[0] is not table:
+            made = (table, {reference_id: convert(row) for reference_id, row in table.items()})
+        return made[1]
 
-    def resolve(parents: Sequence[Any], context: Any) -> list[Any] | Awaitable[list[Any]]:
+    def objects(context: Any) -> dict[int, Any] | None:
         table = context.references.cached(kind)
-        if table is not None:
-            return pick(parents, table)
+        return None if table is None else objects_of(table)
 
-        async def after_loading() -> list[Any]:
-            return pick(parents, await context.references.table(kind))
+    async def load(context: Any) -> None:
+        await context.references.table(kind)
 
-        return after_loading()
-
-    return resolve
+    return Relation(id_name, objects, load)
 
 
-BATCHED_FIELDS: dict[tuple[str, str], BatchResolver] = {
+RELATIONS: dict[tuple[str, str], Relation] = {
     ("ConnectionInfo", "connectionType"): _reference(
         ReferenceKind.CONNECTION_TYPE,
         ConnectionType.from_record,
@@ -67,22 +66,90 @@ class _RecordEdge:
     node: ConnectionRecord
 
 
-async def _page_records(parents: Sequence[Any], _context: Any) -> list[Any]:
-    return [(await parent._pager.page()).records for parent in parents]
+def _from_page(read: Callable[[ConnectionPager, Page], Any]) -> BatchResolver:
+    """A field of ConnectionInfoConnection computed from its page: at once when the page
+    is in, else a future (no task) resolved when it arrives."""
+
+    def resolve(parents: Sequence[Any], _context: Any) -> list[Any] | Awaitable[list[Any]]:
+        pagers: list[ConnectionPager] = [parent._pager for parent in parents]
+        pages = [pager.page_future() for pager in pagers]
+
+        def values(done: Sequence[Page]) -> list[Any]:
+            return list(map(read, pagers, done))
+
+        if all(page.done() for page in pages):
+            return values([page.result() for page in pages])
+        if len(pages) == 1:
+            return _mapped(pages[0], lambda page: values([page]))
+        return _mapped(asyncio.gather(*pages), values)
+
+    return resolve
 
 
-async def _page_edges(parents: Sequence[Any], _context: Any) -> list[Any]:
-    edges = []
-    for parent in parents:
-        pager = parent._pager
-        records = (await pager.page()).records
-        edges.append([_RecordEdge(pager.cursor(record), record) for record in records])
-    return edges
+def _mapped(source: asyncio.Future[Any], convert: Callable[[Any], Any]) -> asyncio.Future[Any]:
+    """A future of ``convert(source's result)``, or of its exception. Cancelling it
+    cancels the source, as awaiting the source itself would."""
+    target = source.get_loop().create_future()
 
+    def finish(done: asyncio.Future[Any]) -> None:
+        if done.cancelled():
+            target.cancel()
+            return
+        error = done.exception()
+        if target.done():
+            return
+        if error is not None:
+            target.set_exception(error)
+            return
+        try:
+            target.set_result(convert(done.result()))
+        except Exception as failure:
+            target.set_exception(failure)
+
+    def stop(done: asyncio.Future[Any]) -> None:
+        if done.cancelled():
+            source.cancel()
+
+    source.add_done_callback(finish)
+    target.add_done_callback(stop)
+    return target
+
+
+def _flags(read: Callable[[PageInfo], PageFlag]) -> BatchResolver:
+    """hasNextPage or hasPreviousPage: at once when every page knows it."""
+
+    def resolve(parents: Sequence[Any], _context: Any) -> list[Any] | Awaitable[list[Any]]:
+        flags = list(map(read, parents))
+        if all(isinstance(flag, bool) for flag in flags):
+            return flags
+
+        async def asked() -> list[bool]:
+            return [await flag_value(flag) for flag in flags]
+
+        return asked()
+
+    return resolve
+
+
+async def _total_counts(parents: Sequence[Any], _context: Any) -> list[int]:
+    return [await parent._pager.total_count() for parent in parents]
+
+
+BATCHED_FIELDS: dict[tuple[str, str], BatchResolver] = {
+    ("ConnectionInfoConnection", "pageInfo"): _from_page(page_info_of),
+    ("ConnectionInfoConnection", "totalCount"): _total_counts,
+    ("PageInfo", "hasNextPage"): _flags(operator.attrgetter("_has_next")),
+    ("PageInfo", "hasPreviousPage"): _flags(operator.attrgetter("_has_previous")),
+}
 
 # A page's rows go to the fast executor as the repository's records, not as one
 # ConnectionInfo object each (their attributes have the same names).
 STAND_INS: dict[tuple[str, str], StandIn] = {
-    ("ConnectionInfoConnection", "nodes"): StandIn(_page_records, "ConnectionInfo"),
-    ("ConnectionInfoConnection", "edges"): StandIn(_page_edges, "ConnectionInfo"),
+    ("ConnectionInfoConnection", "nodes"): StandIn(
+        _from_page(lambda _pager, page: page.records), "ConnectionInfo"
+    ),
+    ("ConnectionInfoConnection", "edges"): StandIn(
+        _from_page(lambda pager, page: [_RecordEdge(pager.cursor(r), r) for r in page.records]),
+        "ConnectionInfo",
+    ),
 }

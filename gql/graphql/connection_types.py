@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import strawberry
 
 from gql.graphql.connection_info import ConnectionInfo
-from gql.graphql.pagination import ConnectionPager
+from gql.graphql.pagination import ConnectionPager, Page, PageFlag
 from gql.repository.models import ConnectionFilter, SortOrder
 
 ConnectionInfoOrder = strawberry.enum(
@@ -64,19 +62,33 @@ class ConnectionInfoEdge:
 
 @strawberry.type
 class PageInfo:
-    # Asked only when selected: each may cost a look-ahead query.
-    _has_next: strawberry.Private[Callable[[], Awaitable[bool]]]
-    _has_previous: strawberry.Private[Callable[[], Awaitable[bool]]]
+    # Known, or asked only when selected: asking may cost a look-behind query.
+    _has_next: strawberry.Private[PageFlag]
+    _has_previous: strawberry.Private[PageFlag]
     start_cursor: str | None
     end_cursor: str | None
 
     @strawberry.field
     async def has_next_page(self) -> bool:
-        return await self._has_next()
+        return await flag_value(self._has_next)
 
     @strawberry.field
     async def has_previous_page(self) -> bool:
-        return await self._has_previous()
+        return await flag_value(self._has_previous)
+
+
+async def flag_value(flag: PageFlag) -> bool:
+    return flag if isinstance(flag, bool) else await flag()
+
+
+def page_info_of(pager: ConnectionPager, page: Page) -> PageInfo:
+    records = page.records
+    return PageInfo(
+        _has_next=pager.has_next_page_of(page),
+        _has_previous=pager.has_previous_page_of(page),
+        start_cursor=pager.cursor(records[0]) if records else None,
+        end_cursor=pager.cursor(records[-1]) if records else None,
+    )
 
 
 @strawberry.type(description="A page of connections, paged by keyset cursors.")
@@ -98,13 +110,7 @@ class ConnectionInfoConnection:
 
     @strawberry.field
     async def page_info(self) -> PageInfo:
-        records = (await self._pager.page()).records
-        return PageInfo(
-            _has_next=self._pager.has_next_page,
-            _has_previous=self._pager.has_previous_page,
-            start_cursor=self._pager.cursor(records[0]) if records else None,
-            end_cursor=self._pager.cursor(records[-1]) if records else None,
-        )
+        return page_info_of(self._pager, await self._pager.page())
 
     @strawberry.field(description="Connections matching the filter, on every page.")
     async def total_count(self) -> int:

@@ -36,7 +36,6 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLEnumType,
-    GraphQLError,
     GraphQLField,
     GraphQLFloat,
     GraphQLID,
@@ -56,6 +55,7 @@ from graphql import (
     VariableNode,
     Visitor,
     execute,
+    get_nullable_type,
     get_operation_ast,
     visit,
 )
@@ -74,6 +74,20 @@ _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
 
 BatchResolver = Callable[[Sequence[Any], Any], "list[Any] | Awaitable[list[Any]]"]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """An object field read through a key: the parent's attribute ``key`` names the
+    related object in a per-process table (key -> object), as its DataLoader would find
+    it; a key with no object gives null. Tables are replaced, never changed in place, and
+    their objects never change."""
+
+    key: str
+    objects: Callable[[Any], Mapping[Any, Any] | None]
+    """context -> the table, when it is at hand without waiting; else None."""
+    load: Callable[[Any], Awaitable[Any]]
+    """context -> loads the table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +165,11 @@ class FastExecutor:
         self,
         batched: Mapping[tuple[str, str], BatchResolver],
         stand_ins: Mapping[tuple[str, str], StandIn] | None = None,
+        relations: Mapping[tuple[str, str], Relation] | None = None,
     ) -> None:
         self._batched = batched
         self._stand_ins = stand_ins or {}
+        self._relations = relations or {}
         self._plans: OrderedDict[tuple[int, str | None, tuple[Any, ...]], tuple[Any, Any]] = (
             OrderedDict()
         )
@@ -242,7 +258,9 @@ class FastExecutor:
             try:
                 built = _complete_objects(plan, [root_value], run)
                 (data,) = built if type(built) is list else await built
-            except _GiveUp:
+            except Exception:
+                # A resolver's or batch's error, or a value it cannot complete exactly:
+                # graphql-core's executor reports it in its place.
                 return None
             result: dict[str, Any] = data
             return result
@@ -269,7 +287,7 @@ class FastExecutor:
             return plan
         root_type = run.schema.query_type
         assert root_type is not None
-        planner = _Planner(run, self._batched, self._stand_ins)
+        planner = _Planner(run, self._batched, self._stand_ins, self._relations)
         plan = planner.object_plan(root_type, [run.operation.selection_set])
         # Plans of long documents are not kept: they would keep the documents alive.
         if document.loc is not None and len(document.loc.source.body) <= PLAN_CACHE_QUERY_CHARS:
@@ -301,10 +319,12 @@ class _Planner:
         run: _Run,
         batched: Mapping[tuple[str, str], BatchResolver],
         stand_ins: Mapping[tuple[str, str], StandIn],
+        relations: Mapping[tuple[str, str], Relation],
     ) -> None:
         self._run = run
         self._batched = batched
         self._stand_ins = stand_ins
+        self._relations = relations
         self._made: list[_ObjectPlan] = []
 
     def object_plan(
@@ -385,6 +405,9 @@ class _Planner:
         definition = parent_type.fields.get(name)
         if definition is None:
             raise _GiveUp  # introspection (__schema, __type) or an unknown field
+        relation = self._relations.get((parent_type.name, name))
+        if relation is not None and not definition.args:
+            return self._relation_plan(relation, parent_type, key, definition, nodes)
         shared = (parent_type.name, name) in self._batched
         stand_in = self._stand_ins.get((parent_type.name, name))
         if stand_in is not None and not definition.args:
@@ -405,6 +428,47 @@ class _Planner:
         read, kind = self._reader(parent_type, name, definition, nodes)
         complete = self._completer(definition.type, nodes, shared=shared)
         return _FieldPlan(key, name, definition, parent_type, nodes, read, complete, kind)
+
+    def _relation_plan(
+        self,
+        relation: Relation,
+        parent_type: GraphQLObjectType,
+        key: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+    ) -> _FieldPlan:
+        """A relation's keys are read as a column; their objects come from its table."""
+        read_key = operator.attrgetter(relation.key)
+
+        def read_keys(parents: list[Any], run: _Run) -> _Column:
+            keys = list(map(read_key, parents))
+            if relation.objects(run.context) is not None:
+                return keys
+
+            async def once_loaded() -> list[Any]:
+                await relation.load(run.context)
+                return keys
+
+            return once_loaded()
+
+        non_null = isinstance(definition.type, GraphQLNonNull)
+        related = get_nullable_type(definition.type)
+        if not isinstance(related, GraphQLObjectType):
+            raise _GiveUp
+        made = len(self._made)
+        objects_complete = self._completer(definition.type, nodes, shared=True)
+        sub_plan = self._made[made]
+        assert sub_plan.type is related
+        if _reads_only_attributes(sub_plan):
+            complete = _completed_by_key(relation, sub_plan, non_null)
+        else:
+
+            def complete(keys: list[Any], run: _Run) -> _Column:
+                return objects_complete(list(map(_objects_of(relation, run).get, keys)), run)
+
+        return _FieldPlan(
+            key, nodes[0].name.value, definition, parent_type, nodes, read_keys, complete, "batched"
+        )
 
     def _reader(
         self,
@@ -433,10 +497,7 @@ class _Planner:
             raise _GiveUp
 
         async def read_resolved(parents: list[Any], run: _Run) -> list[Any]:
-            try:
-                arguments = get_argument_values(definition, nodes[0], run.variables)
-            except GraphQLError:
-                raise _GiveUp from None
+            arguments = get_argument_values(definition, nodes[0], run.variables)
             values: list[Any] = []
             for index, parent in enumerate(parents):
                 info = GraphQLResolveInfo(
@@ -455,27 +516,25 @@ class _Planner:
                     None,
                     None,  # type: ignore[arg-type]
                 )
-                try:
-                    values.append(resolve(parent, info, **arguments))
-                except Exception:
-                    raise _GiveUp from None
+                values.append(resolve(parent, info, **arguments))
             pending = [i for i, value in enumerate(values) if isawaitable(value)]
-            try:
-                if len(pending) == 1:
-                    # One awaitable needs no task of its own.
-                    values[pending[0]] = await values[pending[0]]
-                elif pending:
-                    done = await asyncio.gather(*(values[i] for i in pending))
-                    for i, value in zip(pending, done, strict=True):
-                        values[i] = value
-            except Exception:
-                raise _GiveUp from None
+            if len(pending) == 1:
+                # One awaitable needs no task of its own.
+                values[pending[0]] = await values[pending[0]]
+            elif pending:
+                done = await asyncio.gather(*(values[i] for i in pending))
+                for i, value in zip(pending, done, strict=True):
+                    values[i] = value
             return values
 
         return read_resolved, "resolved"
 
     def _completer(
-        self, return_type: GraphQLOutputType, nodes: list[FieldNode], *, shared: bool = False
+        self,
+        return_type: GraphQLOutputType,
+        nodes: list[FieldNode],
+        *,
+        shared: bool = False,
     ) -> _Step:
         non_null = isinstance(return_type, GraphQLNonNull)
         inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
@@ -546,10 +605,7 @@ class _Planner:
                     present = [v for v in values if v is not None] if has_null else values
                     if column_ok(kinds, present):
                         return values  # already what serialize would give
-                try:
-                    results = [None if value is None else serialize(value) for value in values]
-                except Exception:
-                    raise _GiveUp from None
+                results = [None if value is None else serialize(value) for value in values]
                 # A value that serializes to null is an error.
                 if sum(r is None for r in results) != sum(v is None for v in values):
                     raise _GiveUp
@@ -557,6 +613,50 @@ class _Planner:
 
             return complete_leaf
         raise _GiveUp  # interfaces and unions
+
+
+def _reads_only_attributes(plan: _ObjectPlan) -> bool:
+    """Whether the plan's results depend on nothing but its objects' attributes: no
+    resolvers, no arguments, no context, only leaves."""
+    return all(
+        field_plan.kind in ("typename", "attribute")
+        and isinstance(get_nullable_type(field_plan.definition.type), _LEAF_TYPES)
+        for field_plan in plan.fields
+    )
+
+
+def _objects_of(relation: Relation, run: _Run) -> Mapping[Any, Any]:
+    objects = relation.objects(run.context)
+    if objects is None:
+        raise _GiveUp  # dropped by a write since the keys were read
+    return objects
+
+
+def _completed_by_key(relation: Relation, plan: _ObjectPlan, non_null: bool) -> _Step:
+    """Results of a relation whose plan reads only attributes: each object of the table
+    is completed once, when first asked for, and its result serves every later request
+    until the table is replaced (tables are never changed in place)."""
+    made: tuple[Mapping[Any, Any], dict[Any, Any]] = ({}, {})
+
+    def complete_by_key(keys: list[Any], run: _Run) -> list[Any]:
+        nonlocal made
+        objects = _objects_of(relation, run)
+        if made[0] is not objects:
+            made = (objects, {})
+        results = made[1]
+        missing = set(keys).difference(results)
+        if missing:
+            found = [key for key in missing if objects.get(key) is not None]
+            built = _complete_objects(plan, [objects[key] for key in found], run)
+            assert type(built) is list  # attribute reads and leaves finish at once
+            results.update(dict.fromkeys(missing))
+            results.update(zip(found, built, strict=True))
+        completed = list(map(results.__getitem__, keys))
+        if non_null and None in completed:
+            raise _GiveUp
+        return completed
+
+    return complete_by_key
 
 
 def _complete_objects(plan: _ObjectPlan, objects: list[Any], run: _Run) -> _Column:
@@ -600,13 +700,6 @@ def _then(column: _Column, finish: Callable[[list[Any]], list[Any]]) -> _Column:
     return later()
 
 
-async def _given_up_on_error(column: Awaitable[list[Any]]) -> list[Any]:
-    try:
-        return await column
-    except Exception:
-        raise _GiveUp from None
-
-
 def _split(items: list[Any], lengths: list[int]) -> list[Any]:
     results: list[Any] = []
     start = 0
@@ -621,10 +714,12 @@ def _split(items: list[Any], lengths: list[int]) -> list[Any]:
 
 async def _settle(steps: list[Any]) -> list[Any]:
     """Awaits the awaitable steps (those that are not lists yet), together when there
-    are several, so DataLoaders see all their keys in one batch."""
+    are several, so DataLoaders see all their keys in one batch. Futures progress on
+    their own: they are awaited in turn, without a task each."""
     pending = [i for i, step in enumerate(steps) if type(step) is not list]
-    if len(pending) == 1:
-        steps[pending[0]] = await steps[pending[0]]
+    if len(pending) == 1 or all(isinstance(steps[i], asyncio.Future) for i in pending):
+        for i in pending:
+            steps[i] = await steps[i]
     elif pending:
         results = await asyncio.gather(*(steps[i] for i in pending))
         for i, result in zip(pending, results, strict=True):
@@ -642,19 +737,13 @@ _TYPENAME_FIELD: Final = GraphQLField(GraphQLNonNull(GraphQLString))
 
 def _batched_reader(batched: BatchResolver) -> _Step:
     def read_batched(parents: list[Any], run: _Run) -> _Column:
-        # A failing batch is a resolver error: graphql-core reports it in place.
-        try:
-            column = batched(parents, run.context)
-        except Exception:
-            raise _GiveUp from None
-        if isinstance(column, list):
-            return column
-        return _given_up_on_error(column)
+        return batched(parents, run.context)
 
     return read_batched
 
 
 _PLAIN_KINDS: Final = frozenset({"typename", "attribute", "batched"})
+_LEAF_TYPES: Final = (GraphQLScalarType, GraphQLEnumType)
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:

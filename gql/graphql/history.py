@@ -123,17 +123,11 @@ async def connection_info_history(
         for change in page
     ]
 
-    async def has_next() -> bool:
-        return more
-
-    async def has_previous() -> bool:
-        return after is not None
-
     return ConnectionInfoChangeConnection(
         edges=edges,
         page_info=PageInfo(
-            _has_next=has_next,
-            _has_previous=has_previous,
+            _has_next=more,
+            _has_previous=after is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),

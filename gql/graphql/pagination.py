@@ -25,6 +25,9 @@ from gql.repository.models import (
 
 T = TypeVar("T")
 
+PageFlag = bool | Callable[[], Awaitable[bool]]
+"""hasNextPage or hasPreviousPage: known already, or a function that asks the database."""
+
 
 class Once(Generic[T]):
     """Runs an async computation on first demand and shares its result with every caller."""
@@ -33,10 +36,14 @@ class Once(Generic[T]):
         self._compute = compute
         self._future: asyncio.Future[T] | None = None
 
-    async def get(self) -> T:
+    def future(self) -> asyncio.Future[T]:
+        """The computation's future, started on the first call."""
         if self._future is None:
             self._future = asyncio.ensure_future(self._compute())
-        return await self._future
+        return self._future
+
+    async def get(self) -> T:
+        return await self.future()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,11 @@ class ConnectionPager:
     async def page(self) -> Page:
         return await self._page.get()
 
+    def page_future(self) -> asyncio.Future[Page]:
+        """The page, fetching it on the first call; readers that are done can take it
+        without awaiting."""
+        return self._page.future()
+
     async def _fetch_page(self) -> Page:
         assert self._limit is not None
         records = await self._repository.connection_page(
@@ -124,8 +136,7 @@ class ConnectionPager:
     async def _fetch_rows_behind(self) -> bool:
         """Whether rows lie on the far side of the cursor we started from."""
         start = self._before if self._backward else self._after
-        if start is None:
-            return False
+        assert start is not None
         rows = await self._repository.connection_page(
             PageQuery(
                 filter=self._filter,
@@ -139,15 +150,20 @@ class ConnectionPager:
         )
         return bool(rows)
 
-    async def has_next_page(self) -> bool:
+    def has_next_page_of(self, page: Page) -> PageFlag:
         if self._backward:
-            return await self._rows_behind.get()
-        return (await self.page()).has_more
+            return self._has_rows_behind()
+        return page.has_more
 
-    async def has_previous_page(self) -> bool:
+    def has_previous_page_of(self, page: Page) -> PageFlag:
         if self._backward:
-            return (await self.page()).has_more
-        return await self._rows_behind.get()
+            return page.has_more
+        return self._has_rows_behind()
+
+    def _has_rows_behind(self) -> PageFlag:
+        if (self._before if self._backward else self._after) is None:
+            return False  # started at an end: nothing behind, no query needed
+        return self._rows_behind.get
 
     async def total_count(self) -> int:
         return await self._total_count.get()

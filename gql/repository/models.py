@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class SortOrder(enum.Enum):
@@ -67,9 +68,11 @@ RECORD_BY_KIND: dict[ReferenceKind, type[ReferenceRecord]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionRecord:
-    """One connection. ``power_kw`` is the effective power (gql/power.py)."""
+class ConnectionRecord(NamedTuple):
+    """One connection. ``power_kw`` is the effective power (gql/power.py).
+
+    A named tuple, not a dataclass: pages build one per row, and a tuple is built from a
+    row in one C call (a frozen dataclass sets each field through a Python call)."""
 
     id: int
     charge_point_id: int | None = None

@@ -49,7 +49,7 @@ _BELOW_NO_POWER: Final = 1e307
 # Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
 STATISTICS_AFTER_ROWS: Final = 1000
 
-_CONNECTION_COLUMNS: Final = tuple(f.name for f in fields(ConnectionRecord))
+_CONNECTION_COLUMNS: Final = ConnectionRecord._fields
 _SELECT_CONNECTIONS: Final = f"SELECT {', '.join(_CONNECTION_COLUMNS)} FROM connection_info"
 _CONNECTION_WRITE_COLUMNS: Final = (*_CONNECTION_COLUMNS, "power_kw_source")
 _SITE_COLUMNS: Final = tuple(f.name for f in fields(SiteRecord))
@@ -227,7 +227,7 @@ class SqliteRepository:
         sql = f"{_SELECT_CONNECTIONS} WHERE id IN (SELECT value FROM json_each(?))"
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql, (_json_list(ids),))
-        return {row[0]: ConnectionRecord(*row) for row in rows}
+        return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
         where, params = _filter_sql(query.filter, query.order)
@@ -251,7 +251,7 @@ class SqliteRepository:
         params.append(query.limit)
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql, params)
-        return [ConnectionRecord(*row) for row in rows]
+        return list(map(ConnectionRecord._make, rows))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
         where, params = _filter_sql(filter)
@@ -472,7 +472,7 @@ async def _connection_row(
     rows = list(
         await connection.execute_fetchall(f"{_SELECT_CONNECTIONS} WHERE id = ?", (connection_id,))
     )
-    return ConnectionRecord(*rows[0]) if rows else None
+    return ConnectionRecord._make(rows[0]) if rows else None
 
 
 async def _log_change(
@@ -495,7 +495,7 @@ async def _log_change(
 
 
 def _snapshot(record: ConnectionRecord | None) -> str | None:
-    return None if record is None else orjson.dumps(record).decode()
+    return None if record is None else orjson.dumps(record._asdict()).decode()
 
 
 def _from_snapshot(text: str | None) -> ConnectionRecord | None:
@@ -540,7 +540,7 @@ def _connection_params(connection: ConnectionWrite) -> tuple[Any, ...]:
         quantity=connection.quantity,
         comments=connection.comments,
     )
-    return (*astuple(record), source_power)
+    return (*record, source_power)
 
 
 def _upsert_sql(table: str, columns: Sequence[str]) -> str:

@@ -690,9 +690,32 @@ CASES = [
     Case("history-none", HISTORY, {"id": FIRST}),
     Case("history-bad-cursor", HISTORY, {"id": EDITED, "after": "nope"}, None, B, True),
     Case("history-first-too-many", HISTORY, {"id": EDITED, "first": 5000}, None, B, True),
-    # Federation: `_entities` returns a union (not on the fast path); `_service`.
+    # Federation: `_entities` returns a union, whose objects are grouped by the type the
+    # union's resolver gives; a malformed representation is an error in place (graphql-core
+    # reports it); `_service`.
     Case(
         "entities",
+        f"""{{ _entities(representations: [
+             {{__typename: "ConnectionInfo", id: {FIRST}}}, {{__typename: "LevelType", id: 3}},
+             {{__typename: "ConnectionType", id: 25}}, {{__typename: "LevelType", id: 99}},
+             {{__typename: "ConnectionInfo", id: -1}}, {{__typename: "StatusType", id: 50}},
+             {{__typename: "SupplyType", id: 30}}, {{__typename: "ConnectionInfo", id: {LAST}}},
+             {{__typename: "ConnectionInfo", id: {NO_RELATIONS}}}]) {{
+           __typename ... on _Entity {{ kind: __typename }}
+           ... on ConnectionInfo {{ id powerKw level {{ id }} ...Scalars }}
+           ... on ConnectionType {{ id title }} ... on SupplyType {{ id }}
+           ... on LevelType {{ id isFastChargeCapable }} }} }}
+           fragment Scalars on ConnectionInfo {{ {SCALARS} currentType {{ {SUPPLY} }} }}""",
+    ),
+    Case(
+        "entities-variables",
+        """query E($r: [_Any!]!) { _entities(representations: $r) {
+             ... on ConnectionInfo { id statusType { title } } } }""",
+        {"r": [{"__typename": "ConnectionInfo", "id": i} for i in (LAST, FIRST, FIRST, -1)]},
+    ),
+    Case("entities-none", "{ _entities(representations: []) { __typename } }"),
+    Case(
+        "entities-malformed",
         f"""{{ _entities(representations: [
              {{__typename: "ConnectionInfo", id: {FIRST}}},
              {{__typename: "ConnectionType", id: 25}}, {{__typename: "LevelType", id: 99}},

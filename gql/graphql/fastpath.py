@@ -7,8 +7,8 @@ variables) and then completes it a column at a time: a field is read for every o
 a level at once (attribute reads, or one batched call for the relations), and the objects
 of the next level are gathered across all parents.
 
-It is optimistic: queries only; object types only (no unions or interfaces); no
-introspection but `__typename`; no @defer/@stream. Anything it does not handle exactly
+It is optimistic: queries only; unions and interfaces only through their own type
+resolver; no introspection but `__typename`; no @defer/@stream. Anything it does not handle exactly
 like graphql-core (an unsupported document, a resolver error, a null in a non-null
 field, a value its scalar does not serialize as is) makes it give up and the operation
 runs again on graphql-core's executor, which reports errors the standard way. Queries
@@ -40,6 +40,7 @@ from graphql import (
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -48,6 +49,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -375,9 +377,9 @@ class _Planner:
         conditional = self._run.schema.get_type(condition.name.value)
         if conditional is object_type:
             return True
-        if isinstance(conditional, GraphQLObjectType):
-            return False
-        raise _GiveUp  # abstract type conditions
+        if isinstance(conditional, GraphQLUnionType | GraphQLInterfaceType):
+            return self._run.schema.is_sub_type(conditional, object_type)
+        return False
 
     def _included(self, node: Any) -> bool:
         for directive in node.directives or ():
@@ -412,7 +414,7 @@ class _Planner:
         stand_in = self._stand_ins.get((parent_type.name, name))
         if stand_in is not None and not definition.args:
             made = len(self._made)
-            complete = self._completer(definition.type, nodes, shared=shared)
+            complete = self._completer(definition.type, nodes, parent_type, shared=shared)
             # Plain records may stand in for their type only where every selected field
             # of it is read as an attribute or in a batch (a resolver would get a record).
             if all(
@@ -426,7 +428,7 @@ class _Planner:
                     key, name, definition, parent_type, nodes, read, complete, "stand-in"
                 )
         read, kind = self._reader(parent_type, name, definition, nodes)
-        complete = self._completer(definition.type, nodes, shared=shared)
+        complete = self._completer(definition.type, nodes, parent_type, shared=shared)
         return _FieldPlan(key, name, definition, parent_type, nodes, read, complete, kind)
 
     def _relation_plan(
@@ -456,7 +458,7 @@ class _Planner:
         if not isinstance(related, GraphQLObjectType):
             raise _GiveUp
         made = len(self._made)
-        objects_complete = self._completer(definition.type, nodes, shared=True)
+        objects_complete = self._completer(definition.type, nodes, parent_type, shared=True)
         sub_plan = self._made[made]
         assert sub_plan.type is related
         if _reads_only_attributes(sub_plan):
@@ -469,6 +471,57 @@ class _Planner:
         return _FieldPlan(
             key, nodes[0].name.value, definition, parent_type, nodes, read_keys, complete, "batched"
         )
+
+    def _abstract_completer(
+        self,
+        abstract: GraphQLUnionType | GraphQLInterfaceType,
+        non_null: bool,
+        nodes: list[FieldNode],
+        parent_type: GraphQLObjectType,
+    ) -> _Step:
+        """A union or interface: each object's type is resolved as graphql-core resolves
+        it, then each type's objects are completed together with that type's plan."""
+        resolve_type = abstract.resolve_type
+        if resolve_type is None:
+            raise _GiveUp  # graphql-core's default resolver, which may await is_type_of
+        selection_sets = [node.selection_set for node in nodes if node.selection_set]
+        plans: dict[str, _ObjectPlan] = {}
+        for object_type in self._run.schema.get_possible_types(abstract):
+            if object_type.is_type_of is not None:
+                raise _GiveUp
+            plans[object_type.name] = self.object_plan(object_type, selection_sets)
+        name = nodes[0].name.value
+
+        def complete_abstract(values: list[Any], run: _Run) -> _Column:
+            info = _resolve_info(run, name, nodes, abstract, parent_type, Path(None, 0, None))
+            groups: dict[str, list[int]] = {}
+            for index, value in enumerate(values):
+                if value is None:
+                    if non_null:
+                        raise _GiveUp
+                    continue
+                type_name = resolve_type(value, info, abstract)
+                if type(type_name) is not str or type_name not in plans:
+                    raise _GiveUp  # awaitable, or not one of the abstract type's objects
+                groups.setdefault(type_name, []).append(index)
+            indices = list(groups.values())
+            columns = [
+                _complete_objects(plans[type_name], [values[i] for i in group], run)
+                for type_name, group in groups.items()
+            ]
+
+            def place(built: list[list[Any]]) -> list[Any]:
+                results: list[Any] = [None] * len(values)
+                for group, column in zip(indices, built, strict=True):
+                    for index, result in zip(group, column, strict=True):
+                        results[index] = result
+                return results
+
+            if all(type(column) is list for column in columns):
+                return place(columns)
+            return _then(_settle(columns), place)
+
+        return complete_abstract
 
     def _reader(
         self,
@@ -500,21 +553,8 @@ class _Planner:
             arguments = get_argument_values(definition, nodes[0], run.variables)
             values: list[Any] = []
             for index, parent in enumerate(parents):
-                info = GraphQLResolveInfo(
-                    name,
-                    nodes,
-                    definition.type,
-                    parent_type,
-                    Path(None, index, None),
-                    run.schema,
-                    run.fragments,
-                    run.root_value,
-                    run.operation,
-                    run.variables,
-                    run.context,
-                    _is_awaitable,
-                    None,
-                    None,  # type: ignore[arg-type]
+                info = _resolve_info(
+                    run, name, nodes, definition.type, parent_type, Path(None, index, None)
                 )
                 values.append(resolve(parent, info, **arguments))
             pending = [i for i, value in enumerate(values) if isawaitable(value)]
@@ -533,13 +573,14 @@ class _Planner:
         self,
         return_type: GraphQLOutputType,
         nodes: list[FieldNode],
+        parent_type: GraphQLObjectType,
         *,
         shared: bool = False,
     ) -> _Step:
         non_null = isinstance(return_type, GraphQLNonNull)
         inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
         if isinstance(inner, GraphQLList):
-            item_complete = self._completer(inner.of_type, nodes)
+            item_complete = self._completer(inner.of_type, nodes, parent_type)
 
             def complete_list(values: list[Any], run: _Run) -> _Column:
                 lengths = []
@@ -555,6 +596,17 @@ class _Planner:
                     chunk = list(value)
                     lengths.append(len(chunk))
                     items.extend(chunk)
+                kinds = set(map(type, items))
+                if any(issubclass(kind, Exception) for kind in kinds):
+                    raise _GiveUp  # an error in place of an item
+                if any(hasattr(kind, "__await__") for kind in kinds):
+                    # Items still to come (a DataLoader's futures): each is awaited, as
+                    # graphql-core awaits them.
+                    settled = _settle_items(items)
+                    return _then(
+                        _then(settled, lambda done: item_complete(done, run)),
+                        lambda done: _split(done, lengths),
+                    )
                 return _then(item_complete(items, run), lambda done: _split(done, lengths))
 
             return complete_list
@@ -612,7 +664,15 @@ class _Planner:
                 return results
 
             return complete_leaf
-        raise _GiveUp  # interfaces and unions
+        if isinstance(inner, GraphQLUnionType | GraphQLInterfaceType):
+            return self._abstract_completer(inner, non_null, nodes, parent_type)
+        raise _GiveUp
+
+
+async def _settle_items(items: list[Any]) -> list[Any]:
+    """The items with each awaitable one replaced by its result."""
+    pending = [i for i, item in enumerate(items) if isawaitable(item)]
+    return await _settle_at(items, pending)
 
 
 def _reads_only_attributes(plan: _ObjectPlan) -> bool:
@@ -689,13 +749,14 @@ def _build(plan: _ObjectPlan, values: list[Any], run: _Run) -> _Column:
     return list(map(plan.build, *columns))
 
 
-def _then(column: _Column, finish: Callable[[list[Any]], list[Any]]) -> _Column:
+def _then(column: _Column, finish: Callable[[list[Any]], _Column]) -> _Column:
     """``finish(column)``, now or once the column is ready."""
     if type(column) is list:
         return finish(column)
 
     async def later() -> list[Any]:
-        return finish(await column)
+        finished = finish(await column)
+        return finished if type(finished) is list else await finished  # type: ignore[no-any-return]
 
     return later()
 
@@ -716,15 +777,18 @@ async def _settle(steps: list[Any]) -> list[Any]:
     """Awaits the awaitable steps (those that are not lists yet), together when there
     are several, so DataLoaders see all their keys in one batch. Futures progress on
     their own: they are awaited in turn, without a task each."""
-    pending = [i for i, step in enumerate(steps) if type(step) is not list]
-    if len(pending) == 1 or all(isinstance(steps[i], asyncio.Future) for i in pending):
+    return await _settle_at(steps, [i for i, step in enumerate(steps) if type(step) is not list])
+
+
+async def _settle_at(values: list[Any], pending: list[int]) -> list[Any]:
+    if len(pending) == 1 or all(isinstance(values[i], asyncio.Future) for i in pending):
         for i in pending:
-            steps[i] = await steps[i]
+            values[i] = await values[i]
     elif pending:
-        results = await asyncio.gather(*(steps[i] for i in pending))
+        results = await asyncio.gather(*(values[i] for i in pending))
         for i, result in zip(pending, results, strict=True):
-            steps[i] = result
-    return steps
+            values[i] = result
+    return values
 
 
 def _as_is(values: list[Any], _run: _Run) -> list[Any]:
@@ -744,6 +808,32 @@ def _batched_reader(batched: BatchResolver) -> _Step:
 
 _PLAIN_KINDS: Final = frozenset({"typename", "attribute", "batched"})
 _LEAF_TYPES: Final = (GraphQLScalarType, GraphQLEnumType)
+
+
+def _resolve_info(
+    run: _Run,
+    name: str,
+    nodes: list[FieldNode],
+    return_type: GraphQLOutputType,
+    parent_type: GraphQLObjectType,
+    path: Path,
+) -> GraphQLResolveInfo[Any]:
+    return GraphQLResolveInfo(
+        name,
+        nodes,
+        return_type,
+        parent_type,
+        path,
+        run.schema,
+        run.fragments,
+        run.root_value,
+        run.operation,
+        run.variables,
+        run.context,
+        _is_awaitable,
+        None,
+        None,  # type: ignore[arg-type]
+    )
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:

@@ -756,7 +756,7 @@ def _then(column: _Column, finish: Callable[[list[Any]], _Column]) -> _Column:
 
     async def later() -> list[Any]:
         finished = finish(await column)
-        return finished if type(finished) is list else await finished  # type: ignore[no-any-return]
+        return finished if type(finished) is list else await finished
 
     return later()
 

@@ -3,7 +3,7 @@
 Each gives, for a list of parents, what the field's own resolver gives for each one: the
 relations of ConnectionInfo come from the per-process reference lists, as their
 DataLoaders do; the fields of a page of connections from its pager, at once when the page
-is in.
+is in; `connectionInfos` from its arguments as graphql-core coerces them.
 """
 
 from __future__ import annotations
@@ -12,13 +12,29 @@ import asyncio
 import operator
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from gql.graphql.connection_types import PageInfo, flag_value, page_info_of
-from gql.graphql.fastpath import BatchResolver, Relation, StandIn
-from gql.graphql.pagination import ConnectionPager, Page, PageFlag
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
+
+from gql.graphql.connection_types import (
+    ConnectionInfoConnection,
+    ConnectionInfoFilter,
+    PageInfo,
+    flag_value,
+    page_info_of,
+)
+from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Shortcuts, StandIn
+from gql.graphql.pagination import ConnectionPager, Page, PageArguments, PageFlag
+from gql.graphql.query import connection_infos
 from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
-from gql.repository.models import ConnectionRecord, ReferenceKind, ReferenceRecord
+from gql.repository.models import (
+    ConnectionFilter,
+    ConnectionRecord,
+    ReferenceKind,
+    ReferenceRecord,
+    SortOrder,
+)
 
 
 def _reference(kind: ReferenceKind, convert: Callable[[Any], Any], id_name: str) -> Relation:
@@ -142,6 +158,37 @@ BATCHED_FIELDS: dict[tuple[str, str], BatchResolver] = {
     ("PageInfo", "hasPreviousPage"): _flags(operator.attrgetter("_has_previous")),
 }
 
+# The filter's GraphQL field names, as graphql-core hands them over, to ConnectionFilter's.
+_FILTER_FIELDS: Final = {
+    field.graphql_name or to_camel_case(field.python_name): field.python_name
+    for field in get_object_definition(ConnectionInfoFilter, strict=True).fields
+}
+
+
+def _connection_infos(
+    parents: Sequence[Any], context: Any, arguments: dict[str, Any]
+) -> list[ConnectionInfoConnection]:
+    """Query.connectionInfos without Strawberry's conversion of its arguments."""
+    given = arguments["filter"]
+    page = PageArguments(
+        first=arguments["first"],
+        after=arguments["after"],
+        last=arguments["last"],
+        before=arguments["before"],
+    )
+    filter = (
+        ConnectionFilter()
+        if given is None
+        else ConnectionFilter(**{_FILTER_FIELDS[name]: value for name, value in given.items()})
+    )
+    order = arguments["orderBy"] or SortOrder.ID_ASC
+    return [connection_infos(context, page, filter, order) for _ in parents]
+
+
+WITH_ARGUMENTS: dict[tuple[str, str], ArgumentsResolver] = {
+    ("Query", "connectionInfos"): _connection_infos,
+}
+
 # A page's rows go to the fast executor as the repository's records, not as one
 # ConnectionInfo object each (their attributes have the same names).
 STAND_INS: dict[tuple[str, str], StandIn] = {
@@ -153,3 +200,5 @@ STAND_INS: dict[tuple[str, str], StandIn] = {
         "ConnectionInfo",
     ),
 }
+
+SHORTCUTS: Final = Shortcuts(BATCHED_FIELDS, WITH_ARGUMENTS, STAND_INS, RELATIONS)

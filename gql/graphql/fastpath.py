@@ -76,6 +76,13 @@ _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
 
 BatchResolver = Callable[[Sequence[Any], Any], "list[Any] | Awaitable[list[Any]]"]
+"""(parent objects, context) -> the field's value for each parent, in order (at once,
+or awaitable)."""
+ArgumentsResolver = Callable[
+    [Sequence[Any], Any, dict[str, Any]], "list[Any] | Awaitable[list[Any]]"
+]
+"""A BatchResolver of a field with arguments, given them as graphql-core coerces them
+(GraphQL names, defaults filled in)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,18 @@ class Relation:
 
 
 @dataclass(frozen=True, slots=True)
+class Shortcuts:
+    """Fields the executor reads for a whole level at once instead of calling their
+    resolver per object; each keyed by (type name, field name)."""
+
+    batched: Mapping[tuple[str, str], BatchResolver] = field(default_factory=dict)
+    """Fields without arguments."""
+    with_arguments: Mapping[tuple[str, str], ArgumentsResolver] = field(default_factory=dict)
+    stand_ins: Mapping[tuple[str, str], StandIn] = field(default_factory=dict)
+    relations: Mapping[tuple[str, str], Relation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class StandIn:
     """A batched field whose values hold plain records where objects of ``type_name``
     would be: the records have the same attribute names, and skip making an object per
@@ -100,10 +119,6 @@ class StandIn:
 
     resolve: BatchResolver
     type_name: str
-
-
-"""(parent objects, context) -> the field's value for each parent, in order (at once,
-or awaitable)."""
 
 
 _Column = Any
@@ -127,7 +142,8 @@ class _FieldPlan:
     read: _Step
     complete: _Step
     kind: str = "resolved"
-    """How values are read: typename, attribute, batched, stand-in or resolved."""
+    """How values are read: typename, attribute, batched, with-arguments, stand-in or
+    resolved."""
 
 
 @dataclass(slots=True)
@@ -163,15 +179,8 @@ class _Run:
 class FastExecutor:
     """graphql-core's `execute`, with a fast path in front of it."""
 
-    def __init__(
-        self,
-        batched: Mapping[tuple[str, str], BatchResolver],
-        stand_ins: Mapping[tuple[str, str], StandIn] | None = None,
-        relations: Mapping[tuple[str, str], Relation] | None = None,
-    ) -> None:
-        self._batched = batched
-        self._stand_ins = stand_ins or {}
-        self._relations = relations or {}
+    def __init__(self, shortcuts: Shortcuts) -> None:
+        self._shortcuts = shortcuts
         self._plans: OrderedDict[tuple[int, str | None, tuple[Any, ...]], tuple[Any, Any]] = (
             OrderedDict()
         )
@@ -289,7 +298,7 @@ class FastExecutor:
             return plan
         root_type = run.schema.query_type
         assert root_type is not None
-        planner = _Planner(run, self._batched, self._stand_ins, self._relations)
+        planner = _Planner(run, self._shortcuts)
         plan = planner.object_plan(root_type, [run.operation.selection_set])
         # Plans of long documents are not kept: they would keep the documents alive.
         if document.loc is not None and len(document.loc.source.body) <= PLAN_CACHE_QUERY_CHARS:
@@ -316,17 +325,9 @@ def _variables_in_directives(
 
 
 class _Planner:
-    def __init__(
-        self,
-        run: _Run,
-        batched: Mapping[tuple[str, str], BatchResolver],
-        stand_ins: Mapping[tuple[str, str], StandIn],
-        relations: Mapping[tuple[str, str], Relation],
-    ) -> None:
+    def __init__(self, run: _Run, shortcuts: Shortcuts) -> None:
         self._run = run
-        self._batched = batched
-        self._stand_ins = stand_ins
-        self._relations = relations
+        self._shortcuts = shortcuts
         self._made: list[_ObjectPlan] = []
 
     def object_plan(
@@ -407,11 +408,11 @@ class _Planner:
         definition = parent_type.fields.get(name)
         if definition is None:
             raise _GiveUp  # introspection (__schema, __type) or an unknown field
-        relation = self._relations.get((parent_type.name, name))
+        relation = self._shortcuts.relations.get((parent_type.name, name))
         if relation is not None and not definition.args:
             return self._relation_plan(relation, parent_type, key, definition, nodes)
-        shared = (parent_type.name, name) in self._batched
-        stand_in = self._stand_ins.get((parent_type.name, name))
+        shared = (parent_type.name, name) in self._shortcuts.batched
+        stand_in = self._shortcuts.stand_ins.get((parent_type.name, name))
         if stand_in is not None and not definition.args:
             made = len(self._made)
             complete = self._completer(definition.type, nodes, parent_type, shared=shared)
@@ -530,9 +531,17 @@ class _Planner:
         definition: GraphQLField,
         nodes: list[FieldNode],
     ) -> tuple[_Step, str]:
-        batched = self._batched.get((parent_type.name, name))
+        batched = self._shortcuts.batched.get((parent_type.name, name))
         if batched is not None and not definition.args:
             return _batched_reader(batched), "batched"
+        with_arguments = self._shortcuts.with_arguments.get((parent_type.name, name))
+        if with_arguments is not None:
+
+            def read_with_arguments(parents: list[Any], run: _Run) -> _Column:
+                arguments = get_argument_values(definition, nodes[0], run.variables)
+                return with_arguments(parents, run.context, arguments)
+
+            return read_with_arguments, "with-arguments"
         strawberry_field = (definition.extensions or {}).get("strawberry-definition")
         if (
             strawberry_field is not None
@@ -728,7 +737,13 @@ def _complete_objects(plan: _ObjectPlan, objects: list[Any], run: _Run) -> _Colu
         # Every field skipped (@skip/@include): graphql-core answers an empty object
         # each, and `map` below needs at least one column.
         return [{} for _ in objects]
-    values = [field_plan.read(objects, run) for field_plan in plan.fields]
+    values: list[_Column] = []
+    try:
+        for field_plan in plan.fields:
+            values.append(field_plan.read(objects, run))
+    except Exception:
+        _close(values)
+        raise
     if not all(type(value) is list for value in values):
         return _complete_objects_later(plan, values, run)
     return _build(plan, values, run)
@@ -740,13 +755,23 @@ async def _complete_objects_later(plan: _ObjectPlan, values: list[_Column], run:
 
 
 def _build(plan: _ObjectPlan, values: list[Any], run: _Run) -> _Column:
-    columns = [
-        field_plan.complete(column, run)
-        for field_plan, column in zip(plan.fields, values, strict=True)
-    ]
+    columns: list[_Column] = []
+    try:
+        for field_plan, column in zip(plan.fields, values, strict=True):
+            columns.append(field_plan.complete(column, run))
+    except Exception:
+        _close(columns)
+        raise
     if not all(type(column) is list for column in columns):
         return _then(_settle(columns), lambda done: list(map(plan.build, *done)))
     return list(map(plan.build, *columns))
+
+
+def _close(steps: list[_Column]) -> None:
+    """Closes the steps' coroutines that will not be awaited, now that a sibling failed."""
+    for step in steps:
+        if asyncio.iscoroutine(step):
+            step.close()
 
 
 def _then(column: _Column, finish: Callable[[list[Any]], _Column]) -> _Column:

@@ -52,13 +52,23 @@ def _connection_infos(
     filter: ConnectionInfoFilter | None = None,
     order_by: ConnectionInfoOrder | None = None,  # type: ignore[valid-type]
 ) -> ConnectionInfoConnection:
-    context: Context = info.context
+    return connection_infos(
+        info.context,
+        PageArguments(first=first, after=after, last=last, before=before),
+        filter.to_filter() if filter is not None else ConnectionFilter(),
+        order_by or SortOrder.ID_ASC,
+    )
+
+
+def connection_infos(
+    context: Context, arguments: PageArguments, filter: ConnectionFilter, order: SortOrder
+) -> ConnectionInfoConnection:
     settings = context.settings
     pager = ConnectionPager(
         context.repository,
-        filter.to_filter() if filter is not None else ConnectionFilter(),
-        order_by or SortOrder.ID_ASC,
-        PageArguments(first=first, after=after, last=last, before=before),
+        filter,
+        order,
+        arguments,
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,
     )

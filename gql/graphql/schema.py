@@ -14,7 +14,7 @@ from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, print_schema
 from strawberry.extensions.tracing.apollo_federation import ApolloFederationTracingExtension
 from strawberry.federation.schema import FederationAny
 
-from gql.graphql.batched import BATCHED_FIELDS, RELATIONS, STAND_INS
+from gql.graphql.batched import SHORTCUTS
 from gql.graphql.entities import resolve_entities
 from gql.graphql.errors import ErrorCodes
 from gql.graphql.fastpath import FastExecutor
@@ -46,7 +46,7 @@ class Schema(strawberry.federation.Schema):
 
 
 # Pages of connections run on the fast executor; the traced twin below stays standard.
-fast_executor = FastExecutor(BATCHED_FIELDS, STAND_INS, RELATIONS)
+fast_executor = FastExecutor(SHORTCUTS)
 
 schema = Schema(
     executor=fast_executor,

@@ -22,7 +22,7 @@ import asyncio
 import math
 import operator
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, Final, TypeGuard
@@ -658,14 +658,10 @@ class _Planner:
 
             def complete_leaf(values: list[Any], _run: _Run) -> list[Any]:
                 kinds = set(map(type, values))
-                has_null = type(None) in kinds
-                if has_null and non_null:
+                if non_null and _NONE_TYPE in kinds:
                     raise _GiveUp
-                if column_ok is not None:
-                    kinds.discard(type(None))
-                    present = [v for v in values if v is not None] if has_null else values
-                    if column_ok(kinds, present):
-                        return values  # already what serialize would give
+                if column_ok is not None and column_ok(kinds, values):
+                    return values  # already what serialize would give
                 results = [None if value is None else serialize(value) for value in values]
                 # A value that serializes to null is an error.
                 if sum(r is None for r in results) != sum(v is None for v in values):
@@ -869,19 +865,43 @@ _ColumnCheck = Callable[[set[type], list[Any]], bool]
 
 
 def _column_check(leaf: GraphQLScalarType | GraphQLEnumType) -> _ColumnCheck | None:
-    """For built-in scalars, a check over a whole column (of its non-null values) that
-    graphql-core's serialize would return every value unchanged."""
+    """For built-in scalars, a check over a whole column (given the types in it) that
+    graphql-core's serialize would return every value unchanged, nulls included."""
     if leaf is GraphQLInt:
         return lambda kinds, values: (
-            kinds <= {int} and (not values or (min(values) >= _INT_MIN and max(values) <= _INT_MAX))
+            kinds <= _INT_OR_NONE
+            and _in_int_range(_present(values) if _NONE_TYPE in kinds else values)
         )
     if leaf is GraphQLFloat:
-        return lambda kinds, values: kinds <= {float} and all(map(math.isfinite, values))
+        # A finite sum means no value is infinite or NaN (a sum that overflows only sends
+        # the column the slow way).
+        return lambda kinds, values: (
+            kinds <= _FLOAT_OR_NONE
+            and math.isfinite(sum(_present(values) if _NONE_TYPE in kinds else values))
+        )
     if leaf is GraphQLString or leaf is GraphQLID:
-        return lambda kinds, _values: kinds <= {str}
+        return lambda kinds, _values: kinds <= _STR_OR_NONE
     if leaf is GraphQLBoolean:
-        return lambda kinds, _values: kinds <= {bool}
+        return lambda kinds, _values: kinds <= _BOOL_OR_NONE
     return None
+
+
+def _present(values: list[Any]) -> Collection[Any]:
+    """The distinct values other than None."""
+    distinct = set(values)
+    distinct.discard(None)
+    return distinct
+
+
+def _in_int_range(values: Collection[int]) -> bool:
+    return not values or (min(values) >= _INT_MIN and max(values) <= _INT_MAX)
+
+
+_NONE_TYPE: Final = type(None)
+_INT_OR_NONE: Final = frozenset({int, _NONE_TYPE})
+_FLOAT_OR_NONE: Final = frozenset({float, _NONE_TYPE})
+_STR_OR_NONE: Final = frozenset({str, _NONE_TYPE})
+_BOOL_OR_NONE: Final = frozenset({bool, _NONE_TYPE})
 
 
 def _serializer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gql.importer import ImportFileError, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
-from gql.memory import keep_large_allocations_returnable
+from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
@@ -168,6 +168,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         _with_repository(settings, create)
     _check_database(settings)
     keep_large_allocations_returnable()
+    freeze_startup_objects()
     print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
     uvicorn.run(
         app,

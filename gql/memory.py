@@ -1,4 +1,5 @@
-"""Keeps memory from large requests returnable to the system (Linux, glibc).
+"""Keeps memory from large requests returnable to the system (Linux, glibc), and the
+garbage collector off what lives as long as the process.
 
 glibc serves large allocations with mmap, which free returns to the system, but it raises
 that threshold each time such a block is freed, up to 32 MiB: after a burst of large
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -36,6 +38,14 @@ def keep_large_allocations_returnable() -> bool:
     except (OSError, AttributeError):
         logger.debug("mallopt is not available; memory tuning skipped")
         return False
+
+
+def freeze_startup_objects() -> None:
+    """Moves what is alive once the app is built (modules, the schema and its types) out
+    of the collector's generations: it lives as long as the process, and every full
+    collection would otherwise walk all of it again (about 3% of throughput under load)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _malloc_trim() -> Callable[[], object] | None:

@@ -19,10 +19,12 @@ responses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import operator
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, Final, TypeGuard
@@ -128,6 +130,9 @@ _Step = Callable[[list[Any], "_Run"], _Column]
 so DataLoaders see every key of a level before they load)."""
 
 
+_bypassed: ContextVar[bool] = ContextVar("fast_path_bypassed", default=False)
+
+
 class _GiveUp(Exception):
     """The fast path cannot answer exactly as graphql-core would; run graphql-core."""
 
@@ -215,7 +220,7 @@ class FastExecutor:
             )
 
         # Middleware (tracing) wraps every resolver: only the standard path calls them.
-        if not self.enabled or getattr(middleware, "middlewares", None):
+        if not self.enabled or _bypassed.get() or getattr(middleware, "middlewares", None):
             return standard()
         answer = self.answer(
             schema, document, root_value, context_value, variable_values, operation_name
@@ -232,6 +237,16 @@ class FastExecutor:
             return ExecutionResult(data=data)
 
         return fast_or_standard()
+
+    @contextlib.contextmanager
+    def bypassed(self) -> Iterator[None]:
+        """Within it, operations go straight to graphql-core's executor: for those the
+        fast path has already given up on."""
+        token = _bypassed.set(True)
+        try:
+            yield
+        finally:
+            _bypassed.reset(token)
 
     def answer(
         self,

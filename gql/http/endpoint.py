@@ -25,9 +25,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gql.graphql import fast_lane
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR, clip_message
-from gql.graphql.fast_lane import answer_quickly
 from gql.graphql.schema import TRACE_HEADER, Schema
 from gql.http.media import ResponseMedia, negotiate
 from gql.http.persisted import DocumentSource
@@ -204,20 +204,23 @@ class GraphQLHTTPEndpoint:
         timeout_ms = self._settings.execution_timeout_ms
         try:
             async with asyncio.timeout(timeout_ms / 1000):
-                quick = (
-                    await answer_quickly(
-                        schema, document.query, params.variables, params.operation_name, context
+                if schema is self._schemas.plain:
+                    result = await fast_lane.execute(
+                        schema,
+                        document.query,
+                        params.variables,
+                        params.operation_name,
+                        context,
+                        operations,
                     )
-                    if schema is self._schemas.plain
-                    else None
-                )
-                result = quick or await schema.execute(
-                    document.query,
-                    variable_values=params.variables,
-                    context_value=context,
-                    operation_name=params.operation_name,
-                    allowed_operation_types=operations,
-                )
+                else:
+                    result = await schema.execute(
+                        document.query,
+                        variable_values=params.variables,
+                        context_value=context,
+                        operation_name=params.operation_name,
+                        allowed_operation_types=operations,
+                    )
         except TimeoutError:
             # The work was cancelled; a write in it still commits or rolls back whole.
             raise RequestError(

@@ -6,31 +6,12 @@
 // not counted as problems: a refused CORS request logs one by design.
 //
 // env: PAGE_URLS (a JSON array of URLs)
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-import { chromium } from "playwright-core";
+import { launch, offLoopback } from "./chromium.mjs";
 
 const PAGE_URLS = JSON.parse(process.env.PAGE_URLS);
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 const report = { pages: [], requests: [], problems: [] };
-const userDataDir = mkdtempSync(join(tmpdir(), "ocm-gql-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium", // Debian's: never a downloaded browser
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { context, close } = await launch();
 context.on("request", (request) => report.requests.push(request.url()));
 
 try {
@@ -52,15 +33,9 @@ try {
 } catch (error) {
   report.problems.push(`step failed: ${error.message}`);
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 
-for (const url of report.requests) {
-  const { protocol, hostname } = new URL(url);
-  if (protocol !== "data:" && !LOOPBACK.has(hostname)) {
-    report.problems.push(`request off loopback: ${url}`);
-  }
-}
+report.problems.push(...offLoopback(report.requests));
 console.log(JSON.stringify(report));
 process.exitCode = report.problems.length ? 1 : 0;

@@ -5,34 +5,14 @@
 // or logged an error.
 //
 // env: PAGE_URL, QUERY (one operation, named OPERATION_NAME), OPERATION_NAME, SCREENSHOT
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-import { chromium } from "playwright-core";
+import { launch, offLoopback } from "./chromium.mjs";
 
 const { PAGE_URL, QUERY, OPERATION_NAME, SCREENSHOT } = process.env;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const QUERY_EDITOR = ".graphiql-query-editor .CodeMirror";
 const RESULT_PANE = ".graphiql-response .CodeMirror";
 
 const report = { initialQuery: null, result: null, docTypes: [], requests: [], problems: [] };
-const userDataDir = mkdtempSync(join(tmpdir(), "ocm-gql-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium", // Debian's: never a downloaded browser
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 1400, height: 900 },
-});
+const { context, close } = await launch({ viewport: { width: 1400, height: 900 } });
 context.on("request", (request) =>
   report.requests.push({
     url: request.url(),
@@ -84,15 +64,9 @@ try {
 } catch (error) {
   report.problems.push(`step failed: ${error.message}`);
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 
-for (const { url } of report.requests) {
-  const { protocol, hostname } = new URL(url);
-  if (protocol !== "data:" && !LOOPBACK.has(hostname)) {
-    report.problems.push(`request off loopback: ${url}`);
-  }
-}
+report.problems.push(...offLoopback(report.requests.map(({ url }) => url)));
 console.log(JSON.stringify(report));
 process.exitCode = report.problems.length ? 1 : 0;

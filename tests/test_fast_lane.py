@@ -10,7 +10,7 @@ from strawberry.types.graphql import OperationType
 
 from gql.graphql import fast_lane
 from gql.graphql.context import Context
-from gql.graphql.schema import fast_executor, schema
+from gql.graphql.schema import Schema, fast_executor, schema, traced_schema
 from tests.conftest import GraphQLRunner
 
 PAGE = "query ($after: String) { connectionInfos(first: 3, after: $after) { nodes { id } } }"
@@ -18,10 +18,13 @@ QUERIES = frozenset({OperationType.QUERY})
 
 
 async def _execute(
-    runner: GraphQLRunner, query: str, variables: dict[str, Any] | None = None
+    runner: GraphQLRunner,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    on: Schema = schema,
 ) -> Any:
     context = Context.for_request(runner.settings, runner.repository, runner.references)
-    return await fast_lane.execute(schema, query, variables, None, context, QUERIES)
+    return await fast_lane.execute(on, query, variables, None, context, QUERIES)
 
 
 @pytest.fixture
@@ -68,4 +71,13 @@ async def test_invalid_documents_get_the_schemas_errors(
 ) -> None:
     result = await _execute(demo_graphql, "{ connectionInfos { nope } }")
     assert [error.extensions["code"] for error in result.errors] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert fast_path_calls == []
+
+
+async def test_a_schema_on_the_standard_executor_never_asks_the_fast_path(
+    demo_graphql: GraphQLRunner, fast_path_calls: list[str]
+) -> None:
+    result = await _execute(demo_graphql, PAGE, on=traced_schema)
+    assert result.errors is None
+    assert len(result.data["connectionInfos"]["nodes"]) == 3
     assert fast_path_calls == []

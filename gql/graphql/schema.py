@@ -30,10 +30,11 @@ _FEDERATION_FIELDS = {"_entities", "_service"}
 class Schema(strawberry.federation.Schema):
     def __init__(self, *args: Any, executor: Callable[..., Any] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._executor = executor
+        self.executor = executor
+        """graphql-core's `execute`, or one that stands in for it."""
 
     def _get_execute_function(self) -> Callable[..., Any]:
-        return self._executor or super()._get_execute_function()
+        return self.executor or super()._get_execute_function()
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Left to ErrorCodes, which logs unexpected errors once, under their error id."""

@@ -204,23 +204,14 @@ class GraphQLHTTPEndpoint:
         timeout_ms = self._settings.execution_timeout_ms
         try:
             async with asyncio.timeout(timeout_ms / 1000):
-                if schema is self._schemas.plain:
-                    result = await fast_lane.execute(
-                        schema,
-                        document.query,
-                        params.variables,
-                        params.operation_name,
-                        context,
-                        operations,
-                    )
-                else:
-                    result = await schema.execute(
-                        document.query,
-                        variable_values=params.variables,
-                        context_value=context,
-                        operation_name=params.operation_name,
-                        allowed_operation_types=operations,
-                    )
+                result = await fast_lane.execute(
+                    schema,
+                    document.query,
+                    params.variables,
+                    params.operation_name,
+                    context,
+                    operations,
+                )
         except TimeoutError:
             # The work was cancelled; a write in it still commits or rolls back whole.
             raise RequestError(

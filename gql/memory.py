@@ -16,7 +16,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 M_MMAP_THRESHOLD: Final = -3
 MMAP_THRESHOLD_BYTES: Final = 128 * 1024
@@ -25,19 +25,28 @@ TRIM_INTERVAL_SECONDS: Final = 1.0
 logger = logging.getLogger("gql.memory")
 
 
+def _glibc_function(name: str) -> Callable[..., Any] | None:
+    """A function of the C library on Linux (glibc's tuning calls); None elsewhere, or
+    when this C library lacks it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    library = ctypes.util.find_library("c")
+    if library is None:
+        return None
+    try:
+        function: Callable[..., Any] = getattr(ctypes.CDLL(library), name)
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
 def keep_large_allocations_returnable() -> bool:
     """True when the setting took effect (glibc on Linux); harmless elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-    except (OSError, AttributeError):
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None:
         logger.debug("mallopt is not available; memory tuning skipped")
         return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 def freeze_startup_objects() -> None:
@@ -48,26 +57,13 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _malloc_trim() -> Callable[[], object] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim: Callable[[int], object] = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    return lambda: trim(0)
-
-
 async def trim_periodically(interval_seconds: float = TRIM_INTERVAL_SECONDS) -> None:
     """Hands freed heap memory back to the system now and then: after a burst of large
     requests, the heap's free pages would otherwise stay with the process. Each call takes
     about a millisecond."""
-    trim = _malloc_trim()
-    if trim is None:
+    malloc_trim = _glibc_function("malloc_trim")
+    if malloc_trim is None:
         return
     while True:
         await asyncio.sleep(interval_seconds)
-        trim()
+        malloc_trim(0)

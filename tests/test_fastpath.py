@@ -86,7 +86,7 @@ from graphql import (
     VariableDefinitionNode,
     VariableNode,
 )
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 from strawberry.types import ExecutionResult
@@ -102,6 +102,7 @@ from gql.repository.models import ReferenceKind, ReferenceRecord, SeekKey, SortO
 from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
 from tests.conftest import graphql_runner
+from tests.hypothesis_runs import reproducible
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -263,7 +264,7 @@ async def _run(
     fast_executor.enabled = fast
     try:
         with (
-            patch.object(schema, "_executor", counted_executor),
+            patch.object(schema, "executor", counted_executor),
             patch.object(fastpath, "execute", counted_standard),
         ):
             result = await schema.execute(
@@ -1245,21 +1246,7 @@ def _print_tally(request: pytest.FixtureRequest) -> Iterator[None]:
             reporter.write_line(line)
 
 
-def _hypothesis(test: Any) -> Any:
-    configured = settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=SEED is None,
-        database=None,
-        print_blob=True,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.filter_too_much,
-        ],
-    )(test)
-    return configured if SEED is None else seed(int(SEED))(configured)
+_hypothesis = reproducible(EXAMPLES, SEED, also_suppress=[HealthCheck.function_scoped_fixture])
 
 
 # A few milliseconds per example; long runs get more than pyproject's 300 s.

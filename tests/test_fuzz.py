@@ -33,11 +33,11 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import graphql
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, mutations, nodes, queries
 from starlette.testclient import TestClient
@@ -54,6 +54,7 @@ from tests.answers import (
     errors_in,
 )
 from tests.conftest import REPO_ROOT, run_cli
+from tests.hypothesis_runs import reproducible
 
 # Requests with a federation trace run on the traced schema, where graphql-core leaves the
 # tracing extension's coroutines of sibling fields unawaited when an error nulls their
@@ -70,29 +71,10 @@ SEED = os.environ.get("OCM_GQL_FUZZ_SEED")
 SITE = 1_000_000_001  # a demo site (and connection) id
 DEMO_ROWS = 300
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def fuzz(examples: int = EXAMPLES) -> Callable[[F], F]:
-    """Hypothesis settings for this module: bounded, reproducible, no deadline (the first
-    examples pay for building strategies over the schema)."""
-
-    def decorate(test: F) -> F:
-        configured = settings(
-            max_examples=examples,
-            deadline=None,
-            derandomize=SEED is None,
-            database=None,
-            print_blob=True,
-            suppress_health_check=[
-                HealthCheck.too_slow,
-                HealthCheck.data_too_large,
-                HealthCheck.filter_too_much,
-            ],
-        )(test)
-        return configured if SEED is None else seed(int(SEED))(configured)
-
-    return decorate
+def fuzz(examples: int = EXAMPLES) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Hypothesis settings for this module (tests/hypothesis_runs.py)."""
+    return reproducible(examples, SEED)
 
 
 # Codes with which a valid document may still be refused or partly fail: limits, checked

@@ -11,17 +11,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import GraphQLRunner, graphql_runner, run_cli, shared_ocm
+from tests.queries import EVERY_CONNECTION_FIELD
 
 Row = dict[str, Any]
 
-NODE_FIELDS = """
-    id connectionTypeId reference statusTypeId levelId amps voltage powerKw currentTypeId
-    quantity comments chargePointId
-    connectionType { id title formalName isDiscontinued isObsolete }
-    statusType { id title isOperational isUserSelectable }
-    level { id title comments isFastChargeCapable }
-    currentType { id title description }
-"""
 
 PAGE_QUERY = f"""
 query Page($first: Int, $after: String, $last: Int, $before: String,
@@ -29,7 +22,7 @@ query Page($first: Int, $after: String, $last: Int, $before: String,
   connectionInfos(first: $first, after: $after, last: $last, before: $before,
                   filter: $filter, orderBy: $orderBy) {{
     totalCount
-    edges {{ cursor node {{ {NODE_FIELDS} }} }}
+    edges {{ cursor node {{ {EVERY_CONNECTION_FIELD} }} }}
     nodes {{ id }}
     pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
   }}
@@ -372,7 +365,8 @@ async def test_connection_info_by_id(
 ) -> None:
     row = next(r for r in expected_rows if r["level"] and r["currentType"])
     data = await sample_graphql.data(
-        f"query($id: Int!) {{ connectionInfo(id: $id) {{ {NODE_FIELDS} }} }}", {"id": row["id"]}
+        f"query($id: Int!) {{ connectionInfo(id: $id) {{ {EVERY_CONNECTION_FIELD} }} }}",
+        {"id": row["id"]},
     )
     assert data["connectionInfo"] == row
     data = await sample_graphql.data("{ connectionInfo(id: -5) { id } }")

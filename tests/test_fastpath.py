@@ -103,6 +103,7 @@ from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
 from tests.conftest import graphql_runner
 from tests.hypothesis_runs import reproducible
+from tests.queries import EVERY_SNAPSHOT_FIELD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -375,16 +376,12 @@ def cursor(order: str, connection_id: int, power_kw: float | None = None) -> str
     return encode_cursor(SeekKey(SortOrder(order), connection_id, power_kw))
 
 
-SNAPSHOT = """
-    connectionInfoId chargePointId connectionTypeId statusTypeId levelId currentTypeId
-    amps voltage powerKw quantity reference comments
-"""
 HISTORY = f"""
 query History($id: Int!, $first: Int, $after: String) {{
   connectionInfoHistory(id: $id, first: $first, after: $after) {{
     edges {{ cursor node {{
       id connectionInfoId action actor changedAt __typename
-      before {{ {SNAPSHOT} }} after {{ {SNAPSHOT} }}
+      before {{ {EVERY_SNAPSHOT_FIELD} }} after {{ {EVERY_SNAPSHOT_FIELD} }}
     }} }}
     nodes {{ id action }}
     {PAGE_INFO}

@@ -18,18 +18,9 @@ from graphql import parse
 from gql.graphql.limits.cost import MAX_COST, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.schema import schema
 from tests.conftest import graphql_runner
+from tests.queries import EVERY_CONNECTION_FIELD
 
 SCHEMA = schema._schema
-
-# bench/run.py's query: every field of a connection and of its four relations.
-ALL_FIELDS = """
-    id connectionTypeId reference statusTypeId levelId amps voltage powerKw
-    currentTypeId quantity comments chargePointId
-    connectionType { id title formalName isDiscontinued isObsolete }
-    statusType { id title isOperational isUserSelectable }
-    level { id title comments isFastChargeCapable }
-    currentType { id title description }
-"""
 
 
 def cost(
@@ -68,7 +59,7 @@ def test_a_page_multiplies_what_is_below_it() -> None:
 
 def test_every_field_of_a_page_of_a_thousand() -> None:
     # 1 + 1,000 x (nodes 1 + 12 scalars + 4 relations + 5 + 4 + 4 + 3 relation fields)
-    query = f"{{ connectionInfos(first: 1000) {{ nodes {{ {ALL_FIELDS} }} }} }}"
+    query = f"{{ connectionInfos(first: 1000) {{ nodes {{ {EVERY_CONNECTION_FIELD} }} }} }}"
     assert cost(query) == 1 + 1000 * (1 + 12 + 4 + 16) == 33_001
 
 
@@ -121,7 +112,7 @@ def test_page_sizes_from_variables() -> None:
     assert cost("query($n: Int = 3) { connectionInfos(last: $n) { nodes { id } } }", {}) == 7
     query = (
         f"query Bench($first: Int!) {{ connectionInfos(first: $first) "
-        f"{{ nodes {{ {ALL_FIELDS} }} }} }}"
+        f"{{ nodes {{ {EVERY_CONNECTION_FIELD} }} }} }}"
     )
     assert cost(query, {"first": 100}) == 1 + 100 * 33
 

@@ -32,6 +32,7 @@ from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
 from gql.writes import ConnectionWrites
 from tests.conftest import run_cli
+from tests.queries import EVERY_SNAPSHOT_FIELD
 
 SITE = 1_000_000_001
 OTHER_SITE = 1_000_000_002
@@ -61,16 +62,12 @@ mutation SetStatus($id: Int!, $status: Int!) {{
   }}
 }}"""
 READ = f"query Read($id: Int!) {{ connectionInfo(id: $id) {{ {FIELDS} }} }}"
-SNAPSHOT = """
-    connectionInfoId chargePointId connectionTypeId statusTypeId levelId currentTypeId
-    amps voltage powerKw quantity reference comments
-"""
 HISTORY = f"""
 query History($id: Int!, $first: Int, $after: String) {{
   connectionInfoHistory(id: $id, first: $first, after: $after) {{
     edges {{ cursor node {{
       id connectionInfoId action actor changedAt
-      before {{ {SNAPSHOT} }} after {{ {SNAPSHOT} }}
+      before {{ {EVERY_SNAPSHOT_FIELD} }} after {{ {EVERY_SNAPSHOT_FIELD} }}
     }} }}
     nodes {{ id }}
     pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}

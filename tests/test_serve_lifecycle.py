@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, run_cli
 from tests.processes import Process, free_port, ocm_server
+from tests.queries import EVERY_CONNECTION_FIELD
 
 pytestmark = pytest.mark.e2e
 
@@ -143,17 +144,10 @@ def test_a_database_another_process_holds_locked(seeded: Path, tmp_path: Path) -
 # --- SIGTERM: drain, refuse, close --------------------------------------------------------
 
 # Every field of a connection and its relations; a page of 1,000 is some 700 kB of JSON.
-PAGE = """query($after: String) { connectionInfos(first: 1000, after: $after) {
-    pageInfo { endCursor }
-    nodes {
-        id connectionTypeId reference statusTypeId levelId amps voltage powerKw
-        currentTypeId quantity comments chargePointId
-        connectionType { id title formalName isDiscontinued isObsolete }
-        statusType { id title isOperational isUserSelectable }
-        level { id title comments isFastChargeCapable }
-        currentType { id title description }
-    }
-} }"""
+PAGE = f"""query($after: String) {{ connectionInfos(first: 1000, after: $after) {{
+    pageInfo {{ endCursor }}
+    nodes {{ {EVERY_CONNECTION_FIELD} }}
+}} }}"""
 NODE_FIELDS = {
     "id",
     "connectionTypeId",

@@ -102,6 +102,33 @@ class Settings:
     shutdown_grace_seconds: int = 30
     """On SIGTERM, how long in-flight requests may take to finish before the server stops."""
 
+    query_cache_bytes: int = 16 * 1024 * 1024
+    """Memory the caches of parsed and checked documents, query costs and execution plans
+    may hold together (estimated per entry); refused documents are never kept."""
+    apq_cache_bytes: int = 8 * 1024 * 1024
+    """Memory the automatic persisted queries may hold (their text), beside their count
+    (`apq_cache_size`)."""
+    max_websocket_message_bytes: int = 65_536
+    """Largest WebSocket message accepted; a larger one closes the socket (code 1009)."""
+    max_subscriptions: int = 10_000
+    """Subscriptions the process serves at once over WebSocket and Server-Sent Events;
+    more are refused (TOO_MANY_SUBSCRIPTIONS)."""
+    max_subscriptions_per_client: int = 100
+    """Subscriptions one client address may hold at once (TOO_MANY_SUBSCRIPTIONS)."""
+    max_connections: int = 1000
+    """Open connections the server accepts at once; beyond it new ones are answered 503."""
+    header_timeout_seconds: float = 10
+    """A request's line and headers must arrive within this long, or the connection closes."""
+    body_timeout_seconds: float = 30
+    """A request body must arrive whole within this long, or it is answered 408."""
+    idle_timeout_seconds: int = 5
+    """A kept-alive connection with no request for this long is closed."""
+    import_max_bytes: int = 4 * 1024 * 1024 * 1024
+    """Largest import file once decompressed; a larger one (such as a gzip bomb) is refused."""
+    import_batch_size: int = 1000
+    """Sites written per import transaction: short transactions let the server's own
+    writes in between."""
+
     def __post_init__(self) -> None:
         if self.default_page_size < 1 or self.max_page_size < 1:
             raise SettingsError("page sizes must be at least 1")
@@ -113,6 +140,19 @@ class Settings:
             raise SettingsError("max_batch_size and apq_cache_size must not be negative")
         if self.max_body_bytes < 1 or self.gzip_min_bytes < 0:
             raise SettingsError("max_body_bytes must be positive, gzip_min_bytes not negative")
+        if min(self.query_cache_bytes, self.apq_cache_bytes, self.import_max_bytes) < 0:
+            raise SettingsError("cache and import sizes must not be negative")
+        if min(self.max_websocket_message_bytes, self.max_connections, self.import_batch_size) < 1:
+            raise SettingsError(
+                "max_websocket_message_bytes, max_connections and import_batch_size must be "
+                "at least 1"
+            )
+        if min(self.max_subscriptions, self.max_subscriptions_per_client) < 0:
+            raise SettingsError("subscription limits must not be negative")
+        if min(self.header_timeout_seconds, self.body_timeout_seconds) <= 0:
+            raise SettingsError("header and body timeouts must be positive")
+        if self.idle_timeout_seconds < 1:
+            raise SettingsError("idle_timeout_seconds must be at least 1")
         if not 0 < self.port < 65536:
             raise SettingsError("port must be between 1 and 65535")
 

@@ -10,8 +10,8 @@ import contextlib
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Final
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -32,17 +32,22 @@ from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, Truste
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.http.rate_limit import ClientIdentifier, RateLimit
 from gql.http.websocket import EventStreamSwitch, SubscriptionEndpoint, wants_event_stream
-from gql.keys import authenticate
+from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.settings import Settings
+from gql.util.lru import BoundedCache
 from gql.writes import ConnectionWrites
 
 logger = logging.getLogger("gql.app")
 
 RepositoryOpener = Callable[[Settings], Awaitable[Repository]]
+
+KEY_CHECKS_KEPT: Final = 10_000
+KEY_CHECK_BYTES: Final = 512
+"""A well-formed key (76 characters) and its name, as held."""
 
 # What browsers may send cross-origin: JSON bodies, conditional GETs, API keys, and the
 # headers Apollo's clients add.
@@ -136,26 +141,27 @@ def document_source(settings: Settings) -> DocumentSource:
     Raises ManifestError when the manifest cannot be used."""
     if settings.trusted_documents is not None:
         return TrustedDocuments.from_manifest(settings.trusted_documents)
-    return AutomaticPersistedQueries(settings.apq_cache_size)
+    return AutomaticPersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes)
 
 
 def _client_identifier(services: Services) -> ClientIdentifier:
     """Rate-limit clients by valid API key, else by address. Checked keys are remembered
-    for a minute (bounded), so limiting costs no query per request."""
-    checked: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+    for a minute (bounded), so limiting costs no query per request; a value without a
+    key's shape is never looked up nor remembered."""
+    checked: BoundedCache[str, tuple[str | None, float]] = BoundedCache(
+        KEY_CHECKS_KEPT, KEY_CHECKS_KEPT * KEY_CHECK_BYTES
+    )
 
     async def identify(headers: Headers, address: str) -> str:
         key = presented_key(headers)
-        if key is None:
+        if key is None or not is_well_formed(key):
             return f"address:{address}"
         now = time.monotonic()
-        name, checked_at = checked.pop(key, (None, -math.inf))
+        name, checked_at = checked.get(key) or (None, -math.inf)
         if now - checked_at > 60:
             writer = await authenticate(services.repository, key)
             name, checked_at = (writer.name if writer else None), now
-        checked[key] = (name, checked_at)
-        if len(checked) > 10_000:
-            checked.popitem(last=False)
+            checked.put(key, (name, checked_at), KEY_CHECK_BYTES)
         return f"key:{name}" if name else f"address:{address}"
 
     return identify

@@ -72,6 +72,11 @@ async def revoke_key(repository: Repository, name: str) -> None:
         raise ApiKeyError(f"no active key named {name!r}")
 
 
+def is_well_formed(presented: str) -> bool:
+    """Whether a presented value has a key's shape (anything else cannot be a key)."""
+    return _KEY.fullmatch(presented) is not None
+
+
 async def authenticate(repository: Repository, presented: str) -> Writer | None:
     """The writer a key belongs to; None for a malformed, unknown, wrong or revoked key."""
     match = _KEY.fullmatch(presented)

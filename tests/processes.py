@@ -98,3 +98,12 @@ def ocm_server(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Proc
         env=env,
         ready_path="/healthz",
     )
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory, from /proc (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")

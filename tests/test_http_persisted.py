@@ -97,7 +97,7 @@ Source = AutomaticPersistedQueries | TrustedDocuments
 def source(request: pytest.FixtureRequest) -> Source:
     """Each policy, knowing QUERY_A (so a lookup would succeed if the hash were accepted)."""
     if request.param == "apq":
-        apq = AutomaticPersistedQueries(10)
+        apq = AutomaticPersistedQueries(10, 1_000_000)
         register(apq, QUERY_A)
         return apq
     return TrustedDocuments({digest(QUERY_A): QUERY_A})
@@ -123,7 +123,7 @@ def test_boolean_version_is_malformed(source: Source) -> None:
 
 def test_null_persisted_query_means_none() -> None:
     params = GraphQLParams(query=QUERY_A, extensions={"persistedQuery": None})
-    assert AutomaticPersistedQueries(10).document(params) == Document(QUERY_A)
+    assert AutomaticPersistedQueries(10, 1_000_000).document(params) == Document(QUERY_A)
 
 
 # --- AutomaticPersistedQueries -----------------------------------------------------------
@@ -133,7 +133,7 @@ def test_null_persisted_query_means_none() -> None:
     "extensions", [{}, {"tracing": True}], ids=["no-extensions", "other-extension"]
 )
 def test_apq_plain_query_passes_through(extensions: dict[str, Any]) -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     document = apq.document(GraphQLParams(query=QUERY_A, extensions=extensions))
     assert document == Document(QUERY_A, on_valid=None)
     assert len(apq) == 0  # plain queries are never stored
@@ -143,7 +143,7 @@ def test_apq_plain_query_passes_through(extensions: dict[str, Any]) -> None:
 @pytest.mark.parametrize("max_size", [0, 10])
 @pytest.mark.parametrize("query", [None, ""])
 def test_apq_missing_query(max_size: int, query: str | None) -> None:
-    error = rejected(AutomaticPersistedQueries(max_size), GraphQLParams(query=query))
+    error = rejected(AutomaticPersistedQueries(max_size, 1_000_000), GraphQLParams(query=query))
     assert (error.status, error.legacy_status, error.code) == (400, 400, BAD_REQUEST)
     assert "'query'" in error.message
 
@@ -151,7 +151,7 @@ def test_apq_missing_query(max_size: int, query: str | None) -> None:
 @pytest.mark.parametrize("query", [None, ""])
 def test_apq_unknown_hash(query: str | None) -> None:
     params = GraphQLParams(query=query, extensions=persisted(digest(QUERY_A)))
-    error = rejected(AutomaticPersistedQueries(10), params)
+    error = rejected(AutomaticPersistedQueries(10, 1_000_000), params)
     assert (error.status, error.legacy_status, error.code) == (404, 200, PERSISTED_QUERY_NOT_FOUND)
     assert error.message == "PersistedQueryNotFound"
     assert error.formatted() == {
@@ -161,7 +161,7 @@ def test_apq_unknown_hash(query: str | None) -> None:
 
 
 def test_apq_hash_and_query_mismatch() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     params = GraphQLParams(query=QUERY_B, extensions=persisted(digest(QUERY_A)))
     error = rejected(apq, params)
     assert (error.status, error.legacy_status, error.code) == (400, 400, BAD_REQUEST)
@@ -172,7 +172,7 @@ def test_apq_hash_and_query_mismatch() -> None:
 
 
 def test_apq_mismatch_against_a_stored_hash() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     register(apq, QUERY_A)
     params = GraphQLParams(query=QUERY_B, extensions=persisted(digest(QUERY_A)))
     assert rejected(apq, params).code == BAD_REQUEST
@@ -180,7 +180,7 @@ def test_apq_mismatch_against_a_stored_hash() -> None:
 
 
 def test_apq_stores_only_once_valid() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     document = apq.document(with_hash(QUERY_A))
     assert document.query == QUERY_A
     assert document.on_valid is not None
@@ -194,7 +194,7 @@ def test_apq_stores_only_once_valid() -> None:
 
 
 def test_apq_documents_never_validated_are_not_stored() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     apq.document(with_hash(QUERY_A))
     apq.document(with_hash(QUERY_B))
     assert len(apq) == 0
@@ -203,7 +203,7 @@ def test_apq_documents_never_validated_are_not_stored() -> None:
 
 
 def test_apq_keeps_several_queries_apart() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     for query in (QUERY_A, QUERY_B, QUERY_C):
         register(apq, query)
     assert len(apq) == 3
@@ -212,14 +212,14 @@ def test_apq_keeps_several_queries_apart() -> None:
 
 
 def test_apq_registering_twice_keeps_one_entry() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     register(apq, QUERY_A)
     register(apq, QUERY_A)
     assert len(apq) == 1
 
 
 def test_apq_hash_and_query_of_a_stored_hash_still_offers_on_valid() -> None:
-    apq = AutomaticPersistedQueries(10)
+    apq = AutomaticPersistedQueries(10, 1_000_000)
     register(apq, QUERY_A)
     document = apq.document(with_hash(QUERY_A))
     assert document.query == QUERY_A
@@ -227,7 +227,7 @@ def test_apq_hash_and_query_of_a_stored_hash_still_offers_on_valid() -> None:
 
 
 def test_apq_evicts_the_least_recently_inserted() -> None:
-    apq = AutomaticPersistedQueries(2)
+    apq = AutomaticPersistedQueries(2, 1_000_000)
     register(apq, QUERY_A)
     register(apq, QUERY_B)
     register(apq, QUERY_C)
@@ -237,8 +237,19 @@ def test_apq_evicts_the_least_recently_inserted() -> None:
     assert apq.document(by_hash(QUERY_C)).query == QUERY_C
 
 
+def test_apq_is_bounded_in_bytes_as_well_as_entries() -> None:
+    apq = AutomaticPersistedQueries(1000, 20_000)
+    long_queries = [f"{{ levels {{ id }} }} # {n} " + "x" * 4_000 for n in range(20)]
+    for query in long_queries:
+        register(apq, query)
+    # Five texts of about 4 KB fit in 20 KB; the oldest went first.
+    assert 1 <= len(apq) <= 5
+    assert apq.document(by_hash(long_queries[-1])).query == long_queries[-1]
+    assert rejected(apq, by_hash(long_queries[0])).code == PERSISTED_QUERY_NOT_FOUND
+
+
 def test_apq_lookup_refreshes_recency() -> None:
-    apq = AutomaticPersistedQueries(2)
+    apq = AutomaticPersistedQueries(2, 1_000_000)
     register(apq, QUERY_A)
     register(apq, QUERY_B)
     assert apq.document(by_hash(QUERY_A)).query == QUERY_A  # A is now the most recent
@@ -250,7 +261,7 @@ def test_apq_lookup_refreshes_recency() -> None:
 
 
 def test_apq_re_registering_refreshes_recency() -> None:
-    apq = AutomaticPersistedQueries(2)
+    apq = AutomaticPersistedQueries(2, 1_000_000)
     register(apq, QUERY_A)
     register(apq, QUERY_B)
     register(apq, QUERY_A)
@@ -260,7 +271,7 @@ def test_apq_re_registering_refreshes_recency() -> None:
 
 
 def test_apq_max_size_one() -> None:
-    apq = AutomaticPersistedQueries(1)
+    apq = AutomaticPersistedQueries(1, 1_000_000)
     register(apq, QUERY_A)
     register(apq, QUERY_B)
     assert len(apq) == 1
@@ -274,7 +285,7 @@ def test_apq_max_size_one() -> None:
     ids=["hash-only", "hash-and-query"],
 )
 def test_apq_turned_off(params: GraphQLParams) -> None:
-    apq = AutomaticPersistedQueries(0)
+    apq = AutomaticPersistedQueries(0, 1_000_000)
     error = rejected(apq, params)
     assert (error.status, error.legacy_status) == (400, 200)
     assert error.code == PERSISTED_QUERY_NOT_SUPPORTED
@@ -283,7 +294,9 @@ def test_apq_turned_off(params: GraphQLParams) -> None:
 
 
 def test_apq_turned_off_still_runs_plain_queries() -> None:
-    assert AutomaticPersistedQueries(0).document(GraphQLParams(query=QUERY_A)) == Document(QUERY_A)
+    assert AutomaticPersistedQueries(0, 1_000_000).document(
+        GraphQLParams(query=QUERY_A)
+    ) == Document(QUERY_A)
 
 
 # --- TrustedDocuments.from_manifest ------------------------------------------------------

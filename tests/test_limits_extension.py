@@ -1,9 +1,9 @@
 """The limits as a client meets them over HTTP (gql/graphql/limits/extension.py): each at
-and just over its bound, the production switches, and the parse and validation caches."""
+and just over its bound, and the production switches. The caches behind them are
+tests/test_documents.py's."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gql.app import create_app
-from gql.graphql.limits import extension
-from gql.graphql.limits.extension import CACHE_SIZE, INTROSPECTION_DISABLED
-from gql.graphql.schema import schema
+from gql.graphql.limits.extension import INTROSPECTION_DISABLED
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.settings import Settings
@@ -201,47 +199,6 @@ def test_field_suggestions_switch(demo_db: Path, body: dict[str, Any]) -> None:
     assert without_hint["extensions"]["code"] == with_hint["extensions"]["code"]
 
 
-# --- caches ----------------------------------------------------------------------------
-
-
-def test_parse_and_validation_are_cached_per_query_and_limits(demo_db: Path) -> None:
-    # A unique alias makes the document new to the (process-wide) caches. (The validation
-    # cache knows documents by their syntax tree, so a new comment would not do.)
-    query = f"{{ c{uuid.uuid4().hex}: connectionInfos(first: 2) {{ nodes {{ id }} }} }}"
-    parses, validations = extension._parse_cached.cache_info(), extension._validate.cache_info()
-    with _client(demo_db) as client:
-        for _ in range(3):
-            assert _post(client, {"query": query}).status_code == 200
-    parsed, validated = extension._parse_cached.cache_info(), extension._validate.cache_info()
-    assert (parsed.misses - parses.misses, parsed.hits - parses.hits) == (1, 2)
-    # Validated once; the repeats were answered by identity before reaching that cache.
-    assert validated.misses - validations.misses == 1
-    # Other limits: the parsed document is shared, its validation is not.
-    with _client(demo_db, max_depth=7) as client:
-        assert _post(client, {"query": query}).status_code == 200
-    assert extension._parse_cached.cache_info().hits == parsed.hits + 1
-    assert extension._validate.cache_info().misses == validated.misses + 1
-
-
-def test_a_cached_validation_error_is_answered_the_same_again(demo_db: Path) -> None:
-    query = f"{{ c{uuid.uuid4().hex}: connectionInfos(first: 1) {{ nodes {{ level {{ id }} }} }} }}"
-    with _client(demo_db, max_depth=3) as client:
-        first, again = (_post(client, {"query": query}).json() for _ in range(2))
-    assert first == again
-    assert _codes(first) == ["QUERY_TOO_DEEP"]
-
-
-def test_the_caches_are_bounded() -> None:
-    assert extension._parse_cached.cache_info().maxsize == CACHE_SIZE
-    assert extension._validate.cache_info().maxsize == CACHE_SIZE
-    rules = extension._rules(15, 50, True)
-    for n in range(CACHE_SIZE + 10):
-        document = extension._parse(f"{{ t{n}_{uuid.uuid4().hex}: __typename }}", 10_000)
-        extension._validate(schema._schema, document, rules, False)
-    assert extension._parse_cached.cache_info().currsize == CACHE_SIZE
-    assert extension._validate.cache_info().currsize == CACHE_SIZE
-
-
 def test_long_documents_are_refused_before_parsing(demo_db: Path) -> None:
     from starlette.testclient import TestClient
 
@@ -273,29 +230,3 @@ def test_repeats_are_refused_before_validation(demo_db: Path) -> None:
         assert ok.json()["data"]["levels"]
         refused = client.post("/graphql", json={"query": "{ levels { id id id id } }"})
         assert refused.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REPEATED_FIELDS"
-
-
-def test_syntax_errors_are_parsed_once_and_cached(demo_db: Path) -> None:
-    from starlette.testclient import TestClient
-
-    from gql.app import create_app
-    from gql.settings import Settings
-
-    with TestClient(create_app(Settings(db=demo_db))) as client:
-        query = "{ levels { id " + uuid.uuid4().hex
-        before = extension._parse_cached.cache_info()
-        for _ in range(3):
-            answer = client.post("/graphql", json={"query": query}).json()
-            assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-        after = extension._parse_cached.cache_info()
-        # Parsed once; every later look (the fast lane's and the extension's) is a hit.
-        assert after.misses == before.misses + 1
-        assert after.hits >= before.hits + 2
-
-
-def test_long_documents_are_not_cached() -> None:
-    long_query = "{ levels { id } }" + " " * extension.CACHEABLE_QUERY_CHARS
-    before = extension._parse_cached.cache_info()
-    document = extension._parse(long_query, 10_000)
-    assert not isinstance(document, Exception)
-    assert extension._parse_cached.cache_info() == before

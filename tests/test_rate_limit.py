@@ -259,3 +259,29 @@ def test_off_when_the_rate_is_zero(keyed_db: tuple[Path, str]) -> None:
     settings = Settings(db=keyed_db[0], rate_limit_per_second=0, rate_limit_burst=1)
     with TestClient(create_app(settings)) as client:
         assert all(_post(client).status_code == 200 for _ in range(50))
+
+
+def test_only_well_formed_keys_are_looked_up_and_remembered(
+    keyed_db: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1 MB header value was once kept by the key-check cache before its shape was
+    checked: now a value that cannot be a key is never looked up nor kept."""
+    import gql.app
+
+    looked_up: list[str] = []
+    real = gql.app.authenticate
+
+    async def counted(repository: Any, presented: str) -> Any:
+        looked_up.append(presented)
+        return await real(repository, presented)
+
+    monkeypatch.setattr(gql.app, "authenticate", counted)
+    settings = Settings(db=keyed_db[0], rate_limit_per_second=1000, rate_limit_burst=1000)
+    with TestClient(create_app(settings)) as client:
+        for n in range(20):
+            assert _post(client, **{"x-api-key": f"junk{n}" + "x" * 100_000}).status_code == 200
+        well_formed = "ocmgql_0123456789ab_" + "x" * 43
+        for _ in range(3):
+            assert _post(client, **{"x-api-key": well_formed}).status_code == 200
+    # The well-formed key was checked once and then remembered; the junk never.
+    assert looked_up == [well_formed]

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import math
 import operator
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -72,8 +71,8 @@ from graphql.execution.values import (
 from graphql.pyutils import Path
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
-PLAN_CACHE_SIZE: Final = 512
-PLAN_CACHE_QUERY_CHARS: Final = 5_000
+from gql.graphql.documents import document_cache
+
 _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
 
@@ -186,14 +185,6 @@ class FastExecutor:
 
     def __init__(self, shortcuts: Shortcuts) -> None:
         self._shortcuts = shortcuts
-        self._plans: OrderedDict[tuple[int, str | None, tuple[Any, ...]], tuple[Any, Any]] = (
-            OrderedDict()
-        )
-        # Per document: the variables @include/@skip read. Only their values shape a plan
-        # (a page's cursor does not).
-        self._directive_names: OrderedDict[
-            tuple[int, str | None], tuple[DocumentNode, tuple[str, ...]]
-        ] = OrderedDict()
         self.enabled = True
 
     def __call__(
@@ -294,32 +285,25 @@ class FastExecutor:
         return complete()
 
     def _plan(self, document: DocumentNode, operation_name: str | None, run: _Run) -> _ObjectPlan:
-        names_key = (id(document), operation_name)
-        known = self._directive_names.get(names_key)
-        if known is None or known[0] is not document:
-            known = (
-                document,
-                _variables_in_directives(run.operation, tuple(run.fragments.values())),
-            )
-            self._directive_names[names_key] = known
-            while len(self._directive_names) > PLAN_CACHE_SIZE:
-                self._directive_names.popitem(last=False)
-        directive_values = tuple((name, repr(run.variables.coerced.get(name))) for name in known[1])
-        key = (id(document), operation_name, directive_values)
-        cached = self._plans.get(key)
-        if cached is not None and cached[0] is document:
-            self._plans.move_to_end(key)
-            plan: _ObjectPlan = cached[1]
-            return plan
+        # Plans live with their document in the document cache, and go when it goes.
+        entry = document_cache.entry(document)
+        names_key = ("@include/@skip variables", operation_name)
+        names = entry.plans.get(names_key) if entry is not None else None
+        if not isinstance(names, tuple):
+            names = _variables_in_directives(run.operation, tuple(run.fragments.values()))
+            if entry is not None:
+                document_cache.add_plan(entry, names_key, names)
+        directive_values = tuple((name, repr(run.variables.coerced.get(name))) for name in names)
+        key = (operation_name, directive_values)
+        cached = entry.plans.get(key) if entry is not None else None
+        if isinstance(cached, _ObjectPlan):
+            return cached
         root_type = run.schema.query_type
         assert root_type is not None
         planner = _Planner(run, self._shortcuts)
         plan = planner.object_plan(root_type, [run.operation.selection_set])
-        # Plans of long documents are not kept: they would keep the documents alive.
-        if document.loc is not None and len(document.loc.source.body) <= PLAN_CACHE_QUERY_CHARS:
-            self._plans[key] = (document, plan)
-        while len(self._plans) > PLAN_CACHE_SIZE:
-            self._plans.popitem(last=False)
+        if entry is not None:
+            document_cache.add_plan(entry, key, plan)
         return plan
 
 

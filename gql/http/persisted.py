@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import OrderedDict
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from gql.http.request import BAD_REQUEST, GraphQLParams, RequestError
+from gql.util.lru import BoundedCache
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
@@ -78,9 +79,9 @@ def _graphql_error(status: int, code: str, message: str) -> RequestError:
 
 
 class AutomaticPersistedQueries:
-    def __init__(self, max_size: int) -> None:
+    def __init__(self, max_size: int, max_bytes: int) -> None:
         self._max_size = max_size
-        self._queries: OrderedDict[str, str] = OrderedDict()
+        self._queries: BoundedCache[str, str] = BoundedCache(max_size, max_bytes)
 
     def __len__(self) -> int:
         return len(self._queries)
@@ -102,14 +103,11 @@ class AutomaticPersistedQueries:
         stored = self._queries.get(sha256_hash)
         if stored is None:
             raise _graphql_error(404, PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
-        self._queries.move_to_end(sha256_hash)
         return Document(stored)
 
     def _remember(self, sha256_hash: str, query: str) -> None:
-        self._queries[sha256_hash] = query
-        self._queries.move_to_end(sha256_hash)
-        while len(self._queries) > self._max_size:
-            self._queries.popitem(last=False)
+        # The text as Python holds it (up to 4 bytes a character) and its hash key.
+        self._queries.put(sha256_hash, query, sys.getsizeof(query) + sys.getsizeof(sha256_hash))
 
 
 class TrustedDocuments:

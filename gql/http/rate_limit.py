@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -17,8 +16,13 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gql.util.lru import BoundedCache
+
 RATE_LIMITED: Final = "RATE_LIMITED"
 MAX_TRACKED_CLIENTS: Final = 100_000
+BUCKET_BYTES: Final = 256
+"""A bucket as held: its client's name (an address or a key's name, both short) and two
+floats."""
 
 ClientIdentifier = Callable[[Headers, str], Awaitable[str]]
 
@@ -32,21 +36,21 @@ class TokenBuckets:
         self._rate = rate
         self._burst = max(1, burst)
         self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._buckets: BoundedCache[str, tuple[float, float]] = BoundedCache(
+            MAX_TRACKED_CLIENTS, MAX_TRACKED_CLIENTS * BUCKET_BYTES
+        )
 
     def take(self, client: str) -> float:
         """0 when the request may go; otherwise seconds until a token is available."""
         now = self._clock()
-        tokens, last = self._buckets.pop(client, (float(self._burst), now))
+        tokens, last = self._buckets.get(client) or (float(self._burst), now)
         tokens = min(float(self._burst), tokens + (now - last) * self._rate)
         wait = 0.0
         if tokens >= 1:
             tokens -= 1
         else:
             wait = (1 - tokens) / self._rate
-        self._buckets[client] = (tokens, now)
-        while len(self._buckets) > MAX_TRACKED_CLIENTS:
-            self._buckets.popitem(last=False)
+        self._buckets.put(client, (tokens, now), BUCKET_BYTES)
         return wait
 
 

@@ -1,14 +1,14 @@
 """Applies the limits with the request's settings: tokens while parsing; depth, aliases and
-introspection while validating (both cached, bounded); cost just before execution.
+introspection while validating; cost just before execution.
 
-Parsing and validation results are cached per query text and limits, so a repeated
-operation costs neither again.
+Parsing, validation and costs are kept with each document in the document cache
+(gql/graphql/documents.py), so a repeated operation costs none of them again; a refused
+document is not kept.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -19,11 +19,9 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    GraphQLSyntaxError,
     NoSchemaIntrospectionCustomRule,
     ValidationRule,
     get_operation_ast,
-    parse,
     specified_rules,
     validate,
 )
@@ -32,7 +30,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from gql.graphql.errors import with_syntax_code
+from gql.graphql.documents import DERIVED_PER_DOCUMENT, Refusal, document_cache, handed_over
 from gql.graphql.limits.aliases import max_aliases_rule
 from gql.graphql.limits.cost import MAX_VARIABLE_ERRORS, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.limits.depth import max_depth_rule
@@ -40,37 +38,15 @@ from gql.graphql.limits.repeats import repeated_fields_error
 from gql.settings import Settings
 
 INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
-CACHE_SIZE: Final = 1024
-CACHEABLE_QUERY_CHARS: Final = 5_000
-"""Longer documents are parsed and validated each time instead of cached, so the caches
-stay within CACHE_SIZE x (a small document)."""
 QUERY_TOO_LARGE: Final = "QUERY_TOO_LARGE"
+CACHEABLE_VARIABLES_BYTES: Final = 512
+"""Costs are kept per variables only for short variables (a cursor, a few ids)."""
 
 
 class _NoIntrospection(NoSchemaIntrospectionCustomRule):
     def report_error(self, error: GraphQLError) -> None:
         error.extensions = {**(error.extensions or {}), "code": INTROSPECTION_DISABLED}
         super().report_error(error)
-
-
-def _parse(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
-    """Parsed through the cache when the text is short: the cache holds entries, not
-    bytes, and a long document's syntax tree is large."""
-    if len(query) > CACHEABLE_QUERY_CHARS:
-        return _parse_now(query, max_tokens)
-    return _parse_cached(query, max_tokens)
-
-
-def _parse_now(query: str, max_tokens: int) -> DocumentNode | GraphQLError:
-    """The document, or its syntax error with its code: both are cached (the cache is
-    bounded in entries, and `max_query_chars` bounds each entry)."""
-    try:
-        return parse(query, max_tokens=max_tokens)
-    except GraphQLSyntaxError as error:
-        return with_syntax_code(error)
-
-
-_parse_cached = functools.lru_cache(maxsize=CACHE_SIZE)(_parse_now)
 
 
 @functools.cache
@@ -89,20 +65,6 @@ def _rules(
     return tuple(rules)
 
 
-@functools.lru_cache(maxsize=CACHE_SIZE)
-def _validate(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    rules: tuple[type[ValidationRule], ...],
-    hide_suggestions: bool,
-) -> list[GraphQLError]:
-    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
-
-
-def _cacheable(document: DocumentNode) -> bool:
-    return document.loc is not None and len(document.loc.source.body) <= CACHEABLE_QUERY_CHARS
-
-
 def validation_errors(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -110,20 +72,23 @@ def validation_errors(
     base_rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules),
 ) -> list[GraphQLError]:
     """Repeats first (graphql-core's overlap check is quadratic in them), then graphql-core's
-    rules with ours, cached for short documents."""
+    rules with ours. A document that passes is remembered as passing; one that fails is
+    dropped from the cache."""
+    refused = handed_over(document)
+    if refused is not None:
+        return refused.validation_errors
     limits = (
+        id(schema),
+        base_rules,
         settings.max_repeated_fields,
         settings.max_depth,
         settings.max_aliases,
         settings.introspection,
         settings.field_suggestions,
     )
-    key = (id(schema), id(document), base_rules, limits)
-    known = _checked.get(key)
-    if known is not None and known[0] is document:
-        # Found by identity: hashing a syntax tree (as the validation cache does) costs
-        # more than the lookup is worth on every request.
-        return known[1]
+    entry = document_cache.entry(document)
+    if entry is not None and limits in entry.accepted:
+        return []
     repeated = repeated_fields_error(document, settings.max_repeated_fields)
     if repeated is not None:
         errors = [repeated]
@@ -132,16 +97,12 @@ def validation_errors(
             *base_rules,
             *_rules(settings.max_depth, settings.max_aliases, settings.introspection),
         )
-        check = _validate if _cacheable(document) else _validate.__wrapped__
-        errors = check(schema, document, rules, not settings.field_suggestions)
-    if _cacheable(document):
-        _checked[key] = (document, errors)
-        while len(_checked) > CACHE_SIZE:
-            _checked.popitem(last=False)
+        errors = validate(schema, document, rules, hide_suggestions=not settings.field_suggestions)
+    if errors:
+        document_cache.refuse(Refusal(_text(document), document, errors))
+    elif entry is not None:
+        entry.accepted.add(limits)
     return errors
-
-
-_checked: OrderedDict[tuple[Any, ...], tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
 
 
 def parsed(query: str, settings: Settings) -> DocumentNode | GraphQLError:
@@ -152,7 +113,8 @@ def parsed(query: str, settings: Settings) -> DocumentNode | GraphQLError:
             f"{settings.max_query_chars} are allowed.",
             extensions={"code": QUERY_TOO_LARGE, "maxQueryChars": settings.max_query_chars},
         )
-    return _parse(query, settings.max_tokens)
+    document_cache.bound(settings.query_cache_bytes)
+    return document_cache.parse(query, settings.max_tokens)
 
 
 def over_budget(
@@ -162,8 +124,59 @@ def over_budget(
     variables: dict[str, Any] | None,
     settings: Settings,
 ) -> GraphQLError | None:
-    cost = _costs.cost(schema, document, operation_name, variables, settings)
-    return _too_complex(cost, settings.max_cost) if cost > settings.max_cost else None
+    refused = handed_over(document)
+    if refused is not None:
+        return refused.over_budget
+    cost = _cost(schema, document, operation_name, variables, settings)
+    if cost <= settings.max_cost:
+        return None
+    refusal = _too_complex(cost, settings.max_cost)
+    document_cache.refuse(Refusal(_text(document), document, [], refusal))
+    return refusal
+
+
+def _cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+) -> int:
+    """The operation's cost, kept with its document for short variables."""
+    entry = document_cache.entry(document)
+    try:
+        variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        variables_key = None
+    key = (
+        id(schema),
+        operation_name,
+        variables_key,
+        settings.default_page_size,
+        settings.max_page_size,
+    )
+    cacheable = (
+        entry is not None
+        and variables_key is not None
+        and len(variables_key) <= CACHEABLE_VARIABLES_BYTES
+    )
+    if cacheable and entry is not None and key in entry.costs:
+        return entry.costs[key]
+    cost = operation_cost(
+        schema,
+        document,
+        operation_name,
+        variables,
+        default_page_size=settings.default_page_size,
+        max_page_size=settings.max_page_size,
+    )
+    if cacheable and entry is not None and len(entry.costs) < DERIVED_PER_DOCUMENT:
+        entry.costs[key] = cost
+    return cost
+
+
+def _text(document: DocumentNode) -> str:
+    return document.loc.source.body if document.loc is not None else ""
 
 
 class RequestLimits(SchemaExtension):
@@ -220,55 +233,6 @@ class RequestLimits(SchemaExtension):
             if refusal is not None:
                 execution_context.result = ExecutionResult(data=None, errors=[refusal])
         yield
-
-
-class _CostCache:
-    """Costs of recent (document, operation, variables): a repeated request is not
-    walked again. Documents come from the parse cache, so identity finds them."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._costs: OrderedDict[tuple[Any, ...], tuple[DocumentNode, int]] = OrderedDict()
-
-    def cost(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        operation_name: str | None,
-        variables: dict[str, Any] | None,
-        settings: Settings,
-    ) -> int:
-        try:
-            variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            variables_key = None
-        key = (
-            id(document),
-            operation_name,
-            variables_key,
-            settings.default_page_size,
-            settings.max_page_size,
-        )
-        cached = self._costs.get(key) if variables_key is not None else None
-        if cached is not None and cached[0] is document:
-            self._costs.move_to_end(key)
-            return cached[1]
-        cost = operation_cost(
-            schema,
-            document,
-            operation_name,
-            variables,
-            default_page_size=settings.default_page_size,
-            max_page_size=settings.max_page_size,
-        )
-        if variables_key is not None:
-            self._costs[key] = (document, cost)
-            while len(self._costs) > self._size:
-                self._costs.popitem(last=False)
-        return cost
-
-
-_costs = _CostCache(CACHE_SIZE)
 
 
 def _variable_errors(

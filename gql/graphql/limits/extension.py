@@ -166,6 +166,23 @@ def over_budget(
     return _too_complex(cost, settings.max_cost) if cost > settings.max_cost else None
 
 
+def admitted(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+) -> bool:
+    """Whether validation and every limit RequestLimits applies let the operation start:
+    asked by a transport that must choose its status before the operation runs (a
+    stream), with the same cached checks the extension then makes."""
+    return not (
+        validation_errors(schema, document, settings)
+        or _variable_errors(schema, document, operation_name, variables)
+        or over_budget(schema, document, operation_name, variables, settings) is not None
+    )
+
+
 class RequestLimits(SchemaExtension):
     def _settings(self) -> Settings:
         settings: Settings = self.execution_context.context.settings

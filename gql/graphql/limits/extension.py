@@ -31,6 +31,8 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from gql.graphql.errors import with_syntax_code
 from gql.graphql.limits.aliases import max_aliases_rule
@@ -236,6 +238,11 @@ class RequestLimits(SchemaExtension):
             )
             if refusal is not None:
                 execution_context.result = ExecutionResult(data=None, errors=[refusal])
+        refused = execution_context.result
+        if refused is not None and refused.errors and _subscribes(execution_context):
+            # Strawberry starts a subscription whatever result is set here: only an
+            # exception stops it, answered as the only error.
+            raise refused.errors[0]
         yield
 
 
@@ -286,6 +293,10 @@ class _CostCache:
 
 
 _costs = _CostCache(CACHE_SIZE)
+
+
+def _subscribes(execution_context: ExecutionContext) -> bool:
+    return execution_context.operation_type is OperationType.SUBSCRIPTION
 
 
 def _variable_errors(

@@ -185,8 +185,8 @@ def test_an_oversized_chunked_body_is_cut_at_the_limit(guarded: Process) -> None
     )
     offered = 65536 * len(framed)
     assert status == 413
-    assert sent < offered // 100
-    print(f"chunked body over SSE: 413 after {sent:,} of {offered:,} bytes offered")  # far less than offered: it was not read
+    assert sent < offered // 100  # far less than offered: it was not read
+    print(f"chunked body over SSE: 413 after {sent:,} of {offered:,} bytes offered")
 
 
 def test_only_trusted_documents_stream(guarded: Process) -> None:

@@ -27,11 +27,13 @@ from gql.broadcast import Broadcaster, InProcessBroadcaster
 from gql.graphql.context import Context
 from gql.graphql.schema import schema, traced_schema
 from gql.http.credentials import presented_key
-from gql.http.endpoint import GraphQLHTTPEndpoint, Schemas
+from gql.http.endpoint import GraphQLHTTPEndpoint
+from gql.http.event_stream import EventStreamEndpoint, EventStreamSwitch, wants_event_stream
 from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
+from gql.http.pipeline import RequestPipeline, Schemas
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.http.rate_limit import ClientIdentifier, RateLimit
-from gql.http.websocket import EventStreamSwitch, SubscriptionEndpoint, wants_event_stream
+from gql.http.websocket import SubscriptionEndpoint
 from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
 from gql.reference_cache import ReferenceCache
@@ -114,8 +116,10 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             memoize=isinstance(request, Request) and not wants_event_stream(request.headers),
         )
 
-    graphql = GraphQLHTTPEndpoint(
-        settings, Schemas(schema, traced_schema), document_source(settings), context_for
+    pipeline = RequestPipeline(settings, Schemas(schema, traced_schema), document_source(settings))
+    graphql = GraphQLHTTPEndpoint(pipeline, context_for)
+    event_streams = EventStreamEndpoint(
+        pipeline, context_for, heartbeat_seconds=settings.keep_alive_seconds
     )
     subscriptions = SubscriptionEndpoint(settings, context_for)
     playground_assets = find_assets_dir(settings.playground_assets)
@@ -123,7 +127,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         routes=[
             Route(
                 "/graphql",
-                PlaygroundSwitch(EventStreamSwitch(graphql, subscriptions), playground_assets),
+                PlaygroundSwitch(EventStreamSwitch(graphql, event_streams), playground_assets),
             ),
             WebSocketRoute("/graphql", subscriptions),
             *playground_routes(playground_assets),

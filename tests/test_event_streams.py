@@ -3,7 +3,10 @@ real server: events arrive in commit order, filtered, as `event: next` lines."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -101,3 +104,115 @@ def test_status_changes_stream_as_server_sent_events(served: tuple[Process, str]
     assert [change["statusTypeId"] for change in changes] == statuses
     assert [change["previousStatusTypeId"] for change in changes] == [50, 75, 50, 75]
     print(f"graphql-sse: {len(changes)} events in order, none for the unwatched connection")
+
+
+# --- the limits over a real socket --------------------------------------------------
+
+LISTED_QUERY = "query Levels { levels { id } }"
+LISTED_SUBSCRIPTION = "subscription Changes { connectionStatusChanged { statusTypeId } }"
+BODY_LIMIT = 4096
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """A server with a small body limit that runs only its trusted documents."""
+    folder = tmp_path_factory.mktemp("sse-limits")
+    db = folder / "limits.db"
+    run_cli("seed", "--db", str(db), "--demo", "20")
+    manifest = folder / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "format": "apollo-persisted-query-manifest",
+                "version": 1,
+                "operations": [
+                    {"id": hashlib.sha256(body.encode()).hexdigest(), "body": body}
+                    for body in (LISTED_QUERY, LISTED_SUBSCRIPTION)
+                ],
+            }
+        )
+    )
+    env = {"OCM_GQL_MAX_BODY_BYTES": str(BODY_LIMIT), "OCM_GQL_TRUSTED_DOCUMENTS": str(manifest)}
+    server = ocm_server("--db", str(db), cwd=Path(folder), env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _raw_post(server: Process, head: str, body_chunks: Iterator[bytes]) -> tuple[int, int]:
+    """Sends ``head``, then body chunks for as long as the server has not answered: the
+    status it answered and the body bytes sent by then."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(head.encode())
+        sent = 0
+        for chunk in body_chunks:
+            if select.select([sock], [], [], 0.01)[0]:
+                break  # answered
+            try:
+                sock.sendall(chunk)
+            except OSError:  # answered and closed, or stopped reading (20 s)
+                break
+            sent += len(chunk)
+        status_line = sock.recv(65536).split(b"\r\n", 1)[0]
+        return int(status_line.split()[1]), sent
+
+
+def _head(**headers: str) -> str:
+    fields = {
+        "Host": "127.0.0.1",
+        "Accept": "text/event-stream",
+        "Content-Type": "application/json",
+        **headers,
+    }
+    return (
+        "POST /graphql HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    )
+
+
+def test_an_oversized_declared_body_is_refused_unread(guarded: Process) -> None:
+    # 72 MB declared, none of it sent: the answer comes at once, not after reading it.
+    status, sent = _raw_post(guarded, _head(**{"Content-Length": str(72 * 2**20)}), iter([]))
+    assert (status, sent) == (413, 0)
+
+
+def test_an_oversized_chunked_body_is_cut_at_the_limit(guarded: Process) -> None:
+    chunk = b" " * 1024
+    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    # Up to 64 MB offered; the server answers once it has more than 4 KB.
+    status, sent = _raw_post(
+        guarded, _head(**{"Transfer-Encoding": "chunked"}), (framed for _ in range(65536))
+    )
+    offered = 65536 * len(framed)
+    assert status == 413
+    assert sent < offered // 100  # far less than offered: it was not read
+    print(f"chunked body over SSE: 413 after {sent:,} of {offered:,} bytes offered")
+
+
+def test_only_trusted_documents_stream(guarded: Process) -> None:
+    refused = httpx2.post(
+        f"{guarded.url}/graphql",
+        json={"query": "{ levels { id title } }"},
+        headers={"accept": "text/event-stream"},
+        timeout=20,
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["extensions"]["code"] == "QUERY_NOT_IN_SAFELIST"
+    answered = httpx2.post(
+        f"{guarded.url}/graphql",
+        json={"query": LISTED_QUERY},
+        headers={"accept": "text/event-stream"},
+        timeout=20,
+    )
+    assert answered.status_code == 200
+    assert answered.text.startswith("event: next\r\ndata: ")
+    assert answered.text.endswith("event: complete\r\ndata: \r\n\r\n")
+    with httpx2.stream(
+        "POST",
+        f"{guarded.url}/graphql",
+        json={"query": LISTED_SUBSCRIPTION},
+        headers={"accept": "text/event-stream"},
+        timeout=20,
+    ) as subscribed:
+        assert subscribed.status_code == 200
+        assert subscribed.headers["content-type"].startswith("text/event-stream")

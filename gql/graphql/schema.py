@@ -33,6 +33,11 @@ class Schema(strawberry.federation.Schema):
         self.executor = executor
         """graphql-core's `execute`, or one that stands in for it."""
 
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        """graphql-core's schema, which Strawberry keeps private."""
+        return self._schema
+
     def _get_execute_function(self) -> Callable[..., Any]:
         return self.executor or super()._get_execute_function()
 

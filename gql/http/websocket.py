@@ -22,9 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError
-from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.websocket_origin import normalize_origin
@@ -125,24 +123,6 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return self._context_for(request)
-
-
-class EventStreamSwitch:
-    """HTTP requests that accept `text/event-stream` are Server-Sent Events subscriptions
-    (graphql-sse, distinct connections mode), served by Strawberry; the rest go on to our
-    GraphQL-over-HTTP endpoint."""
-
-    def __init__(self, graphql: ASGIApp, event_streams: ASGIApp) -> None:
-        self._graphql = graphql
-        self._event_streams = event_streams
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        stream = wants_event_stream(Headers(scope=scope))
-        await (self._event_streams if stream else self._graphql)(scope, receive, send)
-
-
-def wants_event_stream(headers: Headers) -> bool:
-    return "text/event-stream" in headers.get("accept", "").lower()
 
 
 def _normalized(origins: Iterable[str]) -> frozenset[str]:

@@ -29,6 +29,8 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from gql.graphql.documents import DERIVED_PER_DOCUMENT, Refusal, document_cache, handed_over
 from gql.graphql.limits.aliases import max_aliases_rule
@@ -179,6 +181,23 @@ def _text(document: DocumentNode) -> str:
     return document.loc.source.body if document.loc is not None else ""
 
 
+def admitted(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+) -> bool:
+    """Whether validation and every limit RequestLimits applies let the operation start:
+    asked by a transport that must choose its status before the operation runs (a
+    stream), with the same cached checks the extension then makes."""
+    return not (
+        validation_errors(schema, document, settings)
+        or _variable_errors(schema, document, operation_name, variables)
+        or over_budget(schema, document, operation_name, variables, settings) is not None
+    )
+
+
 class RequestLimits(SchemaExtension):
     def _settings(self) -> Settings:
         settings: Settings = self.execution_context.context.settings
@@ -232,7 +251,16 @@ class RequestLimits(SchemaExtension):
             )
             if refusal is not None:
                 execution_context.result = ExecutionResult(data=None, errors=[refusal])
+        refused = execution_context.result
+        if refused is not None and refused.errors and _subscribes(execution_context):
+            # Strawberry starts a subscription whatever result is set here: only an
+            # exception stops it, answered as the only error.
+            raise refused.errors[0]
         yield
+
+
+def _subscribes(execution_context: ExecutionContext) -> bool:
+    return execution_context.operation_type is OperationType.SUBSCRIPTION
 
 
 def _variable_errors(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -242,13 +241,10 @@ IDS = """query($ids: [Int!]) {
 def test_a_hundred_thousand_ids_are_answered(server: Server, field: str) -> None:
     ids = [*range(100_000), SITE, SITE + 1]
     query = IDS.replace("{ids: $ids}", f"{{{field}: $ids}}")
-    started = time.monotonic()
     response = server.post({"query": query, "variables": {"ids": ids}})
-    elapsed = time.monotonic() - started
     assert response.status_code == 200
     data = server.answer(response)["data"]["connectionInfos"]
     assert data["totalCount"] >= 1
-    assert elapsed < 10, elapsed
 
 
 def test_ids_beyond_the_body_limit_are_413(server: Server) -> None:

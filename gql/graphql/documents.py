@@ -87,10 +87,6 @@ class DocumentCache:
     def bytes(self) -> int:
         return self._entries.bytes
 
-    @property
-    def max_bytes(self) -> int:
-        return self._entries.max_bytes
-
     def bound(self, max_bytes: int) -> None:
         """Follows the budget of the settings in force (one per process in practice)."""
         self._entries.max_bytes = max_bytes

@@ -15,7 +15,7 @@ from pathlib import Path
 from gql.importer import ImportFileError, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
-from gql.repository.base import Repository
+from gql.repository.base import Repository, Unavailable
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
 from gql.repository.sqlite import SchemaTooNew
@@ -195,7 +195,7 @@ def _check_database(settings: Settings) -> None:
 
     try:
         _with_repository(settings, probe)
-    except (sqlite3.Error, OSError, SchemaTooNew) as error:
+    except (sqlite3.Error, OSError, SchemaTooNew, Unavailable) as error:
         raise CommandError(f"cannot use the database {settings.db}: {_reason(error)}") from None
 
 

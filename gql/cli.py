@@ -12,10 +12,10 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from gql.importer import ImportFileError, import_exports
+from gql.importer import ImportFileError, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
-from gql.repository.base import Repository
+from gql.repository.base import Repository, Unavailable
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
 from gql.repository.sqlite import SchemaTooNew
@@ -195,7 +195,7 @@ def _check_database(settings: Settings) -> None:
 
     try:
         _with_repository(settings, probe)
-    except (sqlite3.Error, OSError, SchemaTooNew) as error:
+    except (sqlite3.Error, OSError, SchemaTooNew, Unavailable) as error:
         raise CommandError(f"cannot use the database {settings.db}: {_reason(error)}") from None
 
 
@@ -230,12 +230,28 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    def rejected(rejection: Rejection) -> None:
+        print(rejection, file=sys.stderr)
+
     async def work(repository: Repository) -> int:
-        report = await import_exports(repository, args.paths, progress)
-        for rejection in report.rejections:
-            print(rejection, file=sys.stderr)
+        try:
+            report = await import_exports(
+                repository,
+                args.paths,
+                progress,
+                rejected,
+                max_bytes=settings.import_max_bytes,
+                batch_size=settings.import_batch_size,
+            )
+        except Unavailable as error:
+            raise CommandError(
+                f"cannot write to {settings.db}: {error} (another process held its write "
+                "lock past the busy timeout); batches already written stay, run the import "
+                "again to complete it"
+            ) from None
         print(f"sites: {_describe(report.counts.sites)}")
         print(f"connections: {_describe(report.counts.connections)}")
+        print(f"transactions: {report.transactions}")
         return 0
 
     return _with_repository(settings, work)

@@ -1,35 +1,66 @@
 """Importing OCM POI exports: JSON arrays of sites with their connections.
 
 Both of OCM's forms are read: compact (related objects as ``...ID`` fields) and verbose
-(related objects nested, e.g. ``ConnectionType: {ID: 25, ...}``). Every file is read and
-checked before anything is written, and everything is written in one transaction, so a
-broken file writes nothing. Records that cannot be stored are rejected one by one, each
-with its reason, and the rest are upserted by id, so importing the same files again
-changes nothing.
+(related objects nested, e.g. ``ConnectionType: {ID: 25, ...}``).
+
+Memory stays bounded whatever the size of the input: files are streamed (ijson), one site
+at a time, and never held whole. Only regular files are read (not a device such as
+/dev/zero, nor a FIFO), and a file larger than ``import_max_bytes`` once decompressed is
+refused (a gzip bomb).
+
+Every record is checked with the mutations' rules (gql/validation.py), and its ids must
+fit GraphQL's 32-bit Int. A record that breaks them is rejected, with its reason (which
+quotes at most 80 characters of the offending value), and the rest are imported.
+
+The import runs in two passes. The first reads and checks every file and writes nothing,
+so a broken file (bad JSON half-way, too large) writes nothing. The second reads the files
+again and writes, ``import_batch_size`` sites per transaction, so the server's own writes
+get the lock in between. Sites and connections are upserted by id, so importing the same
+files again changes nothing, and an import killed during the second pass (which leaves
+whole batches written) is completed by running it again.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import os
+import reprlib
+import stat
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-import orjson
+import ijson
 
-from gql.repository.base import Repository
-from gql.repository.models import (
-    ConnectionWrite,
-    ImportCounts,
-    ReferenceKind,
-    SiteRecord,
+from gql.repository.base import STATISTICS_AFTER_ROWS, Repository
+from gql.repository.models import ConnectionWrite, ImportCounts, ReferenceKind, SiteRecord
+from gql.settings import Settings
+from gql.validation import (
+    MAX_ID,
+    MAX_LENGTHS,
+    RANGES,
+    SITE_MAX_LENGTHS,
+    SITE_RANGES,
+    value_problems,
 )
+
+_DEFAULTS: Final = Settings()
+_CHUNK: Final = 64 * 1024
+_WHITESPACE: Final = b" \t\r\n"
+_PROGRESS_EVERY: Final = 10_000
+_SHOWN_CHARS: Final = 80
+# Opening a FIFO for reading would wait for a writer; non-blocking, it opens and is refused.
+_NON_BLOCKING: Final = getattr(os, "O_NONBLOCK", 0)
 
 
 class ImportFileError(Exception):
-    """A file that cannot be imported at all: unreadable, not JSON, or not a POI array."""
+    """A file that cannot be imported at all: unreadable, not a regular file, too large,
+    not JSON, or not a POI array."""
 
 
 class RecordError(ValueError):
@@ -46,27 +77,26 @@ class Rejection:
         return f"{self.source}: rejected {self.record}: {self.reason}"
 
 
-@dataclass(slots=True)
-class ImportBatch:
-    """Everything read from the input, checked and ready to write."""
-
-    sites: dict[int, SiteRecord] = field(default_factory=dict)
-    connections: dict[int, ConnectionWrite] = field(default_factory=dict)
-    sites_read: int = 0
-    connections_read: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-    sites_rejected: int = 0
-    connections_rejected: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     counts: ImportCounts
-    rejections: list[Rejection]
+    transactions: int
+    """Write transactions taken: one per batch of up to ``import_batch_size`` sites."""
 
 
 Progress = Callable[[str], None]
-_PROGRESS_EVERY = 10_000
+Rejected = Callable[[Rejection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedSite:
+    """One record read and checked: its site and good connections, or none if rejected."""
+
+    site: SiteRecord | None
+    connections: list[ConnectionWrite]
+    connections_read: int
+    rejections: list[Rejection]
+
 
 # Reference fields of a connection: compact key, verbose key, and the list it names.
 _CONNECTION_REFERENCES: tuple[tuple[str, str, str, ReferenceKind], ...] = (
@@ -75,116 +105,237 @@ _CONNECTION_REFERENCES: tuple[tuple[str, str, str, ReferenceKind], ...] = (
     ("level_id", "LevelID", "Level", ReferenceKind.LEVEL),
     ("current_type_id", "CurrentTypeID", "CurrentType", ReferenceKind.SUPPLY_TYPE),
 )
-
-
-def export_files(inputs: Iterable[Path]) -> list[tuple[Path, bool]]:
-    """The files to read, each with whether it was named explicitly (not found in a folder)."""
-    files: list[tuple[Path, bool]] = []
-    for path in inputs:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz"))
-            )
-            files.extend((p, False) for p in found)
-        elif path.exists():
-            files.append((path, True))
-        else:
-            raise ImportFileError(f"{path}: no such file or folder")
-    return files
-
-
-def read_export(path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-        if path.name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-        return orjson.loads(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise ImportFileError(f"{path}: cannot read: {error}") from None
-    except orjson.JSONDecodeError as error:
-        raise ImportFileError(f"{path}: not valid JSON: {error}") from None
-
-
-def read_batch(
-    inputs: Iterable[Path],
-    known: Mapping[ReferenceKind, set[int]],
-    progress: Progress = lambda _message: None,
-) -> ImportBatch:
-    """Read and check every input; raises ImportFileError before anything is written."""
-    batch = ImportBatch()
-    files = export_files(inputs)
-    for number, (path, explicit) in enumerate(files, start=1):
-        data = read_export(path)
-        if not isinstance(data, list):
-            if explicit:
-                raise ImportFileError(f"{path}: not an OCM POI export (expected a JSON array)")
-            progress(f"skipped {path}: not an OCM POI export (no JSON array at top level)")
-            continue
-        progress(f"[{number}/{len(files)}] {path}: {len(data)} sites")
-        for index, raw in enumerate(data):
-            _add_site(batch, path.name, index, raw, known)
-            if index and index % _PROGRESS_EVERY == 0:
-                progress(f"  {index}/{len(data)} sites checked")
-    return batch
+# OCM's names of the fields validation.py checks, for the reasons of rejections.
+_OCM_NAMES: Final = {
+    "power_kw": "PowerKW",
+    "amps": "Amps",
+    "voltage": "Voltage",
+    "quantity": "Quantity",
+    "reference": "Reference",
+    "comments": "Comments",
+    "latitude": "AddressInfo.Latitude",
+    "longitude": "AddressInfo.Longitude",
+    "number_of_points": "NumberOfPoints",
+    "uuid": "UUID",
+    "title": "AddressInfo.Title",
+    "town": "AddressInfo.Town",
+    "date_created": "DateCreated",
+    "date_last_status_update": "DateLastStatusUpdate",
+}
 
 
 async def import_exports(
     repository: Repository,
     inputs: Sequence[Path],
     progress: Progress = lambda _message: None,
+    rejected: Rejected = lambda _rejection: None,
+    *,
+    max_bytes: int = _DEFAULTS.import_max_bytes,
+    batch_size: int = _DEFAULTS.import_batch_size,
 ) -> ImportReport:
+    """Import ``inputs`` (files or folders); each rejected record goes to ``rejected`` as
+    it is found. Raises ImportFileError before anything is written when a file is broken."""
     known = {
         kind: {row.id for row in await repository.reference_rows(kind)} for kind in ReferenceKind
     }
-    batch = read_batch(inputs, known, progress)
-    progress(f"writing {len(batch.sites)} sites and {len(batch.connections)} connections")
-    counts = await repository.write_sites(
-        list(batch.sites.values()),
-        list(batch.connections.values()),
-        replace_site_connections=True,
-    )
-    counts.sites.read = batch.sites_read
-    counts.sites.rejected = batch.sites_rejected
-    counts.connections.read = batch.connections_read
-    counts.connections.rejected = batch.connections_rejected
-    return ImportReport(counts=counts, rejections=batch.rejections)
+    files = export_files(inputs, progress)
+    counts = ImportCounts()
+    # Pass 1: read and check everything, write nothing.
+    with_records: list[Path] = []
+    for number, (path, explicit) in enumerate(files, start=1):
+        progress(f"[{number}/{len(files)}] checking {path}")
+        sites = 0
+        for checked in _checked_sites(path, explicit, known, max_bytes, progress):
+            sites += 1
+            counts.sites.read += 1
+            counts.connections.read += checked.connections_read
+            if checked.site is None:
+                counts.sites.rejected += 1
+            counts.connections.rejected += checked.connections_read - len(checked.connections)
+            for rejection in checked.rejections:
+                rejected(rejection)
+            if sites % _PROGRESS_EVERY == 0:
+                progress(f"  {sites} sites checked")
+        if sites:
+            with_records.append(path)
+    # Pass 2: read again and write, one transaction per batch of sites.
+    to_write = counts.sites.read - counts.sites.rejected
+    progress(f"writing {to_write} sites, {batch_size} per transaction")
+    transactions = 0
+    batch_sites: list[SiteRecord] = []
+    batch_connections: list[ConnectionWrite] = []
+
+    async def write_batch() -> None:
+        nonlocal transactions
+        written = await repository.write_sites(
+            batch_sites, batch_connections, replace_site_connections=True
+        )
+        transactions += 1
+        counts.sites.written += written.sites.written
+        counts.connections.written += written.connections.written
+        batch_sites.clear()
+        batch_connections.clear()
+
+    sites_done = 0
+    for path in with_records:
+        for checked in _checked_sites(path, True, known, max_bytes, progress):
+            if checked.site is None:
+                continue
+            batch_sites.append(checked.site)
+            batch_connections.extend(checked.connections)
+            if len(batch_sites) == batch_size:
+                await write_batch()
+            sites_done += 1
+            if sites_done % _PROGRESS_EVERY == 0:
+                progress(f"  {sites_done}/{to_write} sites written")
+    if batch_sites:
+        await write_batch()
+    if counts.connections.written >= STATISTICS_AFTER_ROWS:
+        await repository.refresh_statistics()
+    return ImportReport(counts=counts, transactions=transactions)
 
 
-def _add_site(
-    batch: ImportBatch, source: str, index: int, raw: Any, known: Mapping[ReferenceKind, set[int]]
-) -> None:
-    batch.sites_read += 1
+def export_files(inputs: Iterable[Path], progress: Progress) -> list[tuple[Path, bool]]:
+    """The files to read, each with whether it was named explicitly (not found in a folder)."""
+    files: list[tuple[Path, bool]] = []
+    for path in inputs:
+        if path.is_dir():
+            for found in sorted(path.iterdir()):
+                if not found.name.endswith((".json", ".json.gz")):
+                    continue
+                if found.is_file():
+                    files.append((found, False))
+                else:
+                    progress(f"skipped {found}: not a regular file")
+        elif path.is_file():  # follows symlinks: one to /dev/zero is not a regular file
+            files.append((path, True))
+        elif path.exists():
+            raise ImportFileError(f"{path}: not a regular file (such as a device or a FIFO)")
+        else:
+            raise ImportFileError(f"{path}: no such file or folder")
+    return files
+
+
+def read_records(
+    path: Path,
+    *,
+    explicit: bool = True,
+    max_bytes: int = _DEFAULTS.import_max_bytes,
+    progress: Progress = lambda _message: None,
+) -> Iterator[Any]:
+    """The records of one export, streamed. A file found in a folder that holds no JSON
+    array yields nothing (with a note); named explicitly, it is an ImportFileError."""
+    with _opened(path, max_bytes) as reader:
+        first = reader.first_byte()
+        if first == b"[":
+            yield from ijson.items(reader, "item", use_float=True)
+            return
+        if not first:
+            raise ImportFileError(f"{path}: not valid JSON: the file is empty")
+        if explicit:
+            raise ImportFileError(f"{path}: not an OCM POI export (expected a JSON array)")
+        for _event in ijson.basic_parse(reader):
+            pass  # a file to skip must still be valid JSON
+        progress(f"skipped {path}: not an OCM POI export (no JSON array at top level)")
+
+
+def _checked_sites(
+    path: Path,
+    explicit: bool,
+    known: Mapping[ReferenceKind, set[int]],
+    max_bytes: int,
+    progress: Progress,
+) -> Iterator[_CheckedSite]:
+    records = read_records(path, explicit=explicit, max_bytes=max_bytes, progress=progress)
+    for index, raw in enumerate(records):
+        yield _check_site(raw, path.name, index, known)
+
+
+class _CappedReader:
+    """The decompressed bytes of one file as ijson reads them: counted, and refused past
+    ``max_bytes``; never more than one chunk at a time."""
+
+    def __init__(self, stream: gzip.GzipFile | io.BufferedReader, path: Path, max_bytes: int):
+        self._stream = stream
+        self._path = path
+        self._max_bytes = max_bytes
+        self._read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(_CHUNK if size < 0 else min(size, _CHUNK))
+        self._read += len(data)
+        if self._read > self._max_bytes:
+            raise ImportFileError(
+                f"{self._path}: file too large once decompressed: more than "
+                f"{self._max_bytes:,} bytes (OCM_GQL_IMPORT_MAX_BYTES)"
+            )
+        return data
+
+    def first_byte(self) -> bytes:
+        """Skips leading whitespace; the first other byte, left unread (b"" if none)."""
+        while ahead := self._stream.peek(1):
+            significant = ahead.lstrip(_WHITESPACE)
+            self.read(len(ahead) - len(significant))
+            if significant:
+                return significant[:1]
+        return b""
+
+
+@contextmanager
+def _opened(path: Path, max_bytes: int) -> Iterator[_CappedReader]:
+    """One file opened for reading; whatever goes wrong with it is an ImportFileError."""
+    try:
+        with ExitStack() as stack:
+            file = stack.enter_context(os.fdopen(os.open(path, os.O_RDONLY | _NON_BLOCKING), "rb"))
+            # Checked again on the open file: the path may have changed since it was listed.
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ImportFileError(f"{path}: not a regular file (such as a device or a FIFO)")
+            stream: gzip.GzipFile | io.BufferedReader = file
+            if path.name.endswith(".gz"):
+                stream = stack.enter_context(gzip.GzipFile(fileobj=file, mode="rb"))
+            yield _CappedReader(stream, path, max_bytes)
+    except ijson.JSONError as error:
+        raise ImportFileError(f"{path}: not valid JSON: {_first_line(error)}") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise ImportFileError(f"{path}: cannot read: {error}") from None
+
+
+def _first_line(error: Exception) -> str:
+    """ijson's message without the lines that quote the input around the error."""
+    message = error.args[0] if error.args else ""
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return (text.strip().splitlines() or [type(error).__name__])[0]
+
+
+def _check_site(
+    raw: Any, source: str, index: int, known: Mapping[ReferenceKind, set[int]]
+) -> _CheckedSite:
     raw_connections = raw.get("Connections") if isinstance(raw, dict) else None
     connection_count = len(raw_connections) if isinstance(raw_connections, list) else 0
-    batch.connections_read += connection_count
     try:
         site = parse_site(raw)
     except RecordError as error:
-        label = f"site {raw.get('ID')!r}" if isinstance(raw, dict) else f"record #{index}"
-        batch.rejections.append(Rejection(source, label, str(error)))
-        batch.sites_rejected += 1
-        batch.connections_rejected += connection_count
-        return
-    batch.sites[site.id] = site
+        label = f"site {_shown(raw.get('ID'))}" if isinstance(raw, dict) else f"record #{index}"
+        return _CheckedSite(None, [], connection_count, [Rejection(source, label, str(error))])
+    connections: list[ConnectionWrite] = []
+    rejections: list[Rejection] = []
     for raw_connection in raw_connections or ():
         try:
-            connection = parse_connection(raw_connection, site.id, known)
+            connections.append(parse_connection(raw_connection, site.id, known))
         except RecordError as error:
             label = (
-                f"connection {raw_connection.get('ID')!r} of site {site.id}"
+                f"connection {_shown(raw_connection.get('ID'))} of site {site.id}"
                 if isinstance(raw_connection, dict)
                 else f"a connection of site {site.id}"
             )
-            batch.rejections.append(Rejection(source, label, str(error)))
-            batch.connections_rejected += 1
-            continue
-        batch.connections[connection.id] = connection
+            rejections.append(Rejection(source, label, str(error)))
+    return _CheckedSite(site, connections, connection_count, rejections)
 
 
 def parse_site(raw: Any) -> SiteRecord:
     if not isinstance(raw, dict):
         raise RecordError("not a JSON object")
-    site_id = _int(raw, "ID")
+    site_id = _id(raw, "ID")
     if site_id is None:
         raise RecordError("missing ID")
     connections = raw.get("Connections")
@@ -193,22 +344,24 @@ def parse_site(raw: Any) -> SiteRecord:
     address = raw.get("AddressInfo") or {}
     if not isinstance(address, dict):
         raise RecordError("AddressInfo is not an object")
-    return SiteRecord(
-        id=site_id,
-        uuid=_str(raw, "UUID"),
-        title=_str(address, "Title"),
-        town=_str(address, "Town"),
-        country_id=_related_id(address, "CountryID", "Country"),
-        latitude=_float(address, "Latitude"),
-        longitude=_float(address, "Longitude"),
-        data_provider_id=_related_id(raw, "DataProviderID", "DataProvider"),
-        operator_id=_related_id(raw, "OperatorID", "OperatorInfo"),
-        usage_type_id=_related_id(raw, "UsageTypeID", "UsageType"),
-        status_type_id=_related_id(raw, "StatusTypeID", "StatusType"),
-        number_of_points=_int(raw, "NumberOfPoints"),
-        date_created=_str(raw, "DateCreated"),
-        date_last_status_update=_str(raw, "DateLastStatusUpdate"),
-    )
+    values: dict[str, Any] = {
+        "id": site_id,
+        "uuid": _str(raw, "UUID"),
+        "title": _str(address, "Title"),
+        "town": _str(address, "Town"),
+        "country_id": _related_id(address, "CountryID", "Country"),
+        "latitude": _float(address, "Latitude"),
+        "longitude": _float(address, "Longitude"),
+        "data_provider_id": _related_id(raw, "DataProviderID", "DataProvider"),
+        "operator_id": _related_id(raw, "OperatorID", "OperatorInfo"),
+        "usage_type_id": _related_id(raw, "UsageTypeID", "UsageType"),
+        "status_type_id": _related_id(raw, "StatusTypeID", "StatusType"),
+        "number_of_points": _int(raw, "NumberOfPoints"),
+        "date_created": _str(raw, "DateCreated"),
+        "date_last_status_update": _str(raw, "DateLastStatusUpdate"),
+    }
+    _check_values(values, SITE_RANGES, SITE_MAX_LENGTHS)
+    return SiteRecord(**values)
 
 
 def parse_connection(
@@ -216,40 +369,64 @@ def parse_connection(
 ) -> ConnectionWrite:
     if not isinstance(raw, dict):
         raise RecordError("not a JSON object")
-    connection_id = _int(raw, "ID")
+    connection_id = _id(raw, "ID")
     if connection_id is None:
         raise RecordError("missing ID")
-    references: dict[str, int | None] = {}
+    references: dict[str, Any] = {}
     for name, compact, verbose, kind in _CONNECTION_REFERENCES:
         value = _related_id(raw, compact, verbose)
         if value is not None and value not in known[kind]:
             raise RecordError(f"unknown {compact} {value}")
         references[name] = value
-    return ConnectionWrite(
-        id=connection_id,
-        charge_point_id=site_id,
-        reference=_str(raw, "Reference"),
-        amps=_int(raw, "Amps"),
-        voltage=_float(raw, "Voltage"),
-        power_kw=_float(raw, "PowerKW"),
-        quantity=_int(raw, "Quantity"),
-        comments=_str(raw, "Comments"),
-        **references,
-    )
+    values: dict[str, Any] = {
+        "reference": _str(raw, "Reference"),
+        "amps": _int(raw, "Amps"),
+        "voltage": _float(raw, "Voltage"),
+        "power_kw": _float(raw, "PowerKW"),
+        "quantity": _int(raw, "Quantity"),
+        "comments": _str(raw, "Comments"),
+    }
+    _check_values(values, RANGES, MAX_LENGTHS)
+    return ConnectionWrite(id=connection_id, charge_point_id=site_id, **values, **references)
+
+
+def _check_values(
+    values: Mapping[str, Any],
+    ranges: Mapping[str, tuple[float, float, str]],
+    max_lengths: Mapping[str, int],
+) -> None:
+    problems = value_problems(values, ranges, max_lengths)
+    if problems:
+        raise RecordError(
+            "; ".join(
+                f"{_OCM_NAMES[p.field]} {p.message}: {_shown(values[p.field])}" for p in problems
+            )
+        )
 
 
 def _related_id(raw: dict[str, Any], compact: str, verbose: str) -> int | None:
-    """An id given as ``FooID``, or nested as ``Foo: {ID: ...}`` in the verbose form."""
-    value = _int(raw, compact)
+    """An id given as ``FooID``, or nested as ``Foo: {ID: ...}`` in the verbose form; 0
+    is allowed (OCM's "Unknown" entries)."""
+    value = _id(raw, compact, lowest=0)
     nested = raw.get(verbose)
     if nested is None:
         return value
     if not isinstance(nested, dict):
         raise RecordError(f"{verbose} is not an object")
-    nested_id = _int(nested, "ID", label=f"{verbose}.ID")
+    nested_id = _id(nested, "ID", lowest=0, label=f"{verbose}.ID")
     if value is not None and nested_id is not None and value != nested_id:
         raise RecordError(f"{compact} {value} disagrees with {verbose}.ID {nested_id}")
     return value if value is not None else nested_id
+
+
+def _id(raw: dict[str, Any], key: str, *, lowest: int = 1, label: str | None = None) -> int | None:
+    """An id that GraphQL's 32-bit Int can carry, so that every stored row can be read."""
+    value = _int(raw, key, label=label)
+    if value is not None and not lowest <= value <= MAX_ID:
+        raise RecordError(
+            f"{label or key} must be between {lowest} and {MAX_ID} (GraphQL's Int): {value}"
+        )
+    return value
 
 
 def _int(raw: dict[str, Any], key: str, *, label: str | None = None) -> int | None:
@@ -259,7 +436,7 @@ def _int(raw: dict[str, Any], key: str, *, label: str | None = None) -> int | No
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
-        raise RecordError(f"{label or key} is not an integer: {value!r}")
+        raise RecordError(f"{label or key} is not an integer: {_shown(value)}")
     return value
 
 
@@ -268,7 +445,7 @@ def _float(raw: dict[str, Any], key: str) -> float | None:
     if value is None:
         return None
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise RecordError(f"{key} is not a number: {value!r}")
+        raise RecordError(f"{key} is not a number: {_shown(value)}")
     return float(value)
 
 
@@ -276,4 +453,18 @@ def _str(raw: dict[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if value is None or isinstance(value, str):
         return value
-    raise RecordError(f"{key} is not a string: {value!r}")
+    raise RecordError(f"{key} is not a string: {_shown(value)}")
+
+
+_REPR: Final = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _SHOWN_CHARS
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist = 2, 4, 4
+
+
+def _shown(value: object) -> str:
+    """A value as a rejection quotes it: at most some 80 characters, and a cut string with
+    its full length (a 17 MB comment is not echoed whole)."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]!r}... ({len(value):,} characters)"
+    text = _REPR.repr(value)  # bounded even for a huge list or object
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}..."

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from gql.importer import RecordError, parse_connection, parse_site, read_export
+from gql.importer import RecordError, parse_connection, parse_site, read_records
 from gql.repository.models import RECORD_BY_KIND, ConnectionWrite, ReferenceKind
 from gql.seed_files import seed_dir
 from gql.seeding import REFERENCE_KEYS
@@ -62,7 +62,7 @@ def build_demo_profile(poi_files: list[Path], reference: dict[str, Any]) -> dict
     site_sizes: Counter[int] = Counter()
     countries: dict[int, list[tuple[float, float]]] = {}
     for path in poi_files:
-        for raw in read_export(path):
+        for raw in read_records(path):
             try:
                 site = parse_site(raw)
                 connections = [

@@ -3,7 +3,8 @@ once, so a client fixes its input in one round trip.
 
 Ranges follow OCM's own checks; voltage goes up to 1,500 V to cover megawatt charging
 (MCS, 1,250 V DC). Text limits follow OCM's (100 characters for an operator reference,
-4,000 for comments, as OCM allows for a user comment).
+4,000 for comments, as OCM allows for a user comment). The importer applies the same
+rules (value_problems) to every record it reads, with the site limits below.
 """
 
 from __future__ import annotations
@@ -51,6 +52,22 @@ REFERENCES: Final[dict[str, ReferenceKind]] = {
 }
 REQUIRED: Final = ("charge_point_id",)
 
+MAX_ID: Final = 2**31 - 1
+"""Ids are GraphQL Ints, which are 32-bit: a larger one could be stored but never read."""
+# Sites are not written by mutations, only imported; OCM's own records stay well within.
+SITE_RANGES: Final[dict[str, tuple[float, float, str]]] = {
+    "latitude": (-90, 90, "degrees"),
+    "longitude": (-180, 180, "degrees"),
+    "number_of_points": (0, MAX_ID, ""),
+}
+SITE_MAX_LENGTHS: Final[dict[str, int]] = {
+    "uuid": 100,
+    "title": 200,
+    "town": 200,
+    "date_created": 40,
+    "date_last_status_update": 40,
+}
+
 SiteChecker = Callable[[Iterable[int]], Awaitable[set[int]]]
 
 
@@ -62,22 +79,7 @@ async def connection_problems(
     for name in REQUIRED:
         if name in values and values[name] is None:
             problems.append(Problem(name, "must be given", ProblemCode.REQUIRED))
-    for name, (lowest, highest, unit) in RANGES.items():
-        value = values.get(name)
-        if value is not None and not (math.isfinite(value) and lowest <= value <= highest):
-            problems.append(
-                Problem(
-                    name,
-                    f"must be between {lowest:g} and {highest:g}{' ' + unit if unit else ''}",
-                    ProblemCode.OUT_OF_RANGE,
-                )
-            )
-    for name, limit in MAX_LENGTHS.items():
-        text = values.get(name)
-        if text is not None and len(text) > limit:
-            problems.append(
-                Problem(name, f"must be at most {limit} characters", ProblemCode.TOO_LONG)
-            )
+    problems.extend(value_problems(values))
     for name, kind in REFERENCES.items():
         reference_id = values.get(name)
         if reference_id is not None and reference_id not in await references.table(kind):
@@ -92,3 +94,36 @@ async def connection_problems(
             Problem("charge_point_id", f"no site has id {site_id}", ProblemCode.UNKNOWN_REFERENCE)
         )
     return problems
+
+
+def value_problems(
+    values: Mapping[str, Any],
+    ranges: Mapping[str, tuple[float, float, str]] = RANGES,
+    max_lengths: Mapping[str, int] = MAX_LENGTHS,
+) -> list[Problem]:
+    """The problems found without the database: numbers out of range (NaN and infinity
+    included) and texts too long."""
+    problems: list[Problem] = []
+    for name, (lowest, highest, unit) in ranges.items():
+        value = values.get(name)
+        if value is not None and not (math.isfinite(value) and lowest <= value <= highest):
+            problems.append(
+                Problem(
+                    name,
+                    f"must be between {_plain(lowest)} and {_plain(highest)}"
+                    f"{' ' + unit if unit else ''}",
+                    ProblemCode.OUT_OF_RANGE,
+                )
+            )
+    for name, limit in max_lengths.items():
+        text = values.get(name)
+        if text is not None and len(text) > limit:
+            problems.append(
+                Problem(name, f"must be at most {limit} characters", ProblemCode.TOO_LONG)
+            )
+    return problems
+
+
+def _plain(number: float) -> str:
+    """1000 as "1000" and 2147483647 as itself, not "2.14748e+09"."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 
@@ -63,6 +66,42 @@ def test_import_of_a_missing_path(tmp_path: Path) -> None:
     result = _run("import", "--db", str(tmp_path / "x.db"), str(tmp_path / "missing.json"))
     assert result.returncode == 2
     assert "missing.json: no such file or folder" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["gzip bomb", "device", "fifo", "truncated gzip"])
+def test_import_refusals_are_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "export.json.gz"
+    if kind == "gzip bomb":
+        path.write_bytes(gzip.compress(b"[" + b" " * 5_000_000 + b"]"))
+    elif kind == "truncated gzip":
+        whole = gzip.compress(b"[" + b",".join([b'{"ID": 1}'] * 1000) + b"]")
+        path.write_bytes(whole[: len(whole) - 10])
+    elif kind == "device":
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero here")
+        path.symlink_to("/dev/zero")
+    else:
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)
+    result = _run(
+        "import",
+        "--db",
+        str(tmp_path / "x.db"),
+        str(path),
+        env={"OCM_GQL_IMPORT_MAX_BYTES": "1048576"},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ocm-gql: error:")]
+    assert len(errors) == 1, result.stderr
+    expected = {
+        "gzip bomb": "file too large once decompressed: more than 1,048,576 bytes",
+        "truncated gzip": "cannot read: ",
+        "device": "not a regular file",
+        "fifo": "not a regular file",
+    }[kind]
+    assert errors[0].startswith(f"ocm-gql: error: {path}: {expected}"), errors
 
 
 def test_seed_refuses_a_negative_demo_size(tmp_path: Path) -> None:

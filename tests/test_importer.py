@@ -1,19 +1,28 @@
-"""Importing OCM POI exports: counts, idempotence, rejections, both forms, broken files."""
+"""Importing OCM POI exports: counts, idempotence, rejections, both forms, broken files;
+and the bounds: streaming with a cap on the decompressed size, regular files only, memory
+that does not grow with the file, the mutations' rules on every record, clipped reasons,
+and writes in bounded transactions that a re-run completes."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import os
 import sqlite3
+import sys
+import textwrap
+import tracemalloc
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gql.importer import ImportFileError, import_exports
+from gql.importer import ImportFileError, ImportReport, Rejection, import_exports, read_records
 from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
-from tests.conftest import run_cli, shared_ocm
+from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
 
 
 def _stats() -> dict[str, Any]:
@@ -34,12 +43,20 @@ async def _seeded(path: Path) -> SqliteRepository:
     return repository
 
 
+async def _import(
+    repository: SqliteRepository, *inputs: Path, **limits: int
+) -> tuple[ImportReport, list[Rejection]]:
+    rejections: list[Rejection] = []
+    report = await import_exports(repository, inputs, rejected=rejections.append, **limits)
+    return report, rejections
+
+
 async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
     stats = _stats()
     repository = await _seeded(tmp_path / "import.db")
     try:
-        report = await import_exports(repository, [shared_ocm() / "poi"])
-        again = await import_exports(repository, [shared_ocm() / "poi"])
+        report, rejections = await _import(repository, shared_ocm() / "poi")
+        again, _ = await _import(repository, shared_ocm() / "poi")
     finally:
         await repository.close()
     counts = report.counts
@@ -48,7 +65,7 @@ async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
         stats["connections"],
         stats["connections"],
     )
-    assert report.rejections == []
+    assert rejections == []
     assert _table_counts(tmp_path / "import.db") == (stats["pois"], stats["connections"])
     # A second import changes nothing.
     assert again.counts.sites.written == 0
@@ -106,10 +123,10 @@ async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
     )
     repository = await _seeded(tmp_path / "mixed.db")
     try:
-        report = await import_exports(repository, [export])
+        report, rejections = await _import(repository, export)
     finally:
         await repository.close()
-    reasons = {r.record: r.reason for r in report.rejections}
+    reasons = {r.record: r.reason for r in rejections}
     assert reasons == {
         "connection 11 of site 1": "unknown ConnectionTypeID 99999",
         "connection 20 of site 2": "unknown StatusTypeID 12345",
@@ -121,7 +138,7 @@ async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
         "site 5": "Connections is not a list",
         "connection 60 of site 6": "ConnectionTypeID 2 disagrees with ConnectionType.ID 25",
     }
-    assert all(r.source == "mixed.json" for r in report.rejections)
+    assert all(r.source == "mixed.json" for r in rejections)
     counts = report.counts
     assert (counts.sites.read, counts.sites.written, counts.sites.rejected) == (8, 5, 3)
     assert (counts.connections.read, counts.connections.written) == (7, 1)
@@ -157,11 +174,11 @@ async def test_reads_the_verbose_form_and_gzip(tmp_path: Path) -> None:
     export.write_bytes(gzip.compress(json.dumps(verbose).encode()))
     repository = await _seeded(tmp_path / "verbose.db")
     try:
-        report = await import_exports(repository, [export])
+        _, rejections = await _import(repository, export)
         row = (await repository.connections_by_ids([5000]))[5000]
     finally:
         await repository.close()
-    assert report.rejections == []
+    assert rejections == []
     assert (row.connection_type_id, row.status_type_id, row.level_id, row.current_type_id) == (
         33,
         50,
@@ -193,7 +210,7 @@ async def test_a_broken_file_writes_nothing(tmp_path: Path, name: str, content: 
     repository = await _seeded(tmp_path / "broken.db")
     try:
         with pytest.raises(ImportFileError, match=name):
-            await import_exports(repository, [good, broken])
+            await _import(repository, good, broken)
     finally:
         await repository.close()
     assert _table_counts(tmp_path / "broken.db") == (0, 0)
@@ -218,3 +235,284 @@ def test_cli_reports_a_summary_and_rejections(
     broken.write_text("[")
     assert main(["import", "--db", db, str(broken)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+# -- bounds ------------------------------------------------------------------------------
+
+
+def _sites(count: int) -> Iterator[dict[str, Any]]:
+    """Valid sites of two connections each, some 600 bytes apiece."""
+    for number in range(1, count + 1):
+        yield _poi(
+            number,
+            {"ID": 10 * number, "ConnectionTypeID": 25, "PowerKW": 22.0, "Comments": "c" * 300},
+            {"ID": 10 * number + 1, "Quantity": 2, "Reference": f"EVSE-{number}"},
+        )
+
+
+def _export(path: Path, sites: Iterable[Any], tail: bytes = b"]") -> Path:
+    """An export written site by site, as large as a test needs, ending with ``tail``."""
+    with path.open("wb") as out:
+        out.write(b"[")
+        for number, site in enumerate(sites):
+            out.write(b"," if number else b"")
+            out.write(json.dumps(site).encode())
+        out.write(tail)
+    return path
+
+
+async def test_a_gzip_bomb_is_refused_at_the_cap_and_writes_nothing(tmp_path: Path) -> None:
+    cap = 1024 * 1024
+    expanded = _export(tmp_path / "expanded.json", _sites(12_000)).read_bytes()
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(expanded))
+    assert len(expanded) > 5 * cap > 20 * bomb.stat().st_size  # small file, large content
+    repository = await _seeded(tmp_path / "bomb.db")
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ImportFileError,
+            match=r"bomb\.json\.gz: file too large once decompressed: more than 1,048,576 bytes",
+        ):
+            await _import(repository, bomb, max_bytes=cap)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await repository.close()
+    # Reading stopped at the cap: it never held the content, nor its records.
+    assert peak < len(expanded) / 4
+    assert _table_counts(tmp_path / "bomb.db") == (0, 0)
+
+
+async def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    peaks = []
+    for count in (100, 1000):
+        export = _export(tmp_path / f"sites-{count}.json", _sites(count))
+        repository = await _seeded(tmp_path / f"sites-{count}.db")
+        tracemalloc.start()
+        try:
+            report, _ = await _import(repository, export, batch_size=20)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+            await repository.close()
+        assert report.counts.sites.written == count
+        assert report.transactions == count // 20
+    small, large = peaks
+    # Ten times the file, the same batch in memory; holding the file would take ~10 times.
+    assert large < 2 * small, peaks
+
+
+def _not_regular(path: Path, kind: str) -> Path:
+    if kind == "device":
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero here")
+        path.symlink_to("/dev/zero")
+    else:
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)
+    return path
+
+
+@pytest.mark.timeout(60)  # a FIFO opened blocking would wait here for a writer forever
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+async def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    odd = _not_regular(folder / "odd.json", kind)
+    _export(folder / "good.json", _sites(2))
+    repository = await _seeded(tmp_path / "odd.db")
+    try:
+        with pytest.raises(ImportFileError, match=r"odd\.json: not a regular file") as refused:
+            await _import(repository, odd)
+        assert "\n" not in str(refused.value)
+        # Found in a folder, it is skipped with a note and the rest is imported.
+        notes: list[str] = []
+        report = await import_exports(repository, [folder], notes.append)
+    finally:
+        await repository.close()
+    assert f"skipped {odd}: not a regular file" in notes
+    assert report.counts.sites.written == 2
+    # Reading the path itself (as if it was swapped after the listing) refuses it too.
+    with pytest.raises(ImportFileError, match="not a regular file"):
+        list(read_records(odd))
+
+
+async def test_a_file_broken_after_many_batches_writes_nothing(tmp_path: Path) -> None:
+    broken = _export(tmp_path / "late.json", _sites(350), tail=b', {"ID": ')
+    repository = await _seeded(tmp_path / "late.db")
+    try:
+        with pytest.raises(ImportFileError, match=r"late\.json: not valid JSON: ") as refused:
+            await _import(repository, broken, batch_size=100)
+    finally:
+        await repository.close()
+    assert "\n" not in str(refused.value)
+    assert _table_counts(tmp_path / "late.db") == (0, 0)
+
+
+TOP = 2**31 - 1
+LONG = "x" * 100_000
+
+
+def _connection(connection_id: int, **fields: Any) -> dict[str, Any]:
+    return {"ID": connection_id, **fields}
+
+
+async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(tmp_path: Path) -> None:
+    export = tmp_path / "rules.json"
+    export.write_text(
+        json.dumps(
+            [
+                _poi(
+                    1,
+                    _connection(11, PowerKW=-50),
+                    _connection(12, PowerKW=1e308),
+                    _connection(13, Quantity=-3),
+                    _connection(14, Quantity=2_147_483_648_999),
+                    _connection(15, Comments=LONG),
+                    _connection(16, Amps=1001, Voltage=1501),
+                    _connection(17, Reference="r" * 101),
+                    _connection(3_000_000_000),
+                    _connection(18, ConnectionTypeID=-1),
+                    _connection(19, PowerKW=1000, Quantity=500, Comments="k" * 4000),
+                ),
+                _poi(5_000_000_000, _connection(50)),
+                _poi(2, AddressInfo={"Title": "t" * 201, "Latitude": 91}),
+                # The largest ids GraphQL can carry, and OCM's "Unknown" (0) references.
+                _poi(TOP, _connection(TOP, ConnectionTypeID=0, StatusTypeID=0)),
+            ]
+        )
+    )
+    repository = await _seeded(tmp_path / "rules.db")
+    try:
+        report, rejections = await _import(repository, export)
+    finally:
+        await repository.close()
+    reasons = {r.record: r.reason for r in rejections}
+    assert reasons == {
+        "connection 11 of site 1": "PowerKW must be between 0 and 1000 kW: -50.0",
+        "connection 12 of site 1": "PowerKW must be between 0 and 1000 kW: 1e+308",
+        "connection 13 of site 1": "Quantity must be between 0 and 500: -3",
+        "connection 14 of site 1": "Quantity must be between 0 and 500: 2147483648999",
+        "connection 15 of site 1": (
+            f"Comments must be at most 4000 characters: {'x' * 80!r}... (100,000 characters)"
+        ),
+        "connection 16 of site 1": (
+            "Amps must be between 0 and 1000 A: 1001; Voltage must be between 0 and 1500 V: 1501.0"
+        ),
+        "connection 17 of site 1": (
+            f"Reference must be at most 100 characters: {'r' * 80!r}... (101 characters)"
+        ),
+        "connection 3000000000 of site 1": (
+            "ID must be between 1 and 2147483647 (GraphQL's Int): 3000000000"
+        ),
+        "connection 18 of site 1": (
+            "ConnectionTypeID must be between 0 and 2147483647 (GraphQL's Int): -1"
+        ),
+        "site 5000000000": "ID must be between 1 and 2147483647 (GraphQL's Int): 5000000000",
+        "site 2": (
+            "AddressInfo.Latitude must be between -90 and 90 degrees: 91.0; "
+            f"AddressInfo.Title must be at most 200 characters: {'t' * 80!r}... (201 characters)"
+        ),
+    }
+    assert (report.counts.sites.written, report.counts.connections.written) == (2, 2)
+    with sqlite3.connect(tmp_path / "rules.db") as raw:
+        assert raw.execute("SELECT max(power_kw) FROM connection_info").fetchone() == (1000.0,)
+    # What was stored can be read: the largest id fits GraphQL's Int.
+    async with graphql_runner(tmp_path / "rules.db") as graphql:
+        data = await graphql.data(
+            "{ connectionInfos(first: 3, orderBy: ID_DESC) { edges { node { id } } } }"
+        )
+    assert [edge["node"]["id"] for edge in data["connectionInfos"]["edges"]] == [TOP, 19]
+
+
+async def test_a_rejection_quotes_a_huge_value_clipped(tmp_path: Path) -> None:
+    export = tmp_path / "huge.json"
+    export.write_text(
+        json.dumps(
+            [
+                _poi(1, _connection(10, Comments="y" * 2_000_000)),
+                {"ID": "z" * 1_000_000},
+                _poi(2, _connection(20, Amps={"lots": ["a" * 500_000] * 10})),
+            ]
+        )
+    )
+    repository = await _seeded(tmp_path / "huge.db")
+    try:
+        _, rejections = await _import(repository, export)
+    finally:
+        await repository.close()
+    assert len(rejections) == 3
+    assert all(len(str(rejection)) < 400 for rejection in rejections), rejections
+    assert "(2,000,000 characters)" in rejections[0].reason
+    assert "(1,000,000 characters)" in rejections[1].record
+    assert rejections[2].reason.startswith("Amps is not an integer: {'lots': ['aaa")
+
+
+async def test_writes_go_in_transactions_of_the_batch_size(tmp_path: Path) -> None:
+    export = _export(tmp_path / "batches.json", _sites(250))
+    repository = await _seeded(tmp_path / "batches.db")
+    statements: list[str] = []
+    repository.add_statement_listener(statements.append)
+    try:
+        report, _ = await _import(repository, export, batch_size=100)
+        again, _ = await _import(repository, export, batch_size=100)
+    finally:
+        await repository.close()
+    assert report.transactions == 3
+    assert statements.count("BEGIN IMMEDIATE") == 3 + 3  # both imports
+    assert (report.counts.sites.written, report.counts.connections.written) == (250, 500)
+    assert (again.counts.sites.written, again.counts.connections.unchanged) == (0, 500)
+
+
+# Imports a file and dies (as if killed) when its second write transaction begins.
+KILLED_IMPORT = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from pathlib import Path
+    from gql.importer import import_exports
+    from gql.repository.sqlite import SqliteRepository
+
+    async def main(db: str, export: str) -> None:
+        repository = await SqliteRepository.open(Path(db))
+        commits = 0
+
+        def listener(sql: str) -> None:
+            nonlocal commits
+            if sql == "COMMIT":
+                commits += 1
+            elif sql == "BEGIN IMMEDIATE" and commits:
+                os._exit(137)
+
+        repository.add_statement_listener(listener)
+        await import_exports(repository, [Path(export)], batch_size=100)
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    """
+)
+
+
+async def test_an_import_killed_half_way_is_completed_by_a_rerun(tmp_path: Path) -> None:
+    export = _export(tmp_path / "killed.json", _sites(250))
+    db = tmp_path / "killed.db"
+    await (await _seeded(db)).close()
+    killed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        KILLED_IMPORT,
+        str(db),
+        str(export),
+        cwd=REPO_ROOT,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(killed.communicate(), timeout=120)
+    assert killed.returncode == 137, stderr.decode()
+    assert _table_counts(db) == (100, 200)  # the first batch, whole
+    repository = await SqliteRepository.open(db)
+    try:
+        report, _ = await _import(repository, export, batch_size=100)
+    finally:
+        await repository.close()
+    assert _table_counts(db) == (250, 500)
+    assert (report.counts.sites.written, report.counts.sites.unchanged) == (150, 100)

@@ -20,7 +20,10 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from gql.repository.base import Unavailable
+
 BAD_USER_INPUT = "BAD_USER_INPUT"
+DATABASE_BUSY = "DATABASE_BUSY"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
@@ -89,6 +92,21 @@ def clipped(error: GraphQLError) -> GraphQLError:
         path=error.path,
         original_error=error.original_error,
         extensions=error.extensions,
+    )
+
+
+def busy(error: GraphQLError) -> GraphQLError:
+    """Another process (an import, say) held the database's write lock past the busy
+    timeout: not a bug, and the same request is likely to succeed a moment later."""
+    return GraphQLError(
+        "The database is busy: another process held its write lock for too long. Nothing "
+        "was changed; try again shortly.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={"code": DATABASE_BUSY, "retryable": True},
     )
 
 
@@ -161,4 +179,6 @@ class ErrorCodes(SchemaExtension):
         if error.path is None:
             # Not tied to a field: graphql-core could not coerce the request's variables.
             return with_code(error, BAD_USER_INPUT)
+        if isinstance(error.original_error, Unavailable):
+            return busy(error)
         return masked(error)

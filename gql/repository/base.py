@@ -7,7 +7,7 @@ PostgreSQL backend can slot in behind the same methods.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from gql.repository.models import (
     ApiKeyRecord,
@@ -23,6 +23,14 @@ from gql.repository.models import (
     SiteRecord,
     WriteCounts,
 )
+
+# Bulk writes (imports, demo data) of at least this many rows end with refresh_statistics.
+STATISTICS_AFTER_ROWS: Final = 1000
+
+
+class Unavailable(Exception):
+    """The database cannot take the request now: another process held its write lock for
+    longer than the busy timeout. Nothing was changed; trying again later may succeed."""
 
 
 class Repository(Protocol):
@@ -63,16 +71,22 @@ class Repository(Protocol):
         *,
         replace_site_connections: bool,
     ) -> ImportCounts:
-        """Upsert sites and connections in one transaction; all or nothing.
+        """Upsert sites and connections in one transaction; all or nothing. A bulk writer
+        calls refresh_statistics once when done, not after each call.
 
         With ``replace_site_connections`` a site's stored connections that are not among
         ``connections`` are removed, as when a source re-publishes a whole site.
         """
         ...
 
+    async def refresh_statistics(self) -> None:
+        """Lets the query planner see the data of a bulk write (it reads every index)."""
+        ...
+
     # Edits of single connections. Each runs in one transaction together with its entry
     # in the change log, and runs to its end even when the caller is cancelled. A broken
-    # constraint raises WriteConflict.
+    # constraint raises WriteConflict. Any write raises Unavailable when it cannot get the
+    # database's write lock within the busy timeout.
 
     async def create_connection(
         self, values: Mapping[str, Any], *, actor: str

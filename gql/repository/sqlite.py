@@ -20,6 +20,7 @@ import orjson
 
 from gql.clock import utc_now
 from gql.power import effective_power_kw
+from gql.repository.base import Unavailable
 from gql.repository.models import (
     RECORD_BY_KIND,
     WRITABLE_CONNECTION_FIELDS,
@@ -46,8 +47,8 @@ T = TypeVar("T")
 # Stands in for a missing power in the sort-key columns, so such rows sort last.
 NO_POWER_SORT_KEY: Final = 1e308
 _BELOW_NO_POWER: Final = 1e307
-# Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
-STATISTICS_AFTER_ROWS: Final = 1000
+# SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
+_LOCK_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 _CONNECTION_COLUMNS: Final = ConnectionRecord._fields
 _SELECT_CONNECTIONS: Final = f"SELECT {', '.join(_CONNECTION_COLUMNS)} FROM connection_info"
@@ -172,8 +173,8 @@ class SqliteRepository:
             )
             if has_stats:
                 return
-        async with self._write_lock:
-            await self._writer.execute("ANALYZE")
+        async with self._transaction() as connection:
+            await connection.execute("ANALYZE")
 
     async def schema_version(self) -> int:
         async with self._reader() as connection:
@@ -192,13 +193,20 @@ class SqliteRepository:
         """One write transaction at a time; rolled back on any error, cancellation included."""
         assert self._writer is not None, "repository is closed"
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if _is_lock(error):
+                    raise Unavailable(str(error)) from error
+                raise
             try:
                 yield self._writer
-            except BaseException:
+                await self._writer.execute("COMMIT")
+            except BaseException as error:
                 await self._writer.execute("ROLLBACK")
+                if isinstance(error, sqlite3.OperationalError) and _is_lock(error):
+                    raise Unavailable(str(error)) from error
                 raise
-            await self._writer.execute("COMMIT")
 
     async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Runs ``work`` in one transaction that a cancelled caller cannot cut short: it
@@ -321,9 +329,10 @@ class SqliteRepository:
                     " AND id NOT IN (SELECT value FROM json_each(?))",
                     [(site_id, _json_list(ids)) for site_id, ids in kept.items()],
                 )
-        if counts.connections.written >= STATISTICS_AFTER_ROWS:
-            await self._gather_statistics()
         return counts
+
+    async def refresh_statistics(self) -> None:
+        await self._gather_statistics()
 
     # -- connection edits, each logged in its own transaction ---------------------------
 
@@ -434,6 +443,11 @@ class SqliteRepository:
             return cursor.rowcount == 1
 
         return await self._write(work)
+
+
+def _is_lock(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for a lock (busy timeout), not some other failure."""
+    return error.sqlite_errorcode & 0xFF in _LOCK_CODES
 
 
 def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -93,6 +93,8 @@ class GraphQLHTTPEndpoint:
         request = Request(scope, receive)
         try:
             response = await self._respond(request)
+        except ClientDisconnect:
+            return  # gone before its body arrived (or timed out): no one to answer
         except Exception:
             error_id = uuid.uuid4().hex
             logger.exception("unexpected error %s answering %s", error_id, request.url.path)

@@ -213,3 +213,11 @@ async def test_a_client_gone_before_its_body_is_not_an_error(
     await app(scope, receive, send)
     assert sent == []
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_websocket_handshake_meets_the_connection_cap(capped: Process) -> None:
+    url = capped.url.replace("http", "ws") + "/graphql"
+    async with connections(capped, 25):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    assert refused.value.response.status_code == 503

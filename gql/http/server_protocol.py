@@ -9,7 +9,9 @@ descriptor for ever, and a few thousand of them starve everyone else. Here:
   connection opening or of the previous response ending, else the connection closes
   (this also covers a connection that never sends a byte);
 - the body must be complete within ``body_seconds`` of the headers, else the request is
-  answered 408 (REQUEST_TIMEOUT) and the connection closes.
+  answered 408 (REQUEST_TIMEOUT) and the connection closes;
+- a WebSocket handshake meets the connection cap (``limit_concurrency``) as other
+  requests do: uvicorn checks the cap only for plain HTTP requests.
 
 Deadlines run only while we wait for the client: not while the app works on a request,
 not for a request queued behind another (pipelining: uvicorn stops reading meanwhile),
@@ -61,6 +63,18 @@ class _DeadlineProtocol(HttpToolsProtocol):
         self._in_body = True
         if not self.pipeline:  # a queued request's body is read once it starts
             self._body_deadline = self.loop.call_later(self._body_seconds, self._body_late)
+
+    def _should_upgrade(self) -> bool:
+        # At the cap, the handshake goes on as a plain request: uvicorn answers it 503.
+        return super()._should_upgrade() and not self._at_capacity()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        if not self._at_capacity():  # else uvicorn has logged the 503 already
+            super()._unsupported_upgrade_warning()
+
+    def _at_capacity(self) -> bool:
+        limit = self.limit_concurrency
+        return limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)
 
     def on_message_complete(self) -> None:
         self._in_body = False

@@ -15,6 +15,7 @@ from pathlib import Path
 from gql.importer import ImportFileError, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
+from gql.open_files import raise_open_file_limit
 from gql.repository.base import Repository, Unavailable
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
@@ -147,6 +148,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gql.app import create_app
     from gql.http.persisted import ManifestError
+    from gql.http.server_protocol import protocol_with_deadlines
 
     try:
         app = create_app(settings)
@@ -169,6 +171,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _check_database(settings)
     keep_large_allocations_returnable()
     freeze_startup_objects()
+    raise_open_file_limit(settings.max_connections)
     print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
     uvicorn.run(
         app,
@@ -178,6 +181,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         lifespan="on",
         # On SIGTERM: stop accepting, let in-flight requests finish, then close the database.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # Slow clients (slowloris) must not hold connections: deadlines on the request
+        # head and body, an idle timeout, and a cap answered 503. uvicorn refuses when
+        # open connections (this one included) reach limit_concurrency, hence the + 1.
+        http=protocol_with_deadlines(
+            settings.header_timeout_seconds, settings.body_timeout_seconds
+        ),
+        timeout_keep_alive=settings.idle_timeout_seconds,
+        limit_concurrency=settings.max_connections + 1,
     )
     return 0
 

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.types.graphql import OperationType
@@ -45,6 +45,8 @@ class GraphQLHTTPEndpoint:
         request = Request(scope, receive)
         try:
             response = await self._respond(request)
+        except ClientDisconnect:
+            return  # gone before its body arrived (or timed out): no one to answer
         except Exception:
             response = internal_error(request)
         await response(scope, receive, send)

@@ -73,7 +73,7 @@ class InProcessBroadcaster:
         subscriber = _Subscriber(joined_after=self._published)
         self._subscribers.add(subscriber)
         try:
-            yield _events(subscriber.queue)
+            yield _Events(subscriber.queue)
         finally:
             self._subscribers.discard(subscriber)
 
@@ -104,10 +104,22 @@ class InProcessBroadcaster:
             subscriber.queue.put_nowait(event)
 
 
-async def _events(queue: asyncio.Queue[object]) -> AsyncIterator[StatusChanged]:
-    while True:
-        item = await queue.get()
+class _Events:
+    """A subscriber's events. A plain iterator rather than an async generator: one left
+    suspended when its subscription ends would live on until the collector finds it, and
+    then cost a task to close."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: asyncio.Queue[object]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> StatusChanged:
+        item = await self._queue.get()
         if item is _OVERFLOWED:
             raise SubscriberTooSlow("the subscriber fell too far behind; subscribe again")
         assert isinstance(item, StatusChanged)
-        yield item
+        return item

@@ -1,19 +1,22 @@
-"""The root Subscription type: live status changes, over WebSocket (graphql-transport-ws).
+"""The root Subscription type: live status changes, over WebSocket (graphql-transport-ws)
+and Server-Sent Events.
 
-The limit on subscriptions per socket is enforced by the socket's protocol handler
-(gql/http/websocket.py), which answers the refused one with an `error` message. A
+The caps on subscriptions in the whole process and per client address are taken here,
+so they hold for every transport: a subscription beyond either is refused with
+TOO_MANY_SUBSCRIPTIONS before any event, and its slot is given back however it ends. The
+limit per socket is enforced by the socket's protocol handler (gql/http/websocket.py). A
 subscriber that falls too far behind is ended with a SUBSCRIBER_TOO_SLOW error."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
 
-from gql.broadcast import SubscriberTooSlow
+from gql.broadcast import NoSubscriptionSlot, SubscriberTooSlow
 from gql.filtering import matches
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from gql.graphql.context import Context
 
 SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
+TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 
 @strawberry.type(description="A connection's status changed through a mutation.")
@@ -43,17 +47,39 @@ class Subscription:
         self, info: strawberry.Info, filter: ConnectionInfoFilter | None = None
     ) -> AsyncGenerator[ConnectionStatusChange, None]:
         context: Context = info.context
+        settings = context.settings
         wanted = filter.to_filter() if filter is not None else ConnectionFilter()
         try:
-            async with context.broadcaster.subscribe() as events:
-                async for event in events:
-                    if await matches(wanted, event.connection, context.references):
-                        yield ConnectionStatusChange(
-                            connection_info=ConnectionInfo.from_record(event.connection),
-                            previous_status_type_id=event.previous_status_type_id,
-                            status_type_id=event.status_type_id,
-                            changed_at=datetime.fromisoformat(event.changed_at),
-                        )
+            with context.broadcaster.slots.hold(
+                client_address(context.request),
+                max_total=settings.max_subscriptions,
+                max_per_client=settings.max_subscriptions_per_client,
+            ):
+                async with context.broadcaster.subscribe() as events:
+                    async for event in events:
+                        if await matches(wanted, event.connection, context.references):
+                            yield ConnectionStatusChange(
+                                connection_info=ConnectionInfo.from_record(event.connection),
+                                previous_status_type_id=event.previous_status_type_id,
+                                status_type_id=event.status_type_id,
+                                changed_at=datetime.fromisoformat(event.changed_at),
+                            )
+        except NoSubscriptionSlot as refused:
+            raise GraphQLError(
+                str(refused),
+                extensions={
+                    "code": TOO_MANY_SUBSCRIPTIONS,
+                    "limit": refused.limit,
+                    "maxSubscriptions": refused.cap,
+                },
+            ) from refused
         except SubscriberTooSlow as error:
             # Coded, so the client can tell it apart from a failure and subscribe again.
             raise GraphQLError(str(error), extensions={"code": SUBSCRIBER_TOO_SLOW}) from error
+
+
+def client_address(request: Any) -> str:
+    """The address a subscription counts against: the peer of its WebSocket or request
+    (behind a trusted proxy, uvicorn has already put the forwarded client there)."""
+    client = getattr(request, "client", None)
+    return client.host if client is not None else "unknown"

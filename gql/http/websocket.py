@@ -37,11 +37,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
+from gql.graphql.subscriptions import TOO_MANY_SUBSCRIPTIONS
 from gql.settings import Settings
 
 logger = logging.getLogger("gql.http.websocket")
-
-TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 ContextFactory = Callable[[Request | WebSocket], Context]
 

@@ -178,6 +178,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         lifespan="on",
         # On SIGTERM: stop accepting, let in-flight requests finish, then close the database.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        ws_max_size=settings.max_websocket_message_bytes,
     )
     return 0
 

@@ -214,12 +214,7 @@ class GraphQLHTTPEndpoint:
                 )
         except TimeoutError:
             # The work was cancelled; a write in it still commits or rolls back whole.
-            raise RequestError(
-                504,
-                OPERATION_TIMED_OUT,
-                f"The operation ran longer than {timeout_ms} ms and was stopped.",
-                legacy_status=200,
-            ) from None
+            raise operation_timed_out(timeout_ms) from None
         except InvalidOperationTypeError as error:
             raise _operation_not_allowed(error.operation_type) from None
         except CannotGetOperationTypeError as error:
@@ -269,6 +264,15 @@ def _result_body(result: ExecutionResult, request_failed: bool) -> dict[str, Any
     if result.extensions:
         body["extensions"] = result.extensions
     return body
+
+
+def operation_timed_out(timeout_ms: int) -> RequestError:
+    return RequestError(
+        504,
+        OPERATION_TIMED_OUT,
+        f"The operation ran longer than {timeout_ms} ms and was stopped.",
+        legacy_status=200,
+    )
 
 
 def _operation_not_allowed(operation_type: OperationType) -> RequestError:

@@ -153,7 +153,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             document = self._endpoint.documents.document(params)
         except RequestError as error:
             raise _graphql_error(error) from None
-        if document.on_valid is not None and self._endpoint.is_valid(document.query):
+        node = self._endpoint.parse(document.query)
+        if document.on_valid is not None and self._endpoint.is_valid(node):
             document.on_valid()
         return {**message, "payload": {**payload, "query": document.query}}
 
@@ -261,13 +262,17 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         operation = get_operation_ast(document, operation_name)
         return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
-    def is_valid(self, query: str) -> bool:
-        """Whether the document parses and validates (from the caches that running it
-        fills anyway)."""
+    def parse(self, query: str) -> DocumentNode:
+        """The document (from the cache running it reads), or its coded error (too long,
+        too many tokens, bad syntax) raised: Strawberry's streams would let that error of
+        the limits' parse step escape, a logged traceback instead of an `error` message."""
         document = parsed(query, self.settings)
-        return isinstance(document, DocumentNode) and not validation_errors(
-            schema._schema, document, self.settings
-        )
+        if isinstance(document, GraphQLError):
+            raise document
+        return document
+
+    def is_valid(self, document: DocumentNode) -> bool:
+        return not validation_errors(schema._schema, document, self.settings)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return self._context_for(request)

@@ -69,7 +69,6 @@ logger = logging.getLogger("gql.http.websocket")
 
 TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 MESSAGE_TOO_BIG = 1009  # RFC 6455; uvicorn closes with it too
-INVALID_MESSAGE = 4400  # graphql-transport-ws
 
 ContextFactory = Callable[[Request | WebSocket], Context]
 

@@ -32,7 +32,7 @@ from gql.http.event_stream import EventStreamEndpoint, EventStreamSwitch, wants_
 from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
 from gql.http.pipeline import RequestPipeline, Schemas
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
-from gql.http.rate_limit import ClientIdentifier, RateLimit
+from gql.http.rate_limit import ClientIdentifier, ClientRates, RateLimit, TokenBuckets
 from gql.http.websocket import SubscriptionEndpoint
 from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
@@ -116,12 +116,15 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             memoize=isinstance(request, Request) and not wants_event_stream(request.headers),
         )
 
-    pipeline = RequestPipeline(settings, Schemas(schema, traced_schema), document_source(settings))
+    # Every transport shares one document source and one set of rate-limit buckets.
+    documents = document_source(settings)
+    rates = client_rates(settings, _client_identifier(services))
+    pipeline = RequestPipeline(settings, Schemas(schema, traced_schema), documents)
     graphql = GraphQLHTTPEndpoint(pipeline, context_for)
     event_streams = EventStreamEndpoint(
         pipeline, context_for, heartbeat_seconds=settings.keep_alive_seconds
     )
-    subscriptions = SubscriptionEndpoint(settings, context_for)
+    subscriptions = SubscriptionEndpoint(settings, context_for, documents, rates)
     playground_assets = find_assets_dir(settings.playground_assets)
     return Starlette(
         routes=[
@@ -135,7 +138,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
-        middleware=http_middleware(settings, _client_identifier(services)),
+        middleware=http_middleware(settings, rates),
     )
 
 
@@ -146,6 +149,14 @@ def document_source(settings: Settings) -> DocumentSource:
     if settings.trusted_documents is not None:
         return TrustedDocuments.from_manifest(settings.trusted_documents)
     return AutomaticPersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes)
+
+
+def client_rates(settings: Settings, identify: ClientIdentifier) -> ClientRates | None:
+    """The per-client token buckets, or None when rate limiting is off."""
+    if settings.rate_limit_per_second <= 0:
+        return None
+    buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    return ClientRates(buckets, identify)
 
 
 def _client_identifier(services: Services) -> ClientIdentifier:
@@ -171,7 +182,7 @@ def _client_identifier(services: Services) -> ClientIdentifier:
     return identify
 
 
-def http_middleware(settings: Settings, identify: ClientIdentifier) -> list[Middleware]:
+def http_middleware(settings: Settings, rates: ClientRates | None) -> list[Middleware]:
     middleware = []
     if settings.cors_origins:
         middleware.append(
@@ -184,15 +195,8 @@ def http_middleware(settings: Settings, identify: ClientIdentifier) -> list[Midd
                 max_age=600,
             )
         )
-    if settings.rate_limit_per_second > 0:
-        middleware.append(
-            Middleware(
-                RateLimit,
-                rate=settings.rate_limit_per_second,
-                burst=settings.rate_limit_burst,
-                identify=identify,
-            )
-        )
+    if rates is not None:
+        middleware.append(Middleware(RateLimit, rates=rates))
     # Level 6 (zlib's default) compresses nearly as well as 9 at about half the cost.
     middleware.append(
         Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)

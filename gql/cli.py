@@ -189,6 +189,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ),
         timeout_keep_alive=settings.idle_timeout_seconds,
         limit_concurrency=settings.max_connections + 1,
+        ws_max_size=settings.max_websocket_message_bytes,
     )
     return 0
 

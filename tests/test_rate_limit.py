@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from gql.app import create_app
 from gql.http import rate_limit
-from gql.http.rate_limit import RATE_LIMITED, RateLimit, TokenBuckets
+from gql.http.rate_limit import RATE_LIMITED, ClientRates, RateLimit, TokenBuckets
 from gql.settings import Settings
 from tests.conftest import run_cli
 
@@ -118,9 +118,8 @@ def _limited(
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/graphql", ok, methods=["GET", "POST"]), Route("/other", ok)])
-    limiter = RateLimit(app, rate=rate, burst=burst, identify=identify)
-    limiter._buckets = TokenBuckets(rate, burst, clock=clock)  # the fake clock
-    return TestClient(limiter)
+    rates = ClientRates(TokenBuckets(rate, burst, clock=clock), identify)
+    return TestClient(RateLimit(app, rates=rates))
 
 
 @pytest.mark.parametrize(
@@ -146,7 +145,7 @@ def test_retry_after_is_whole_seconds_rounded_up(
         "errors": [
             {
                 "message": f"Too many requests; retry after {retry_after} s.",
-                "extensions": {"code": RATE_LIMITED},
+                "extensions": {"code": RATE_LIMITED, "retryAfter": int(retry_after)},
             }
         ]
     }

@@ -517,13 +517,25 @@ ALLOWED = "https://app.example"
 
 
 @pytest.mark.parametrize(
-    "origin",
-    ["https://evil.example", "http://app.example", "https://app.example.evil.example", "null"],
+    ("cors_origins", "origin"),
+    [
+        ((ALLOWED,), "https://evil.example"),
+        ((ALLOWED,), "http://app.example"),
+        ((ALLOWED,), "https://app.example.evil.example"),
+        ((ALLOWED,), "null"),
+        # The server's own origin is no exception when origins are listed: a page that
+        # DNS rebinding put on this host has it too.
+        ((ALLOWED,), "http://testserver"),
+        ((ALLOWED,), "https://testserver"),  # an https page onto the http host
+        ((), "http://testserver"),
+    ],
 )
-def test_a_browser_on_another_origin_is_refused(
-    open_live: Callable[..., contextlib.AbstractContextManager[Live]], origin: str
+def test_a_browser_on_an_unlisted_origin_is_refused(
+    open_live: Callable[..., contextlib.AbstractContextManager[Live]],
+    cors_origins: tuple[str, ...],
+    origin: str,
 ) -> None:
-    with open_live(cors_origins=(ALLOWED,)) as live:
+    with open_live(cors_origins=cors_origins) as live:
         with pytest.raises(WebSocketDisconnect) as refused, live.socket({"origin": origin}):
             pytest.fail("the handshake was accepted")
         assert refused.value.code == 1008  # closed before accepting: HTTP 403
@@ -537,8 +549,7 @@ def test_a_browser_on_another_origin_is_refused(
         ((ALLOWED,), "https://APP.example:443"),  # the same origin, written otherwise
         ((ALLOWED, "https://other.example"), "https://other.example"),
         ((ALLOWED,), None),  # not a browser
-        ((ALLOWED,), "http://testserver"),  # the server's own pages
-        ((), "http://testserver"),
+        ((ALLOWED, "http://testserver"), "http://testserver"),  # the server's own, listed
         (("*",), "https://anywhere.example"),
     ],
 )

@@ -1,8 +1,10 @@
-"""Optional rate limiting of GraphQL requests: a token bucket per client.
+"""Optional rate limiting of GraphQL operations: a token bucket per client.
 
 A client is its API key when the key is valid (so many users behind one address are
-told apart), else its address: made-up keys get no bucket of their own. Over the rate,
-requests get 429 with `Retry-After` before any GraphQL work is done.
+told apart), else its address: made-up keys get no bucket of their own. HTTP requests and
+WebSocket `subscribe` messages draw from the same buckets (`ClientRates`). Over the rate,
+requests get 429 with `Retry-After` before any GraphQL work is done; a WebSocket operation
+gets an `error` message (see gql/http/websocket.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
 import orjson
 from starlette.datastructures import Headers
@@ -54,49 +56,64 @@ class TokenBuckets:
         return wait
 
 
+class ClientRates:
+    """The buckets and the way clients are told apart, one instance for the whole app."""
+
+    def __init__(self, buckets: TokenBuckets, identify: ClientIdentifier) -> None:
+        self._buckets = buckets
+        self._identify = identify
+
+    async def wait(self, headers: Headers, address: str) -> float:
+        """0 when the client may go on (a token is taken); otherwise seconds to wait."""
+        return self._buckets.take(await self._identify(headers, address))
+
+
+def client_address(scope: Scope) -> str:
+    return scope["client"][0] if scope.get("client") else "unknown"
+
+
+def retry_after_seconds(wait: float) -> int:
+    """Whole seconds, rounded up and never 0, as `Retry-After` counts them."""
+    return max(1, math.ceil(wait))
+
+
+def rate_limited_error(retry_after: int) -> dict[str, Any]:
+    return {
+        "message": f"Too many requests; retry after {retry_after} s.",
+        "extensions": {"code": RATE_LIMITED, "retryAfter": retry_after},
+    }
+
+
 class RateLimit:
     def __init__(
         self,
         app: ASGIApp,
         *,
-        rate: float,
-        burst: int,
-        identify: ClientIdentifier,
+        rates: ClientRates,
         paths: frozenset[str] = frozenset({"/graphql"}),
     ) -> None:
         self._app = app
-        self._buckets = TokenBuckets(rate, burst)
-        self._identify = identify
+        self._rates = rates
         self._paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # WebSocket handshakes pass: each operation on the socket takes its own token.
         if scope["type"] != "http" or scope["path"] not in self._paths:
             await self._app(scope, receive, send)
             return
-        address = scope["client"][0] if scope.get("client") else "unknown"
-        client = await self._identify(Headers(scope=scope), address)
-        wait = self._buckets.take(client)
+        wait = await self._rates.wait(Headers(scope=scope), client_address(scope))
         if wait == 0:
             await self._app(scope, receive, send)
             return
-        retry_after = str(max(1, math.ceil(wait)))
-        body = orjson.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"Too many requests; retry after {retry_after} s.",
-                        "extensions": {"code": RATE_LIMITED},
-                    }
-                ]
-            }
-        )
+        retry_after = retry_after_seconds(wait)
+        body = orjson.dumps({"errors": [rate_limited_error(retry_after)]})
         await send(
             {
                 "type": "http.response.start",
                 "status": 429,
                 "headers": [
                     (b"content-type", b"application/json; charset=utf-8"),
-                    (b"retry-after", retry_after.encode()),
+                    (b"retry-after", str(retry_after).encode()),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

@@ -3,13 +3,12 @@ batching, persisted queries, trusted documents and HTTP caching."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -18,8 +17,9 @@ from starlette.testclient import TestClient
 from gql.app import create_app
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
-from gql.repository.models import ConnectionRecord, PageQuery
 from gql.settings import Settings
+from tests.slow_pages import SlowPages
+from tests.slow_pages import slow_app as slow_pages_app
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -452,37 +452,11 @@ def test_cors_can_be_turned_off(demo_db: Path) -> None:
 # --- execution time and URL length --------------------------------------------------------
 
 
-class SlowPages:
-    """The real repository, except that pages of connections first wait ``delay`` s."""
-
-    def __init__(self, inner: Repository) -> None:
-        self._inner = inner
-        self.delay = 0.0
-        self.cancelled = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
-        try:
-            await asyncio.sleep(self.delay)
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        return await self._inner.connection_page(query)
-
-
 @pytest.fixture
 def slow_app(demo_db: Path) -> Iterator[tuple[TestClient, SlowPages]]:
-    wrappers: list[SlowPages] = []
-
-    async def open_slow(settings: Settings) -> Repository:
-        wrappers.append(SlowPages(await open_repository(settings)))
-        return cast(Repository, wrappers[-1])
-
-    app = create_app(Settings(db=demo_db, execution_timeout_ms=200), open_repo=open_slow)
+    app, opened = slow_pages_app(Settings(db=demo_db, execution_timeout_ms=200))
     with TestClient(app) as client:
-        yield client, wrappers[0]
+        yield client, opened[0]
 
 
 def test_an_operation_over_the_time_limit_is_stopped(

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -19,11 +19,9 @@ from gql.app import create_app
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.reference_cache import ReferenceCache
-from gql.repository.base import Repository
-from gql.repository.factory import open_repository
 from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
-from tests.test_http_endpoint import SlowPages
+from tests.slow_pages import slow_app
 
 STREAM = {"accept": "text/event-stream"}
 QUERY = "{ levels { id } }"
@@ -273,13 +271,7 @@ async def test_request_limits_refuse_a_costly_subscription_for_every_transport(
 
 
 def test_a_query_over_the_time_limit_is_504(demo_db: Path) -> None:
-    wrappers: list[SlowPages] = []
-
-    async def open_slow(settings: Settings) -> Repository:
-        wrappers.append(SlowPages(await open_repository(settings)))
-        return cast(Repository, wrappers[-1])
-
-    app = create_app(Settings(db=demo_db, execution_timeout_ms=200), open_repo=open_slow)
+    app, wrappers = slow_app(Settings(db=demo_db, execution_timeout_ms=200))
     with TestClient(app) as client:
         wrappers[0].delay = 60
         page = "{ connectionInfos(first: 3) { nodes { id } } }"

@@ -25,12 +25,10 @@ from websockets.sync.client import ClientConnection, connect
 
 import gql.app
 from gql.app import create_app
-from gql.repository.base import Repository
-from gql.repository.factory import open_repository
 from gql.settings import Settings
 from tests.conftest import run_cli
 from tests.processes import Process, ocm_server
-from tests.test_http_endpoint import SlowPages
+from tests.slow_pages import SlowPages, slow_app
 from tests.test_subscriptions import PROTOCOL, SET_STATUS, SUBSCRIPTION, A, RecordingBroadcaster
 
 pytestmark = pytest.mark.timeout(120)
@@ -269,13 +267,7 @@ def slow_live(
         original.backup(copy)
     monkeypatch.setattr(RecordingBroadcaster, "made", [])
     monkeypatch.setattr(gql.app, "InProcessBroadcaster", RecordingBroadcaster)
-    wrappers: list[SlowPages] = []
-
-    async def open_slow(settings: Settings) -> Repository:
-        wrappers.append(SlowPages(await open_repository(settings)))
-        return cast(Repository, wrappers[-1])
-
-    app = create_app(Settings(db=db, execution_timeout_ms=200), open_repo=open_slow)
+    app, wrappers = slow_app(Settings(db=db, execution_timeout_ms=200))
     with TestClient(app) as client:
         yield client, wrappers[0], cast(RecordingBroadcaster, RecordingBroadcaster.made[-1]), key
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from gql.importer import ImportFileError, Rejection, import_exports
+from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
 from gql.open_files import raise_open_file_limit
@@ -24,6 +24,7 @@ from gql.seeding import seed_demo, seed_reference
 from gql.settings import ENV_PREFIX, Settings, SettingsError
 
 EXIT_USAGE = 2
+EXIT_REJECTS = 3
 _DEFAULTS = Settings()
 
 
@@ -93,6 +94,20 @@ def _parser() -> argparse.ArgumentParser:
         "import", "Import OCM POI exports (.json or .json.gz, files or folders).", _import
     )
     imports.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
+    imports.add_argument(
+        "--dry-run", action="store_true", help="read and check everything, write nothing"
+    )
+    imports.add_argument(
+        "--allow-rejects",
+        action="store_true",
+        help=f"exit 0, not {EXIT_REJECTS}, when some records were rejected",
+    )
+    imports.epilog = (
+        f"exit codes: 0 every record written or unchanged; {EXIT_USAGE} the import could "
+        f"not run and wrote nothing (a missing or unusable database, a broken file); "
+        f"{EXIT_REJECTS} some records were rejected (listed on stderr; the others were "
+        "written, unless --dry-run)"
+    )
 
     export = command("export-schema", "Print the GraphQL schema (SDL).", _export_schema)
     export.add_argument(
@@ -245,6 +260,17 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     def rejected(rejection: Rejection) -> None:
         print(rejection, file=sys.stderr)
 
+    db = settings.db
+    creating = not db.exists()
+    # As serve: only the default file is created (a mistyped path must not make a new
+    # one), and a dry run creates nothing.
+    if creating and (_db_was_chosen(args) or args.dry_run):
+        raise CommandError(f"no database at {db}; create one with `ocm-gql seed --db {db}`")
+    _check_database(settings)  # one clear line for a folder, a damaged file, a lock
+    if creating:
+        progress(f"created {db}; loading the reference lists")
+        _with_repository(settings, _seed_reference_only)
+
     async def work(repository: Repository) -> int:
         try:
             report = await import_exports(
@@ -254,19 +280,43 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 rejected,
                 max_bytes=settings.import_max_bytes,
                 batch_size=settings.import_batch_size,
+                dry_run=args.dry_run,
             )
+        except NoReferenceLists as error:
+            raise CommandError(
+                f"cannot import into {db}: {error}; load them with `ocm-gql seed --db {db}`"
+            ) from None
         except Unavailable as error:
             raise CommandError(
-                f"cannot write to {settings.db}: {error} (another process held its write "
+                f"cannot write to {db}: {error} (another process held its write "
                 "lock past the busy timeout); batches already written stay, run the import "
                 "again to complete it"
             ) from None
-        print(f"sites: {_describe(report.counts.sites)}")
-        print(f"connections: {_describe(report.counts.connections)}")
-        print(f"transactions: {report.transactions}")
+        sites, connections = report.counts.sites, report.counts.connections
+        if args.dry_run:
+            print(f"sites: {_describe_checked(sites)}")
+            print(f"connections: {_describe_checked(connections)}")
+            print("dry run: nothing written")
+        else:
+            print(f"sites: {_describe(sites)}")
+            print(f"connections: {_describe(connections)}")
+            print(f"transactions: {report.transactions}")
+        if (sites.rejected or connections.rejected) and not args.allow_rejects:
+            print(
+                f"ocm-gql: error: {sites.rejected} of {sites.read} sites and "
+                f"{connections.rejected} of {connections.read} connections were rejected "
+                "(listed above); pass --allow-rejects to accept rejections",
+                file=sys.stderr,
+            )
+            return EXIT_REJECTS
         return 0
 
     return _with_repository(settings, work)
+
+
+async def _seed_reference_only(repository: Repository) -> int:
+    await seed_reference(repository)
+    return 0
 
 
 def _export_schema(args: argparse.Namespace, _settings: Settings) -> int:
@@ -312,6 +362,11 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _with_repository(_existing_db(settings), work)
+
+
+def _describe_checked(counts: WriteCounts) -> str:
+    """Counts of a dry run: what is valid would be written or found unchanged."""
+    return f"{counts.read} read, {counts.read - counts.rejected} valid, {counts.rejected} rejected"
 
 
 def _describe(counts: WriteCounts) -> str:

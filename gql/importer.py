@@ -8,16 +8,20 @@ at a time, and never held whole. Only regular files are read (not a device such 
 /dev/zero, nor a FIFO), and a file larger than ``import_max_bytes`` once decompressed is
 refused (a gzip bomb).
 
-Every record is checked with the mutations' rules (gql/validation.py), and its ids must
-fit GraphQL's 32-bit Int. A record that breaks them is rejected, with its reason (which
-quotes at most 80 characters of the offending value), and the rest are imported.
+A record is an OCM site only when it is a JSON object with an ``ID`` and an
+``AddressInfo`` (both forms have them); anything else (a reference list's entry, a
+number) is rejected as "not an OCM site". Every site is checked with the mutations' rules
+(gql/validation.py), and its ids must fit GraphQL's 32-bit Int. A record that breaks them
+is rejected, with its reason (which quotes at most 80 characters of the offending value),
+and the rest are imported. A database without reference lists is refused before anything
+is read: every connection would be rejected as naming an unknown type.
 
 The import runs in two passes. The first reads and checks every file and writes nothing,
-so a broken file (bad JSON half-way, too large) writes nothing. The second reads the files
-again and writes, ``import_batch_size`` sites per transaction, so the server's own writes
-get the lock in between. Sites and connections are upserted by id, so importing the same
-files again changes nothing, and an import killed during the second pass (which leaves
-whole batches written) is completed by running it again.
+so a broken file (bad JSON half-way, too large) writes nothing; a dry run stops there. The
+second reads the files again and writes, ``import_batch_size`` sites per transaction, so
+the server's own writes get the lock in between. Sites and connections are upserted by id,
+so importing the same files again changes nothing, and an import killed during the second
+pass (which leaves whole batches written) is completed by running it again.
 """
 
 from __future__ import annotations
@@ -63,8 +67,19 @@ class ImportFileError(Exception):
     not JSON, or not a POI array."""
 
 
+class NoReferenceLists(Exception):
+    """The database lacks reference lists that imported connections name; nothing is read."""
+
+
 class RecordError(ValueError):
     """One record that cannot be stored; the message is the reason."""
+
+
+class NotASite(RecordError):
+    """A record that is not an OCM site at all, such as a reference list's entry."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"not an OCM site ({problem})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +147,16 @@ async def import_exports(
     *,
     max_bytes: int = _DEFAULTS.import_max_bytes,
     batch_size: int = _DEFAULTS.import_batch_size,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import ``inputs`` (files or folders); each rejected record goes to ``rejected`` as
-    it is found. Raises ImportFileError before anything is written when a file is broken."""
+    it is found. Raises ImportFileError before anything is written when a file is broken,
+    and NoReferenceLists before anything is read. A dry run checks and writes nothing."""
     known = {
         kind: {row.id for row in await repository.reference_rows(kind)} for kind in ReferenceKind
     }
+    if empty := [kind.value for kind, ids in known.items() if not ids]:
+        raise NoReferenceLists(f"the database has no reference lists ({', '.join(empty)})")
     files = export_files(inputs, progress)
     counts = ImportCounts()
     # Pass 1: read and check everything, write nothing.
@@ -158,6 +177,8 @@ async def import_exports(
                 progress(f"  {sites} sites checked")
         if sites:
             with_records.append(path)
+    if dry_run:
+        return ImportReport(counts=counts, transactions=0)
     # Pass 2: read again and write, one transaction per batch of sites.
     to_write = counts.sites.read - counts.sites.rejected
     progress(f"writing {to_write} sites, {batch_size} per transaction")
@@ -314,8 +335,12 @@ def _check_site(
     connection_count = len(raw_connections) if isinstance(raw_connections, list) else 0
     try:
         site = parse_site(raw)
+    except NotASite as error:
+        return _CheckedSite(
+            None, [], connection_count, [Rejection(source, f"record #{index}", str(error))]
+        )
     except RecordError as error:
-        label = f"site {_shown(raw.get('ID'))}" if isinstance(raw, dict) else f"record #{index}"
+        label = f"site {_shown(raw['ID'])}"
         return _CheckedSite(None, [], connection_count, [Rejection(source, label, str(error))])
     connections: list[ConnectionWrite] = []
     rejections: list[Rejection] = []
@@ -333,15 +358,16 @@ def _check_site(
 
 
 def parse_site(raw: Any) -> SiteRecord:
+    """The site of one record; NotASite when it does not have a site's shape at all."""
     if not isinstance(raw, dict):
-        raise RecordError("not a JSON object")
+        raise NotASite("not a JSON object")
+    if missing := [key for key in ("ID", "AddressInfo") if raw.get(key) is None]:
+        raise NotASite(f"no {' and '.join(missing)}")
     site_id = _id(raw, "ID")
-    if site_id is None:
-        raise RecordError("missing ID")
     connections = raw.get("Connections")
     if connections is not None and not isinstance(connections, list):
         raise RecordError("Connections is not a list")
-    address = raw.get("AddressInfo") or {}
+    address = raw["AddressInfo"]
     if not isinstance(address, dict):
         raise RecordError("AddressInfo is not an object")
     values: dict[str, Any] = {

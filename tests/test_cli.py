@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_cli, shared_ocm
 
 
 def _run(
@@ -62,8 +64,15 @@ def test_bad_settings_are_one_clear_line(tmp_path: Path) -> None:
     )
 
 
+def _seeded_in_process(tmp_path: Path) -> Path:
+    db = tmp_path / "x.db"
+    run_cli("seed", "--db", str(db))  # in process: quicker, and only set-up here
+    return db
+
+
 def test_import_of_a_missing_path(tmp_path: Path) -> None:
-    result = _run("import", "--db", str(tmp_path / "x.db"), str(tmp_path / "missing.json"))
+    db = _seeded_in_process(tmp_path)
+    result = _run("import", "--db", str(db), str(tmp_path / "missing.json"))
     assert result.returncode == 2
     assert "missing.json: no such file or folder" in result.stderr
 
@@ -87,7 +96,7 @@ def test_import_refusals_are_one_line_and_exit_2(tmp_path: Path, kind: str) -> N
     result = _run(
         "import",
         "--db",
-        str(tmp_path / "x.db"),
+        str(_seeded_in_process(tmp_path)),
         str(path),
         env={"OCM_GQL_IMPORT_MAX_BYTES": "1048576"},
     )
@@ -102,6 +111,180 @@ def test_import_refusals_are_one_line_and_exit_2(tmp_path: Path, kind: str) -> N
         "fifo": "not a regular file",
     }[kind]
     assert errors[0].startswith(f"ocm-gql: error: {path}: {expected}"), errors
+
+
+def _error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("ocm-gql: error:")]
+
+
+def _rows(db: Path) -> tuple[int, int]:
+    with sqlite3.connect(db) as raw:
+        sites = raw.execute("SELECT count(*) FROM charge_point").fetchone()[0]
+        connections = raw.execute("SELECT count(*) FROM connection_info").fetchone()[0]
+    return sites, connections
+
+
+def test_import_refuses_a_missing_database_it_was_pointed_at(tmp_path: Path) -> None:
+    missing = tmp_path / "new.db"
+    sample = str(shared_ocm() / "poi")
+    for result in (
+        _run("import", "--db", str(missing), sample),
+        _run("import", sample, env={"OCM_GQL_DB": str(missing)}),
+        _run("import", "--dry-run", "--db", str(missing), sample),
+    ):
+        assert result.returncode == 2
+        assert result.stderr == (
+            f"ocm-gql: error: no database at {missing}; create one with "
+            f"`ocm-gql seed --db {missing}`\n"
+        )
+        assert result.stdout == ""
+    assert not missing.exists()
+
+
+def test_import_creates_only_the_default_database_with_the_reference_lists(
+    tmp_path: Path,
+) -> None:
+    stats = json.loads((shared_ocm() / "poi" / "STATS.json").read_text())
+    sample = str(shared_ocm() / "poi")
+    # A dry run creates nothing, not even the default file.
+    dry = _run("import", "--dry-run", sample, cwd=tmp_path)
+    assert dry.returncode == 2
+    assert "no database at ocm-gql.db" in dry.stderr
+    assert not (tmp_path / "ocm-gql.db").exists()
+    result = _run("import", sample, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "created ocm-gql.db; loading the reference lists" in result.stderr
+    assert f"connections: {stats['connections']} read, {stats['connections']} written" in (
+        result.stdout
+    )
+    assert _rows(tmp_path / "ocm-gql.db") == (stats["pois"], stats["connections"])
+
+
+def test_import_refuses_a_database_without_reference_lists(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = _run("import", "--db", str(empty), str(shared_ocm() / "poi"))
+    assert result.returncode == 2
+    assert _error_lines(result) == [
+        f"ocm-gql: error: cannot import into {empty}: the database has no reference lists "
+        "(connection_type, status_type, level_type, supply_type); load them with "
+        f"`ocm-gql seed --db {empty}`"
+    ]
+    assert "checking" not in result.stderr  # refused before reading
+    assert _rows(empty) == (0, 0)
+
+
+@pytest.mark.parametrize("kind", ["folder", "not SQLite"])
+def test_import_into_an_unusable_database_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
+    db = tmp_path / "odd.db"
+    if kind == "folder":
+        db.mkdir()
+        reason = "it is not a file"
+    else:
+        db.write_text("not a database, only text\n" * 100)
+        reason = "file is not a database"
+    result = _run("import", "--db", str(db), str(shared_ocm() / "poi"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"ocm-gql: error: cannot use the database {db}: {reason}")
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # no traceback, no loop noise
+    assert result.stdout == ""
+
+
+def test_import_of_records_that_are_not_sites_exits_3(tmp_path: Path) -> None:
+    db = _seeded_in_process(tmp_path)
+    reference = shared_ocm() / "reference" / "ConnectionTypes.json"
+    entries = len(json.loads(reference.read_text()))
+    result = _run("import", "--db", str(db), str(reference))
+    assert result.returncode == 3
+    rejected = [line for line in result.stderr.splitlines() if ": rejected " in line]
+    assert len(rejected) == entries
+    assert rejected[0] == (
+        "ConnectionTypes.json: rejected record #0: not an OCM site (no AddressInfo)"
+    )
+    assert f"sites: {entries} read, 0 written, 0 unchanged, {entries} rejected" in result.stdout
+    assert _error_lines(result) == [
+        f"ocm-gql: error: {entries} of {entries} sites and 0 of 0 connections were rejected "
+        "(listed above); pass --allow-rejects to accept rejections"
+    ]
+    assert _rows(db) == (0, 0)
+    numbers = tmp_path / "numbers.json"
+    numbers.write_text("[1, 2, 3]")
+    result = _run("import", "--db", str(db), str(numbers))
+    assert result.returncode == 3
+    assert [line for line in result.stderr.splitlines() if ": rejected " in line] == [
+        f"numbers.json: rejected record #{n}: not an OCM site (not a JSON object)" for n in range(3)
+    ]
+    assert "sites: 3 read, 0 written, 0 unchanged, 3 rejected" in result.stdout
+    allowed = _run("import", "--allow-rejects", "--db", str(db), str(numbers))
+    assert allowed.returncode == 0
+    assert "sites: 3 read, 0 written, 0 unchanged, 3 rejected" in allowed.stdout
+    assert _error_lines(allowed) == []
+
+
+def _one_good_one_bad(tmp_path: Path) -> Path:
+    export = tmp_path / "mixed.json"
+    good = {"ID": 1, "AddressInfo": {"Title": "Good"}, "Connections": [{"ID": 10}]}
+    bad_connection = {"ID": 11, "ConnectionTypeID": 99999}
+    export.write_text(
+        json.dumps(
+            [good, {"ID": 2, "AddressInfo": {"Title": "Odd"}, "Connections": [bad_connection]}]
+        )
+    )
+    return export
+
+
+def test_an_import_with_rejections_writes_the_rest_and_exits_3(tmp_path: Path) -> None:
+    db = _seeded_in_process(tmp_path)
+    export = _one_good_one_bad(tmp_path)
+    result = _run("import", "--db", str(db), str(export))
+    assert result.returncode == 3
+    assert "mixed.json: rejected connection 11 of site 2: unknown ConnectionTypeID 99999" in (
+        result.stderr
+    )
+    assert "sites: 2 read, 2 written, 0 unchanged, 0 rejected" in result.stdout
+    assert "connections: 2 read, 1 written, 0 unchanged, 1 rejected" in result.stdout
+    assert _error_lines(result) == [
+        "ocm-gql: error: 0 of 2 sites and 1 of 2 connections were rejected (listed above); "
+        "pass --allow-rejects to accept rejections"
+    ]
+    assert _rows(db) == (2, 1)
+    again = _run("import", "--allow-rejects", "--db", str(db), str(export))
+    assert again.returncode == 0
+    assert "connections: 2 read, 0 written, 1 unchanged, 1 rejected" in again.stdout
+
+
+def test_import_dry_run_checks_everything_and_writes_nothing(tmp_path: Path) -> None:
+    stats = json.loads((shared_ocm() / "poi" / "STATS.json").read_text())
+    db = _seeded_in_process(tmp_path)
+    before = db.read_bytes()
+    result = _run("import", "--dry-run", "--db", str(db), str(shared_ocm() / "poi"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"sites: {stats['pois']} read, {stats['pois']} valid, 0 rejected",
+        f"connections: {stats['connections']} read, {stats['connections']} valid, 0 rejected",
+        "dry run: nothing written",
+    ]
+    assert "[2/3] checking" in result.stderr
+    assert "writing" not in result.stderr
+    # With rejections it exits as the import would, and still writes nothing.
+    mixed = _run("import", "--dry-run", "--db", str(db), str(_one_good_one_bad(tmp_path)))
+    assert mixed.returncode == 3
+    assert "connections: 2 read, 1 valid, 1 rejected" in mixed.stdout
+    assert "rejected connection 11 of site 2" in mixed.stderr
+    assert db.read_bytes() == before
+    assert _rows(db) == (0, 0)
+
+
+def test_import_help_documents_the_flags_and_exit_codes() -> None:
+    help_text = " ".join(_run("import", "--help").stdout.split())
+    for text in (
+        "--dry-run",
+        "--allow-rejects",
+        "exit codes: 0 ",
+        " 2 the import could not",
+        " 3 some records were rejected",
+    ):
+        assert text in help_text, text
 
 
 def test_seed_refuses_a_negative_demo_size(tmp_path: Path) -> None:

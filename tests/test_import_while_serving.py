@@ -32,6 +32,7 @@ def _export(path: Path, sites: int) -> Path:
             [
                 {
                     "ID": number,
+                    "AddressInfo": {"Title": f"Site {number}"},
                     "Connections": [
                         {"ID": 10 * number, "ConnectionTypeID": 25, "PowerKW": 22.0},
                         {"ID": 10 * number + 1, "Quantity": 2, "Comments": "c" * 200},

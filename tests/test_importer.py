@@ -1,4 +1,5 @@
-"""Importing OCM POI exports: counts, idempotence, rejections, both forms, broken files;
+"""Importing OCM POI exports: counts, idempotence, rejections, the shape of a site, both
+forms, broken files, dry runs, databases without reference lists;
 and the bounds: streaming with a cap on the decompressed size, regular files only, memory
 that does not grow with the file, the mutations' rules on every record, clipped reasons,
 and writes in bounded transactions that a re-run completes."""
@@ -19,7 +20,17 @@ from typing import Any
 
 import pytest
 
-from gql.importer import ImportFileError, ImportReport, Rejection, import_exports, read_records
+from gql.importer import (
+    ImportFileError,
+    ImportReport,
+    NoReferenceLists,
+    NotASite,
+    RecordError,
+    Rejection,
+    import_exports,
+    parse_site,
+    read_records,
+)
 from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
 from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
@@ -133,8 +144,8 @@ async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
         "connection 21 of site 2": "Amps is not an integer: 'lots'",
         "connection 30 of site 3": "unknown CurrentTypeID 77",
         "connection None of site 4": "missing ID",
-        "site None": "missing ID",
-        "record #5": "not a JSON object",
+        "record #4": "not an OCM site (no ID)",
+        "record #5": "not an OCM site (not a JSON object)",
         "site 5": "Connections is not a list",
         "connection 60 of site 6": "ConnectionTypeID 2 disagrees with ConnectionType.ID 25",
     }
@@ -216,6 +227,95 @@ async def test_a_broken_file_writes_nothing(tmp_path: Path, name: str, content: 
     assert _table_counts(tmp_path / "broken.db") == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (1, "not a JSON object"),
+        ([{"ID": 1, "AddressInfo": {}}], "not a JSON object"),
+        ("site", "not a JSON object"),
+        (None, "not a JSON object"),
+        ({"ID": 7, "Title": "Avcon Connector", "FormalName": "Avcon"}, "no AddressInfo"),
+        ({"ID": 7, "AddressInfo": None, "Connections": []}, "no AddressInfo"),
+        ({"AddressInfo": {"Title": "No id"}, "Connections": []}, "no ID"),
+        ({"Connections": [{"ID": 10}]}, "no ID and AddressInfo"),
+        ({}, "no ID and AddressInfo"),
+    ],
+)
+def test_a_record_without_the_shape_of_a_site_is_not_a_site(record: Any, reason: str) -> None:
+    with pytest.raises(NotASite) as refused:
+        parse_site(record)
+    assert str(refused.value) == f"not an OCM site ({reason})"
+
+
+def test_the_shape_of_a_site_is_an_id_and_an_address() -> None:
+    assert parse_site({"ID": 1, "AddressInfo": {}}).id == 1
+    # Given the shape, its values are a site's to answer for: not "not an OCM site".
+    for record, reason in (
+        ({"ID": "one", "AddressInfo": {}}, "ID is not an integer: 'one'"),
+        ({"ID": 1, "AddressInfo": "Tallinn"}, "AddressInfo is not an object"),
+    ):
+        with pytest.raises(RecordError) as refused:
+            parse_site(record)
+        assert str(refused.value) == reason
+        assert not isinstance(refused.value, NotASite)
+    # Both of OCM's forms have the shape: every site of the sample (compact) is one.
+    for path in sorted((shared_ocm() / "poi").glob("poi_*.json")):
+        for raw in read_records(path):
+            assert parse_site(raw).id == raw["ID"]
+
+
+async def test_a_reference_list_is_rejected_record_by_record(tmp_path: Path) -> None:
+    reference = shared_ocm() / "reference" / "ConnectionTypes.json"
+    entries = len(json.loads(reference.read_text()))
+    repository = await _seeded(tmp_path / "reference.db")
+    try:
+        report, rejections = await _import(repository, reference)
+    finally:
+        await repository.close()
+    assert [(r.record, r.reason) for r in rejections] == [
+        (f"record #{n}", "not an OCM site (no AddressInfo)") for n in range(entries)
+    ]
+    assert (report.counts.sites.read, report.counts.sites.rejected) == (entries, entries)
+    assert (report.counts.sites.written, report.transactions) == (0, 0)
+    assert _table_counts(tmp_path / "reference.db") == (0, 0)
+
+
+async def test_a_database_without_reference_lists_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    notes: list[str] = []
+    repository = await SqliteRepository.open(tmp_path / "bare.db")
+    try:
+        with pytest.raises(NoReferenceLists, match=r"no reference lists \(connection_type, "):
+            await import_exports(repository, [shared_ocm() / "poi"], notes.append)
+    finally:
+        await repository.close()
+    assert notes == []  # no file was even listed
+    assert _table_counts(tmp_path / "bare.db") == (0, 0)
+
+
+async def test_a_dry_run_checks_and_counts_but_writes_nothing(tmp_path: Path) -> None:
+    export = tmp_path / "mixed.json"
+    export.write_text(json.dumps([_poi(1, {"ID": 10}, {"ID": 11, "LevelID": 9}), {"ID": 2}]))
+    repository = await _seeded(tmp_path / "dry.db")
+    statements: list[str] = []
+    repository.add_statement_listener(statements.append)
+    rejections: list[Rejection] = []
+    try:
+        report = await import_exports(
+            repository, [export], rejected=rejections.append, dry_run=True
+        )
+    finally:
+        await repository.close()
+    assert [r.record for r in rejections] == ["connection 11 of site 1", "record #1"]
+    counts = report.counts
+    assert (counts.sites.read, counts.sites.written, counts.sites.rejected) == (2, 0, 1)
+    assert (counts.connections.read, counts.connections.rejected) == (2, 1)
+    assert report.transactions == 0
+    assert "BEGIN IMMEDIATE" not in statements
+    assert _table_counts(tmp_path / "dry.db") == (0, 0)
+
+
 def test_cli_reports_a_summary_and_rejections(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -225,7 +325,7 @@ def test_cli_reports_a_summary_and_rejections(
     export.write_text(json.dumps([_poi(1, {"ID": 10}, {"ID": 11, "LevelID": 9})]))
     db = str(tmp_path / "cli.db")
     run_cli("seed", "--db", db)
-    assert main(["import", "--db", db, str(export)]) == 0
+    assert main(["import", "--db", db, str(export)]) == 3  # a rejection
     out, err = capsys.readouterr()
     assert "sites: 1 read, 1 written, 0 unchanged, 0 rejected" in out
     assert "connections: 2 read, 1 written, 0 unchanged, 1 rejected" in out
@@ -433,7 +533,7 @@ async def test_a_rejection_quotes_a_huge_value_clipped(tmp_path: Path) -> None:
         json.dumps(
             [
                 _poi(1, _connection(10, Comments="y" * 2_000_000)),
-                {"ID": "z" * 1_000_000},
+                {"ID": "z" * 1_000_000, "AddressInfo": {}},
                 _poi(2, _connection(20, Amps={"lots": ["a" * 500_000] * 10})),
             ]
         )

@@ -17,12 +17,15 @@ from starlette.testclient import TestClient
 from gql.app import create_app
 from gql.http.playground import (
     ASSETS_URL_PREFIX,
-    DEFAULT_ASSETS_DIR,
+    CHECKOUT_ASSETS_DIR,
     EXAMPLE_QUERY,
     INSTALL_COMMAND,
+    PACKAGED_ASSETS_DIR,
+    default_assets_dir,
     find_assets_dir,
     prefers_html,
 )
+from gql.http.playground_files import required_files
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.processes import npm_project
@@ -213,7 +216,9 @@ def test_missing_files_give_a_clear_message(
         response = client.get("/graphql", headers={"Accept": BROWSER_ACCEPT})
         assert response.status_code == 503
         assert response.headers["content-type"] == "text/html; charset=utf-8"
-        assert f"<code>{INSTALL_COMMAND}</code>" in response.text
+        assert f"<code>{INSTALL_COMMAND}</code>" in response.text  # a checkout
+        assert "installed from a wheel" in response.text
+        assert "reinstall it" in response.text
         assert "<script" not in response.text
         assert client.get(f"{ASSETS_URL_PREFIX}/graphiql@3.8.3/graphiql.min.js").status_code == 404
         query = {"query": "{ levels { id } }"}
@@ -221,8 +226,15 @@ def test_missing_files_give_a_clear_message(
 
 
 def test_the_default_folder_is_the_checkouts() -> None:
-    assert DEFAULT_ASSETS_DIR == REPO_ROOT / "gql" / "playground" / "node_modules"
-    assert find_assets_dir(None) == playground_assets() == DEFAULT_ASSETS_DIR
+    """A checkout has no wheel's copy (tests/test_packaging.py checks the wheel's)."""
+    assert CHECKOUT_ASSETS_DIR == REPO_ROOT / "gql" / "playground" / "node_modules"
+    assert not PACKAGED_ASSETS_DIR.exists()
+    assert find_assets_dir(None) == playground_assets() == default_assets_dir()
+    assert default_assets_dir() == CHECKOUT_ASSETS_DIR
+
+
+def test_the_shared_list_names_every_installed_file() -> None:
+    assert sorted(required_files()) == sorted(INSTALLED_FILES)
 
 
 def test_the_setting_comes_from_the_environment(tmp_path: Path) -> None:

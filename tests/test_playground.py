@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import graphql
 import pytest
 from starlette.testclient import TestClient
 
 from gql.app import create_app
+from gql.graphql.schema import schema
 from gql.http.playground import (
     ASSETS_URL_PREFIX,
     CHECKOUT_ASSETS_DIR,
     EXAMPLE_QUERY,
+    EXAMPLE_SUBSCRIPTION,
     INSTALL_COMMAND,
     PACKAGED_ASSETS_DIR,
     default_assets_dir,
@@ -192,7 +195,7 @@ def test_which_accept_headers_get_the_page(accept: str, page: bool) -> None:
 
 def test_the_editor_opens_with_an_example_that_runs(client: TestClient) -> None:
     config = json.loads(_page(client).data["playground-config"])
-    assert config == {"endpoint": "/graphql", "query": EXAMPLE_QUERY}
+    assert config == {"endpoint": "/graphql", "examples": [EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION]}
     assert "level" not in EXAMPLE_QUERY  # deprecated, so not featured
     body = client.post("/graphql", json={"query": EXAMPLE_QUERY}).json()
     assert "errors" not in body, body
@@ -200,6 +203,25 @@ def test_the_editor_opens_with_an_example_that_runs(client: TestClient) -> None:
     assert page["totalCount"] > 10
     assert len(page["edges"]) == 10
     assert all(edge["node"]["powerKw"] >= 50 for edge in page["edges"])
+
+
+def test_the_subscription_example_and_the_mutation_it_suggests_are_valid() -> None:
+    mutation = "".join(
+        line.removeprefix("#") for line in EXAMPLE_SUBSCRIPTION.splitlines() if line[:4] == "#   "
+    )
+    assert mutation.strip().startswith("mutation { setConnectionStatus(")
+    for example in (EXAMPLE_SUBSCRIPTION, mutation):
+        assert graphql.validate(schema._schema, graphql.parse(example)) == [], example
+    operation = graphql.get_operation_ast(graphql.parse(EXAMPLE_SUBSCRIPTION))
+    assert operation is not None
+    assert operation.operation == graphql.OperationType.SUBSCRIPTION
+
+
+def test_the_suggested_connection_is_the_first_demo_one(client: TestClient) -> None:
+    (first,) = client.post(
+        "/graphql", json={"query": "{ connectionInfos(first: 1) { nodes { id } } }"}
+    ).json()["data"]["connectionInfos"]["nodes"]
+    assert f"setConnectionStatus(id: {first['id']}," in EXAMPLE_SUBSCRIPTION
 
 
 def test_missing_files_give_a_clear_message(

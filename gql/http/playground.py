@@ -70,21 +70,60 @@ query FastChargers($first: Int = 10, $after: String) {
 }
 """
 
+EXAMPLE_SUBSCRIPTION = """\
+# Live status: every status change, as it is committed.
+# Run it (the play button), then change a status, for
+# instance from another tab (1000000001 is the first
+# demo connection):
+#   mutation { setConnectionStatus(id: 1000000001,
+#     statusTypeId: 50) { previousStatusTypeId } }
+# Mutations need an API key (`ocm-gql keys create
+# --name NAME`) in the Headers panel below, as
+# {"X-API-Key": "ocmgql_..."}. Each change shows here.
+# Narrow it with filter: {...}, as connectionInfos takes.
+# Stop: the play button again.
+subscription StatusChanges {
+  connectionStatusChanged {
+    connectionInfo {
+      id
+      powerKw
+      connectionType { title }
+      statusType { title isOperational }
+    }
+    previousStatusTypeId
+    statusTypeId
+    changedAt
+  }
+}
+"""
+# What the editor opens with, one tab each: the first is also what a new tab holds.
+EXAMPLES = (EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION)
+
 # Static, so the Content-Security-Policy can allow exactly this inline script by its hash;
-# the per-page values come in a JSON data block, which is never executed.
+# the per-page values come in a JSON data block, which is never executed. GraphiQL's bundle
+# holds the graphql-ws client: given a subscriptionUrl, it sends subscriptions there over
+# graphql-transport-ws, the rest over HTTP. The URL is the endpoint's, on this same origin.
 _BOOT_SCRIPT = """
 const config = JSON.parse(document.getElementById("playground-config").textContent);
+const endpoint = new URL(config.endpoint, location.href);
+endpoint.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
 const fetcher = GraphiQL.createFetcher({
   url: config.endpoint,
+  subscriptionUrl: endpoint.href,
   headers: { accept: "application/graphql-response+json, application/json" },
   enableIncrementalDelivery: false,
 });
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
-  React.createElement(GraphiQL, { fetcher, defaultQuery: config.query }),
+  React.createElement(GraphiQL, {
+    fetcher,
+    defaultQuery: config.examples[0],
+    defaultTabs: config.examples.map((query) => ({ query })),
+  }),
 );
 """
 _BOOT_HASH = base64.b64encode(hashlib.sha256(_BOOT_SCRIPT.encode()).digest()).decode()
-# The browser itself refuses any request that would leave this server's origin.
+# The browser itself refuses any request that would leave this server's origin; 'self'
+# covers the WebSocket to it (ws: or wss: on the same host and port, CSP Level 3).
 _CSP = (
     f"default-src 'none'; script-src 'self' 'sha256-{_BOOT_HASH}'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
@@ -173,8 +212,8 @@ def playground_routes(assets_dir: Path | None) -> list[BaseRoute]:
 
 
 def playground_page(assets_dir: Path | None, endpoint_path: str = "/graphql") -> HTMLResponse:
-    """GraphiQL posting to ``endpoint_path``, or, without its files, status 503 and a page
-    saying what to run."""
+    """GraphiQL posting to ``endpoint_path`` and subscribing over a WebSocket to it, or,
+    without its files, status 503 and a page saying what to do."""
     if assets_dir is None:
         return HTMLResponse(_MISSING_PAGE, status_code=503, headers=_PAGE_HEADERS)
     assets = _assets(assets_dir)
@@ -185,7 +224,7 @@ def playground_page(assets_dir: Path | None, endpoint_path: str = "/graphql") ->
         f'<script src="{asset.url}"></script>' for asset in assets if asset.media_type == JS
     )
     # "<" escaped so that no value can close the data block early.
-    config = json.dumps({"endpoint": endpoint_path, "query": EXAMPLE_QUERY}).replace("<", "\\u003c")
+    config = json.dumps({"endpoint": endpoint_path, "examples": EXAMPLES}).replace("<", "\\u003c")
     page = f"""<!doctype html>
 <html lang="en">
 <head>

@@ -9,25 +9,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from gql.http.playground_files import PACKAGED_FOLDER, required_files
 from tests.conftest import REPO_ROOT
 from tests.test_playground import playground_assets
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    playground_assets()  # the build takes GraphiQL's files from the checkout's npm install
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO_ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (built,) = out.glob("ocm_gql-*.whl")
-    return built
 
 
 def test_wheel_contains_the_seed_files(wheel: Path) -> None:

@@ -4,6 +4,7 @@ the checkout (tests/test_wheel_playground.py installs one and drives its playgro
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -79,3 +80,28 @@ def test_unpacked_wheel_finds_its_own_playground_files(wheel: Path, tmp_path: Pa
     )
     assert check.stdout.strip() == str(site / "gql" / PACKAGED_FOLDER)
     assert "not found" not in check.stderr
+
+
+def test_without_the_npm_install_or_npm_the_build_says_what_to_do(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "hatch_build.py", "README.md", "seed", "gql"):
+        origin = REPO_ROOT / name
+        if origin.is_dir():
+            shutil.copytree(
+                origin, source / name, ignore=shutil.ignore_patterns("node_modules", "__pycache__")
+            )
+        else:
+            shutil.copy(origin, source / name)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(source)],
+        # No npm on the PATH: only the Python running this test.
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode != 0
+    assert "npm is not installed" in build.stdout + build.stderr
+    assert "npm ci --prefix gql/playground" in build.stdout + build.stderr
+    assert not list(tmp_path.glob("*.whl"))

@@ -41,6 +41,7 @@ from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.settings import Settings
 from gql.util.lru import BoundedCache
+from gql.version import VERSION
 from gql.writes import ConnectionWrites
 
 logger = logging.getLogger("gql.app")
@@ -93,7 +94,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             await services.repository.close()
 
     async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "version": VERSION})
 
     async def readyz(_request: Request) -> Response:
         try:

@@ -22,6 +22,7 @@ from gql.repository.models import WriteCounts
 from gql.repository.sqlite import SchemaTooNew
 from gql.seeding import seed_demo, seed_reference
 from gql.settings import ENV_PREFIX, Settings, SettingsError
+from gql.version import VERSION
 
 EXIT_USAGE = 2
 EXIT_REJECTS = 3
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocm-gql", description="GraphQL API for Open Charge Map connection data."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(

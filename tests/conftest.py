@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,21 @@ def run_cli(*args: str) -> str:
         code = cli_main(list(args))
     assert code == 0, out.getvalue()
     return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once per run; its build hook takes GraphiQL's files from
+    the checkout's npm install (running `npm ci` itself when they are missing)."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO_ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (built,) = out.glob("ocm_gql-*.whl")
+    return built
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from gql.app import create_app
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.settings import Settings
+from gql.version import VERSION
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_errors_over_http_have_codes(client: TestClient) -> None:
 
 
 def test_health_and_readiness(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "version": VERSION}
     assert client.get("/readyz").json() == {"status": "ok"}
 
 

@@ -11,18 +11,24 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import graphql
 import pytest
 from starlette.testclient import TestClient
 
 from gql.app import create_app
+from gql.graphql.schema import schema
 from gql.http.playground import (
     ASSETS_URL_PREFIX,
-    DEFAULT_ASSETS_DIR,
+    CHECKOUT_ASSETS_DIR,
     EXAMPLE_QUERY,
+    EXAMPLE_SUBSCRIPTION,
     INSTALL_COMMAND,
+    PACKAGED_ASSETS_DIR,
+    default_assets_dir,
     find_assets_dir,
     prefers_html,
 )
+from gql.http.playground_files import required_files
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.processes import npm_project
@@ -189,7 +195,7 @@ def test_which_accept_headers_get_the_page(accept: str, page: bool) -> None:
 
 def test_the_editor_opens_with_an_example_that_runs(client: TestClient) -> None:
     config = json.loads(_page(client).data["playground-config"])
-    assert config == {"endpoint": "/graphql", "query": EXAMPLE_QUERY}
+    assert config == {"endpoint": "/graphql", "examples": [EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION]}
     assert "level" not in EXAMPLE_QUERY  # deprecated, so not featured
     body = client.post("/graphql", json={"query": EXAMPLE_QUERY}).json()
     assert "errors" not in body, body
@@ -197,6 +203,25 @@ def test_the_editor_opens_with_an_example_that_runs(client: TestClient) -> None:
     assert page["totalCount"] > 10
     assert len(page["edges"]) == 10
     assert all(edge["node"]["powerKw"] >= 50 for edge in page["edges"])
+
+
+def test_the_subscription_example_and_the_mutation_it_suggests_are_valid() -> None:
+    mutation = "".join(
+        line.removeprefix("#") for line in EXAMPLE_SUBSCRIPTION.splitlines() if line[:4] == "#   "
+    )
+    assert mutation.strip().startswith("mutation { setConnectionStatus(")
+    for example in (EXAMPLE_SUBSCRIPTION, mutation):
+        assert graphql.validate(schema._schema, graphql.parse(example)) == [], example
+    operation = graphql.get_operation_ast(graphql.parse(EXAMPLE_SUBSCRIPTION))
+    assert operation is not None
+    assert operation.operation == graphql.OperationType.SUBSCRIPTION
+
+
+def test_the_suggested_connection_is_the_first_demo_one(client: TestClient) -> None:
+    (first,) = client.post(
+        "/graphql", json={"query": "{ connectionInfos(first: 1) { nodes { id } } }"}
+    ).json()["data"]["connectionInfos"]["nodes"]
+    assert f"setConnectionStatus(id: {first['id']}," in EXAMPLE_SUBSCRIPTION
 
 
 def test_missing_files_give_a_clear_message(
@@ -213,7 +238,9 @@ def test_missing_files_give_a_clear_message(
         response = client.get("/graphql", headers={"Accept": BROWSER_ACCEPT})
         assert response.status_code == 503
         assert response.headers["content-type"] == "text/html; charset=utf-8"
-        assert f"<code>{INSTALL_COMMAND}</code>" in response.text
+        assert f"<code>{INSTALL_COMMAND}</code>" in response.text  # a checkout
+        assert "installed from a wheel" in response.text
+        assert "reinstall it" in response.text
         assert "<script" not in response.text
         assert client.get(f"{ASSETS_URL_PREFIX}/graphiql@3.8.3/graphiql.min.js").status_code == 404
         query = {"query": "{ levels { id } }"}
@@ -221,8 +248,15 @@ def test_missing_files_give_a_clear_message(
 
 
 def test_the_default_folder_is_the_checkouts() -> None:
-    assert DEFAULT_ASSETS_DIR == REPO_ROOT / "gql" / "playground" / "node_modules"
-    assert find_assets_dir(None) == playground_assets() == DEFAULT_ASSETS_DIR
+    """A checkout has no wheel's copy (tests/test_packaging.py checks the wheel's)."""
+    assert CHECKOUT_ASSETS_DIR == REPO_ROOT / "gql" / "playground" / "node_modules"
+    assert not PACKAGED_ASSETS_DIR.exists()
+    assert find_assets_dir(None) == playground_assets() == default_assets_dir()
+    assert default_assets_dir() == CHECKOUT_ASSETS_DIR
+
+
+def test_the_shared_list_names_every_installed_file() -> None:
+    assert sorted(required_files()) == sorted(INSTALLED_FILES)
 
 
 def test_the_setting_comes_from_the_environment(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """End to end in a real browser: `ocm-gql serve` on loopback and Debian's Chromium, headless,
-driven by playwright-core (tests/browser/playground.mjs). GraphiQL must load from our
-server alone, run a query set in its editor, show the server's answer and list the
-schema's types in its docs explorer."""
+driven by playwright-core (tests/browser/playground.mjs, playground_subscription.mjs).
+GraphiQL must load from our server alone, run a query set in its editor, show the server's
+answer, list the schema's types in its docs explorer, and run the subscription example over
+a WebSocket to the same origin, showing a status change that a mutation makes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 
-from gql.http.playground import ASSETS_URL_PREFIX, EXAMPLE_QUERY
+from gql.http.playground import ASSETS_URL_PREFIX, EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION
 from tests.conftest import REPO_ROOT, run_cli
 from tests.processes import Process, npm_project, ocm_server
 from tests.test_playground import playground_assets
@@ -50,20 +51,30 @@ def node_project() -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    playground_assets()
-    folder = tmp_path_factory.mktemp("playground")
-    db = folder / "playground.db"
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("playground") / "playground.db"
     run_cli("seed", "--db", str(db), "--demo", "200")
-    running = ocm_server("--db", str(db), cwd=folder)
+    return db
+
+
+@pytest.fixture(scope="module")
+def api_key(db: Path) -> str:
+    """A writing key, made before the server starts; `keys create` prints it last."""
+    return run_cli("keys", "create", "--db", str(db), "--name", "playground").split()[-1]
+
+
+@pytest.fixture(scope="module")
+def server(db: Path, api_key: str) -> Iterator[Process]:
+    playground_assets()
+    running = ocm_server("--db", str(db), cwd=db.parent)
     yield running
     running.stop()
 
 
-def _screenshot_path(tmp_path: Path) -> Path:
+def _screenshot_path(tmp_path: Path, name: str = "playground.png") -> Path:
     folder = Path(os.environ["CI_ARTIFACTS"]) if os.environ.get("CI_ARTIFACTS") else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / "playground.png"
+    return folder / name
 
 
 def test_graphiql_runs_a_query_in_chromium(
@@ -117,3 +128,50 @@ def test_graphiql_runs_a_query_in_chromium(
         assert urlsplit(post["url"]).path == "/graphql"
         assert post["accept"] == "application/graphql-response+json, application/json"
         assert post["contentType"] == "application/json"
+
+
+def test_graphiql_runs_the_subscription_example_in_chromium(
+    node_project: Path, server: Process, api_key: str, tmp_path: Path
+) -> None:
+    first = httpx2.post(
+        f"{server.url}/graphql",
+        json={"query": "{ connectionInfos(first: 1) { nodes { id statusTypeId } } }"},
+        timeout=30,
+    ).json()["data"]["connectionInfos"]["nodes"][0]
+    statuses = [30, 75]  # set in turn, so each mutation is a change
+    screenshot = _screenshot_path(tmp_path, "playground-subscription.png")
+    run = subprocess.run(
+        ["node", "playground_subscription.mjs"],
+        cwd=node_project,
+        env={
+            **os.environ,
+            "PAGE_URL": f"{server.url}/graphql",
+            "TAB": "StatusChanges",
+            "API_KEY": api_key,
+            "CONNECTION_ID": str(first["id"]),
+            "STATUSES": json.dumps(statuses),
+            "SCREENSHOT": str(screenshot),
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    print(f"screenshot: {screenshot}")
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    report = json.loads(run.stdout)
+    assert report["problems"] == []
+    assert report["tabQuery"] == EXAMPLE_SUBSCRIPTION
+
+    # The subscription went over one WebSocket to the page's own origin, not over HTTP.
+    assert report["sockets"] == [f"ws://127.0.0.1:{server.port}/graphql"]
+    assert report["subscribeFrames"] == 1
+
+    # The pane shows the latest change it heard, which one of our mutations made.
+    change = report["result"]["data"]["connectionStatusChanged"]
+    assert "errors" not in report["result"]
+    assert change["connectionInfo"]["id"] == first["id"]
+    made = [(c["previous"], c["status"]) for c in report["changes"]]
+    assert made[0][0] == first["statusTypeId"]
+    assert (change["previousStatusTypeId"], change["statusTypeId"]) in made
+    assert change["statusTypeId"] in statuses
+    assert change["connectionInfo"]["statusType"]["title"]

@@ -1,10 +1,11 @@
 """The GraphiQL playground at /graphql, with every file it needs served by this server.
 
 GraphiQL 3.8.3 is the last release that ships prebuilt browser (UMD) files; they and React
-18's come from npm at install time (`npm ci --prefix gql/playground`, pinned by that
-folder's lock file) and are never copied into the repository. Without them the server still
-starts: it logs a warning once, and /graphql answers browsers with status 503 and a page
-saying what to run, while GraphQL requests work as usual.
+18's come from npm (`npm ci --prefix gql/playground`, pinned by that folder's lock file) and
+are never copied into the repository. A checkout serves them from that npm install; a wheel
+carries its own copy, built in by hatch_build.py. Without them the server still starts: it
+logs a warning once, and /graphql answers browsers with status 503 and a page saying what
+to do, while GraphQL requests work as usual.
 """
 
 from __future__ import annotations
@@ -24,23 +25,15 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gql.http.playground_files import CSS, FILES, JS, PACKAGED_FOLDER, PACKAGES, required_files
+
 logger = logging.getLogger("gql.playground")
 
 ASSETS_URL_PREFIX = "/graphiql/assets"
 INSTALL_COMMAND = "npm ci --prefix gql/playground"
-DEFAULT_ASSETS_DIR = Path(__file__).resolve().parents[1] / "playground" / "node_modules"
-
-_JS = "text/javascript; charset=utf-8"
-_CSS = "text/css; charset=utf-8"
-# (npm package, file in it, content type): the only files served, scripts in load order.
-# GraphiQL's CSS inlines its fonts and icons as data: URLs, so nothing else is needed.
-_FILES = (
-    ("react", "umd/react.production.min.js", _JS),
-    ("react-dom", "umd/react-dom.production.min.js", _JS),
-    ("graphiql", "graphiql.min.js", _JS),
-    ("graphiql", "graphiql.min.css", _CSS),
-)
-_PACKAGES = tuple(dict.fromkeys(package for package, _, _ in _FILES))
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+CHECKOUT_ASSETS_DIR = _PACKAGE_DIR / "playground" / "node_modules"
+PACKAGED_ASSETS_DIR = _PACKAGE_DIR / PACKAGED_FOLDER
 # The URLs carry the package version, so a new lock file gives new URLs and a year-long
 # cache can never hand out stale files.
 _ASSET_HEADERS = {
@@ -77,21 +70,60 @@ query FastChargers($first: Int = 10, $after: String) {
 }
 """
 
+EXAMPLE_SUBSCRIPTION = """\
+# Live status: every status change, as it is committed.
+# Run it (the play button), then change a status, for
+# instance from another tab (1000000001 is the first
+# demo connection):
+#   mutation { setConnectionStatus(id: 1000000001,
+#     statusTypeId: 50) { previousStatusTypeId } }
+# Mutations need an API key (`ocm-gql keys create
+# --name NAME`) in the Headers panel below, as
+# {"X-API-Key": "ocmgql_..."}. Each change shows here.
+# Narrow it with filter: {...}, as connectionInfos takes.
+# Stop: the play button again.
+subscription StatusChanges {
+  connectionStatusChanged {
+    connectionInfo {
+      id
+      powerKw
+      connectionType { title }
+      statusType { title isOperational }
+    }
+    previousStatusTypeId
+    statusTypeId
+    changedAt
+  }
+}
+"""
+# What the editor opens with, one tab each: the first is also what a new tab holds.
+EXAMPLES = (EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION)
+
 # Static, so the Content-Security-Policy can allow exactly this inline script by its hash;
-# the per-page values come in a JSON data block, which is never executed.
+# the per-page values come in a JSON data block, which is never executed. GraphiQL's bundle
+# holds the graphql-ws client: given a subscriptionUrl, it sends subscriptions there over
+# graphql-transport-ws, the rest over HTTP. The URL is the endpoint's, on this same origin.
 _BOOT_SCRIPT = """
 const config = JSON.parse(document.getElementById("playground-config").textContent);
+const endpoint = new URL(config.endpoint, location.href);
+endpoint.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
 const fetcher = GraphiQL.createFetcher({
   url: config.endpoint,
+  subscriptionUrl: endpoint.href,
   headers: { accept: "application/graphql-response+json, application/json" },
   enableIncrementalDelivery: false,
 });
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
-  React.createElement(GraphiQL, { fetcher, defaultQuery: config.query }),
+  React.createElement(GraphiQL, {
+    fetcher,
+    defaultQuery: config.examples[0],
+    defaultTabs: config.examples.map((query) => ({ query })),
+  }),
 );
 """
 _BOOT_HASH = base64.b64encode(hashlib.sha256(_BOOT_SCRIPT.encode()).digest()).decode()
-# The browser itself refuses any request that would leave this server's origin.
+# The browser itself refuses any request that would leave this server's origin; 'self'
+# covers the WebSocket to it (ws: or wss: on the same host and port, CSP Level 3).
 _CSP = (
     f"default-src 'none'; script-src 'self' 'sha256-{_BOOT_HASH}'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
@@ -105,9 +137,11 @@ _MISSING_PAGE = f"""<!doctype html>
 <head><meta charset="utf-8"><title>ocm-gql · GraphiQL not installed</title></head>
 <body>
 <h1>The GraphiQL playground is not installed</h1>
-<p>Its files come from npm. In the checkout, run <code>{html.escape(INSTALL_COMMAND)}</code>
-(or set <code>OCM_GQL_PLAYGROUND_ASSETS</code> to a <code>node_modules</code> folder holding
-them), then restart the server.</p>
+<p>Its files come from npm. In a checkout of ocm-gql, run
+<code>{html.escape(INSTALL_COMMAND)}</code>. An ocm-gql installed from a wheel carries them
+in <code>gql/{PACKAGED_FOLDER}</code>, so they are missing only from a damaged install:
+reinstall it. Or set <code>OCM_GQL_PLAYGROUND_ASSETS</code> to a <code>node_modules</code>
+folder holding them. Then restart the server.</p>
 <p>The GraphQL API itself works: POST queries to this URL.</p>
 </body>
 </html>
@@ -121,37 +155,38 @@ class _Asset:
     media_type: str
 
 
+def default_assets_dir() -> Path:
+    """The wheel's copy of the files when installed from one, else the checkout's npm
+    install (an editable install runs from the checkout too)."""
+    return PACKAGED_ASSETS_DIR if PACKAGED_ASSETS_DIR.is_dir() else CHECKOUT_ASSETS_DIR
+
+
 def find_assets_dir(override: Path | None) -> Path | None:
-    """The node_modules folder holding the playground's files: ``override`` (the
-    ``playground_assets`` setting) if given, else ``gql/playground/node_modules`` beside
-    this package. None when a file is missing, after a warning saying what to run; the app
-    calls this once, at startup."""
-    assets_dir = override or DEFAULT_ASSETS_DIR
-    missing = [path for path in _required_files(assets_dir) if not path.is_file()]
+    """The node_modules-shaped folder holding the playground's files: ``override`` (the
+    ``playground_assets`` setting) if given, else ``default_assets_dir()``. None when a file
+    is missing, after a warning saying what to do; the app calls this once, at startup."""
+    assets_dir = override or default_assets_dir()
+    missing = [file for file in required_files() if not (assets_dir / file).is_file()]
     if not missing:
         return assets_dir
     logger.warning(
-        "GraphiQL playground files not found in %s (missing %s): run `%s` in the checkout, "
-        "or set OCM_GQL_PLAYGROUND_ASSETS to a node_modules folder holding graphiql 3.8.3, "
-        "react and react-dom 18. GraphQL is served as usual; browsers get this message.",
+        "GraphiQL playground files not found in %s (missing %s): in a checkout, run `%s`; "
+        "an install from a wheel carries them in gql/%s, so reinstall it; or set "
+        "OCM_GQL_PLAYGROUND_ASSETS to a node_modules folder holding graphiql 3.8.3, react "
+        "and react-dom 18. GraphQL is served as usual; browsers get this message.",
         assets_dir,
-        ", ".join(str(path.relative_to(assets_dir)) for path in missing),
+        ", ".join(missing),
         INSTALL_COMMAND,
+        PACKAGED_FOLDER,
     )
     return None
-
-
-def _required_files(assets_dir: Path) -> list[Path]:
-    return [assets_dir / package / "package.json" for package in _PACKAGES] + [
-        assets_dir / package / file for package, file, _ in _FILES
-    ]
 
 
 @functools.cache
 def _assets(assets_dir: Path) -> tuple[_Asset, ...]:
     versions: dict[str, str] = {
         package: json.loads((assets_dir / package / "package.json").read_text())["version"]
-        for package in _PACKAGES
+        for package in PACKAGES
     }
     return tuple(
         _Asset(
@@ -159,7 +194,7 @@ def _assets(assets_dir: Path) -> tuple[_Asset, ...]:
             assets_dir / package / file,
             media_type,
         )
-        for package, file, media_type in _FILES
+        for package, file, media_type in FILES
     )
 
 
@@ -177,21 +212,19 @@ def playground_routes(assets_dir: Path | None) -> list[BaseRoute]:
 
 
 def playground_page(assets_dir: Path | None, endpoint_path: str = "/graphql") -> HTMLResponse:
-    """GraphiQL posting to ``endpoint_path``, or, without its files, status 503 and a page
-    saying what to run."""
+    """GraphiQL posting to ``endpoint_path`` and subscribing over a WebSocket to it, or,
+    without its files, status 503 and a page saying what to do."""
     if assets_dir is None:
         return HTMLResponse(_MISSING_PAGE, status_code=503, headers=_PAGE_HEADERS)
     assets = _assets(assets_dir)
     styles = "".join(
-        f'<link rel="stylesheet" href="{asset.url}">'
-        for asset in assets
-        if asset.media_type == _CSS
+        f'<link rel="stylesheet" href="{asset.url}">' for asset in assets if asset.media_type == CSS
     )
     scripts = "".join(
-        f'<script src="{asset.url}"></script>' for asset in assets if asset.media_type == _JS
+        f'<script src="{asset.url}"></script>' for asset in assets if asset.media_type == JS
     )
     # "<" escaped so that no value can close the data block early.
-    config = json.dumps({"endpoint": endpoint_path, "query": EXAMPLE_QUERY}).replace("<", "\\u003c")
+    config = json.dumps({"endpoint": endpoint_path, "examples": EXAMPLES}).replace("<", "\\u003c")
     page = f"""<!doctype html>
 <html lang="en">
 <head>

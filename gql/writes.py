@@ -1,7 +1,8 @@
 """Edits of connections: checked, written with their change-log entry, then announced.
 
 One lock orders write-and-publish, so live subscribers see status changes in the order
-they were committed.
+they were committed. A write that would leave a connection as it is (its current status,
+say) is no change: nothing is written, logged or announced.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from gql.broadcast import Broadcaster, StatusChanged
 from gql.keys import Writer
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
-from gql.repository.models import ChangeAction, ConnectionChange, WriteConflict
+from gql.repository.models import (
+    ChangeAction,
+    ConnectionChange,
+    ConnectionRecord,
+    WriteConflict,
+)
 from gql.validation import Problem, ProblemCode, connection_problems
 
 
@@ -23,6 +29,16 @@ from gql.validation import Problem, ProblemCode, connection_problems
 class WriteResult:
     change: ConnectionChange | None = None
     problems: list[Problem] = field(default_factory=list)
+    unchanged: ConnectionRecord | None = None
+    """The connection as it is, when the write would not have changed it."""
+
+    @property
+    def before(self) -> ConnectionRecord | None:
+        return self.change.before if self.change else self.unchanged
+
+    @property
+    def after(self) -> ConnectionRecord | None:
+        return self.change.after if self.change else self.unchanged
 
 
 def _not_found(connection_id: int) -> WriteResult:
@@ -64,7 +80,7 @@ class ConnectionWrites:
                 connection_id, changes, actor=writer.name, action=action
             )
         )
-        return result if result.change or result.problems else _not_found(connection_id)
+        return result if result.after is not None or result.problems else _not_found(connection_id)
 
     async def set_status(
         self, writer: Writer, connection_id: int, status_type_id: int
@@ -84,19 +100,23 @@ class ConnectionWrites:
             values, self._references, self._repository.existing_site_ids
         )
 
-    async def _commit(self, write: Awaitable[ConnectionChange | None]) -> WriteResult:
+    async def _commit(
+        self, write: Awaitable[ConnectionChange | ConnectionRecord | None]
+    ) -> WriteResult:
         async with self._lock:
             try:
-                change = await write
+                outcome = await write
             except WriteConflict as conflict:
                 # The input was checked, but a concurrent write (or an import) changed
                 # what it refers to before it was committed.
                 return WriteResult(
                     problems=[Problem("", f"conflicting write: {conflict}", ProblemCode.CONFLICT)]
                 )
-            if change is not None:
-                await self._announce(change)
-        return WriteResult(change=change)
+            if isinstance(outcome, ConnectionRecord):
+                return WriteResult(unchanged=outcome)
+            if outcome is not None:
+                await self._announce(outcome)
+        return WriteResult(change=outcome)
 
     async def _announce(self, change: ConnectionChange) -> None:
         if change.before is None or change.after is None:

@@ -111,7 +111,7 @@ UPDATE = """mutation Update($id: Int!, $input: UpdateConnectionInfoInput!) {
 }"""
 STATUS = """mutation Status($id: Int!, $status: Int!) {
   setConnectionStatus(id: $id, statusTypeId: $status) {
-    connectionInfo { id } userErrors { code }
+    connectionInfo { id } previousStatusTypeId userErrors { code }
   }
 }"""
 
@@ -171,6 +171,7 @@ class Client:
         first = SITE + DEMO_ROWS // 2 + index * ROWS_PER_WRITER
         self.rows = list(range(first, first + ROWS_PER_WRITER))
         self.cursors: list[str] = []
+        self.written = 0
 
     async def read(self, kind: str | None = None) -> None:
         kind = kind or self.rng.choices(["page", "one", "reference", "history"], [6, 3, 1, 1])[0]
@@ -200,7 +201,8 @@ class Client:
         connection_id = self.rng.choice(self.rows)
         if self.rng.random() < 0.5:
             n = self.rng.randint(0, 500)
-            values = {"amps": n, "quantity": n, "comments": f"load-{self.index}-{n}"}
+            self.written += 1  # in the comment, so that no update leaves its row as it was
+            values = {"amps": n, "quantity": n, "comments": f"load-{self.index}-{self.written}"}
             body = {"query": UPDATE, "variables": {"id": connection_id, "input": values}}
             action, stored = "UPDATE", values
         else:
@@ -218,6 +220,8 @@ class Client:
             self.tally.failures.append(f"write: {status_code} {str(answer)[:300]}")
             self.tally.uncertain.append((self.index, connection_id))
             return
+        if action == "SET_STATUS" and result["previousStatusTypeId"] == stored["status_type_id"]:
+            return  # the status it already had is no change: nothing logged to match
         self.tally.acks.append(Ack(self.index, connection_id, action, stored))
 
     async def abuse(self, kind: str | None = None) -> None:

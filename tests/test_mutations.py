@@ -437,6 +437,30 @@ async def test_set_status(api: Api) -> None:
     assert (entry["before"]["statusTypeId"], entry["after"]["statusTypeId"]) == (50, 150)
 
 
+async def test_a_write_that_changes_nothing_writes_and_logs_nothing(api: Api) -> None:
+    """The status it already has, the values it already holds, or no field at all: the
+    connection is answered as it is, and no row, change-log entry or event is written."""
+    node = await api.create(**FULL_INPUT)
+    before = api.stored()
+    same = (await api.data(SET_STATUS, {"id": node["id"], "status": 50}))["setConnectionStatus"]
+    assert same == {"connectionInfo": node, "previousStatusTypeId": 50, "userErrors": []}
+    for changes in ({"amps": 32, "voltage": 400.0, "comments": "left bay"}, {}):
+        payload = await api.update(node["id"], **changes)
+        assert payload == {"connectionInfo": node, "userErrors": []}
+    assert api.stored() == before
+    assert len((await api.history(node["id"]))["nodes"]) == 1  # its CREATE only
+    # A refused no-op is still refused, and an unknown id still NOT_FOUND.
+    assert _errors(await api.update(node["id"], amps=32, quantity=5000)) == [
+        (["input", "quantity"], "OUT_OF_RANGE")
+    ]
+    assert _errors(await api.update(MISSING)) == [(["id"], "NOT_FOUND")]
+    # One field really changed is a change, logged with the rest as it was.
+    changed = await api.update(node["id"], amps=32, quantity=3)
+    assert changed["connectionInfo"] == {**node, "quantity": 3}
+    [latest, _created] = [edge["node"] for edge in (await api.history(node["id"]))["edges"]]
+    assert (latest["before"]["quantity"], latest["after"]["quantity"]) == (2, 3)
+
+
 async def test_delete(api: Api) -> None:
     node = await api.create(**FULL_INPUT)
     payload = (await api.data(DELETE, {"id": node["id"]}))["deleteConnectionInfo"]

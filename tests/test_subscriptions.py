@@ -404,7 +404,9 @@ def test_changes_that_keep_the_status_emit_nothing(live: Live) -> None:
         live.wait_for_subscribers(1)
         current = live.status(A)
         assert current is not None
+        logged = len(live.history(A))
         live.set_status(A, current, same=True)
+        assert len(live.history(A)) == logged  # a no-op is not a change: nothing logged
         assert live.update(A, comments="checked on site")["userErrors"] == []
         assert live.update(A, statusTypeId=current, quantity=2)["userErrors"] == []
         refused = live.graphql(SET_STATUS, {"id": A, "status": 999_999})["setConnectionStatus"]

@@ -250,7 +250,7 @@ CREATE = """mutation($input: CreateConnectionInfoInput!) {
   createConnectionInfo(input: $input) { connectionInfo { id } userErrors { code message } } }"""
 STATUS = """mutation($id: Int!, $status: Int!) {
   setConnectionStatus(id: $id, statusTypeId: $status) {
-    connectionInfo { id } userErrors { code message } } }"""
+    connectionInfo { id } previousStatusTypeId userErrors { code message } } }"""
 DELETE = """mutation($id: Int!) {
   deleteConnectionInfo(id: $id) { deletedId userErrors { code message } } }"""
 
@@ -310,7 +310,9 @@ class WriterTask:
 
     async def set_status(self, connection_id: int, status: int) -> None:
         variables = {"id": connection_id, "status": status}
-        if await _post(self.client, self.tally, STATUS, variables) is not None:
+        payload = await _post(self.client, self.tally, STATUS, variables)
+        # The status it already had is no change: nothing is logged, so nothing to match.
+        if payload is not None and payload["previousStatusTypeId"] != status:
             self.tally.acks.append(
                 Ack(self.name, connection_id, "SET_STATUS", {"status_type_id": status})
             )

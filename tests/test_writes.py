@@ -279,9 +279,13 @@ async def test_concurrent_partial_updates_lose_nothing(setup: Setup) -> None:
     results = await asyncio.gather(
         *(setup.writes.update(ALICE, connection_id, {f: v}) for f, v in writes)
     )
-    assert all(r.change is not None and not r.problems for r in results)
+    assert not any(r.problems for r in results)
+    # A level set to the level it already has is no change (levels repeat): not logged.
+    applied = [r for r in results if r.change is not None]
+    assert all(r.unchanged is not None for r in results if r.change is None)
+    assert len(applied) > len(writes) // 2
     changes = list(reversed(await setup.repository.connection_changes(connection_id, limit=1000)))
-    assert len(changes) == 1 + len(writes)
+    assert len(changes) == 1 + len(applied)
     _chain_holds(changes)
     # Replaying the log in order gives the row.
     last: dict[str, Any] = {}
@@ -311,7 +315,7 @@ async def test_concurrent_creates_each_get_a_row_and_an_entry(setup: Setup) -> N
 
 
 async def test_readers_never_see_half_a_write(setup: Setup) -> None:
-    connection_id = await setup.create(amps=0, quantity=0)
+    connection_id = await setup.create()  # no amps: every write below changes it
     stop = asyncio.Event()
     reads = 0
     odd: list[tuple[int | None, int | None]] = []

@@ -90,7 +90,8 @@ class CreateConnectionInfoPayload:
 @strawberry.type
 class UpdateConnectionInfoPayload:
     connection_info: ConnectionInfo | None = strawberry.field(
-        description="The connection after the change; null when nothing was written."
+        description="The connection after the change (as it is when the input changes "
+        "nothing); null when the input was refused."
     )
     user_errors: list[UserError]
 
@@ -108,7 +109,8 @@ class DeleteConnectionInfoPayload:
 class SetConnectionStatusPayload:
     connection_info: ConnectionInfo | None
     previous_status_type_id: int | None = strawberry.field(
-        description="The status before this change."
+        description="The status before this change; the same as the status when the "
+        "connection already had it (then nothing was written, logged or announced)."
     )
     user_errors: list[UserError]
 
@@ -142,7 +144,7 @@ def _forget(connection_id: int, context: Context) -> None:
 
 
 def _written(result: WriteResult, context: Context) -> ConnectionInfo | None:
-    return _node(result.change.after, context) if result.change else None
+    return _node(result.after, context)
 
 
 async def _create(
@@ -195,7 +197,7 @@ async def _set_status(
     context: Context = info.context
     writer = await context.auth.writer()
     result = await context.writes.set_status(writer, id, status_type_id)
-    before = result.change.before if result.change else None
+    before = result.before
     return SetConnectionStatusPayload(
         connection_info=_written(result, context),
         previous_status_type_id=None if before is None else before.status_type_id,

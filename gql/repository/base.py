@@ -99,8 +99,9 @@ class Repository(Protocol):
         *,
         actor: str,
         action: ChangeAction = ChangeAction.UPDATE,
-    ) -> ConnectionChange | None:
-        """None when there is no such connection."""
+    ) -> ConnectionChange | ConnectionRecord | None:
+        """None when there is no such connection. A write that would leave the row as it
+        is writes nothing and logs nothing: the row is returned as it is."""
         ...
 
     async def delete_connection(

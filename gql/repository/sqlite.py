@@ -358,13 +358,18 @@ class SqliteRepository:
         *,
         actor: str,
         action: ChangeAction = ChangeAction.UPDATE,
-    ) -> ConnectionChange | None:
-        """Applies ``changes`` (writable fields only); None when there is no such row."""
+    ) -> ConnectionChange | ConnectionRecord | None:
+        """Applies ``changes`` (writable fields only); None when there is no such row, the
+        row itself, with nothing written or logged, when the changes leave it as it is."""
 
-        async def work(connection: aiosqlite.Connection) -> ConnectionChange | None:
+        async def work(
+            connection: aiosqlite.Connection,
+        ) -> ConnectionChange | ConnectionRecord | None:
             current = await _writable_values(connection, connection_id)
             if current is None:
                 return None
+            if {**current, **changes} == current:
+                return await _connection_row(connection, connection_id)
             before = await _connection_row(connection, connection_id)
             row = _stored_values({**current, **changes})
             await connection.execute(

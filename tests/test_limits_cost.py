@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from graphql import parse
 
+from bench.run import PAGE_QUERY
 from gql.graphql.limits import cost as cost_module
 from gql.graphql.limits.cost import MAX_COST, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.schema import schema
@@ -61,6 +62,11 @@ def test_every_field_of_a_page_of_a_thousand() -> None:
     # 1 + 1,000 x (nodes 1 + 12 scalars + 4 relations + 5 + 4 + 4 + 3 relation fields)
     query = f"{{ connectionInfos(first: 1000) {{ nodes {{ {EVERY_CONNECTION_FIELD} }} }} }}"
     assert cost(query) == 1 + 1000 * (1 + 12 + 4 + 16) == 33_001
+
+
+def test_the_benchmark_page_costs_what_the_readme_says() -> None:
+    # Every field of a page of 1,000, plus pageInfo { endCursor hasNextPage } per item.
+    assert cost(PAGE_QUERY, {"first": 1000}) == 33_001 + 1000 * 3 == 36_001
 
 
 def test_fields_of_the_connection_itself_count_per_item_of_the_page() -> None:

@@ -86,7 +86,9 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         services.writes = ConnectionWrites(
             services.repository, services.references, services.broadcaster
         )
-        trimmer = asyncio.create_task(trim_periodically())
+        trimmer = asyncio.create_task(
+            trim_periodically(full_collection_due=services.broadcaster.slots.many_have_left)
+        )
         try:
             yield
         finally:

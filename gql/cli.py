@@ -207,6 +207,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_keep_alive=settings.idle_timeout_seconds,
         limit_concurrency=settings.max_connections + 1,
         ws_max_size=settings.max_websocket_message_bytes,
+        # permessage-deflate keeps ~300 KiB of zlib state per socket (most of a
+        # subscriber's memory) to shrink messages of a few hundred bytes: not worth it.
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -15,6 +15,7 @@ import ctypes.util
 import gc
 import logging
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -57,13 +58,30 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-async def trim_periodically(interval_seconds: float = TRIM_INTERVAL_SECONDS) -> None:
-    """Hands freed heap memory back to the system now and then: after a burst of large
-    requests, the heap's free pages would otherwise stay with the process. Each call takes
-    about a millisecond."""
+async def trim_periodically(
+    interval_seconds: float = TRIM_INTERVAL_SECONDS,
+    full_collection_due: Callable[[], bool] = lambda: False,
+) -> None:
+    """Hands freed memory back to the system now and then.
+
+    When ``full_collection_due`` says so (many subscribers have left), a full collection
+    first: what ended subscriptions leave (tasks, frames and generators referring to one
+    another) lands in the oldest generation, which CPython collects only once a quarter as
+    much again has survived there, so after many subscribers leave it could stay for good.
+    It is not run on a timer: with thousands of live subscriptions a full collection
+    pauses the server for a second. Then glibc's free heap pages go back to the system:
+    after a burst of large requests they would otherwise stay with the process. A round
+    without a collection takes about a millisecond."""
     malloc_trim = _glibc_function("malloc_trim")
-    if malloc_trim is None:
-        return
     while True:
         await asyncio.sleep(interval_seconds)
-        malloc_trim(0)
+        if full_collection_due():
+            started = time.perf_counter()
+            freed = gc.collect()
+            logger.debug(
+                "full collection after subscribers left: %d objects in %.0f ms",
+                freed,
+                (time.perf_counter() - started) * 1000,
+            )
+        if malloc_trim is not None:
+            malloc_trim(0)

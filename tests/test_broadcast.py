@@ -7,6 +7,7 @@ import contextlib
 import gc
 import tracemalloc
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from gql.broadcast import (
     StatusChanged,
     SubscriberTooSlow,
 )
+from gql.broadcast import memory as broadcaster_memory
 from gql.repository.models import ConnectionRecord
 
 
@@ -283,3 +285,68 @@ async def test_subscribers_that_leave_leave_nothing_behind() -> None:
     assert len(asyncio.all_tasks()) == tasks_before
     assert min(held) > 0
     assert kept < min(held) / 20, (held, kept)
+
+
+# -- pacing: a slice of subscribers at a time ---------------------------------------------
+
+
+async def test_at_most_a_slice_of_subscribers_work_on_an_event_at_once() -> None:
+    """The dispatcher hands the next slice only once the last has taken its event through
+    (the subscriber's own work: the selection, the socket), so the loop never holds the
+    work of thousands at once and other requests get their turns."""
+    broadcaster = InProcessBroadcaster()
+    count = 200
+    working, most, received = 0, 0, 0
+    joined, all_received = asyncio.Event(), asyncio.Event()
+
+    async def read() -> None:
+        nonlocal working, most, received
+        async with broadcaster.subscribe() as events:
+            if broadcaster.subscriber_count == count:
+                joined.set()
+            async for _event in events:
+                working += 1
+                most = max(most, working)
+                for _ in range(3):  # a subscriber's work takes a few turns of the loop
+                    await asyncio.sleep(0)
+                working -= 1
+                received += 1
+                if received == 2 * count:
+                    all_received.set()
+
+    tasks = [asyncio.create_task(read()) for _ in range(count)]
+    await joined.wait()
+    for change_id in (1, 2):
+        await broadcaster.publish(event(change_id))
+    async with asyncio.timeout(30):
+        await all_received.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert 1 < most <= broadcaster_memory.DISPATCH_SLICE, most
+
+
+async def test_a_stuck_subscriber_holds_up_one_slice_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One that never comes back for its next event is waited for once (up to
+    SLICE_WAIT_SECONDS); later slices do not count it, so the others go on at their pace
+    until its backlog ends it."""
+    monkeypatch.setattr(broadcaster_memory, "SLICE_WAIT_SECONDS", 0.01)
+    waited_out: list[bool] = []
+    through = broadcaster_memory._through
+
+    async def recorded(current: Any) -> None:
+        await through(current)
+        waited_out.append(current.left > 0 and not current.through.is_set())
+
+    monkeypatch.setattr(broadcaster_memory, "_through", recorded)
+    broadcaster = InProcessBroadcaster(backlog=30)
+    async with broadcaster.subscribe() as _stuck:
+        tasks, received = await readers(broadcaster, 50, 20)
+        for change_id in range(1, 21):
+            await broadcaster.publish(event(change_id))
+        async with asyncio.timeout(30):
+            await asyncio.gather(*tasks)
+    assert received == [list(range(1, 21))] * 50
+    assert waited_out.count(True) == 1, waited_out

@@ -30,6 +30,7 @@ from gql.broadcast import (
     NoSubscriptionSlot,
     StatusChanged,
 )
+from gql.broadcast import memory as broadcast_memory
 from gql.broadcast.slots import SubscriptionSlots
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
@@ -121,6 +122,10 @@ def event(change_id: int) -> StatusChanged:
         changed_at="2025-01-01T00:00:00.000Z",
         change_id=change_id,
     )
+
+
+async def no_wait(_slice: object) -> None:
+    return None
 
 
 def refusal(message: dict[str, Any], limit: str) -> None:
@@ -286,6 +291,9 @@ def test_a_subscriber_too_slow_gives_back_its_slot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(KeptBroadcaster, "backlog", 1)
+    # The dispatcher waits for no slice to come through, as for a stuck socket: the
+    # subscription falls behind.
+    monkeypatch.setattr(broadcast_memory, "_through", no_wait)
     with serve(max_subscriptions=1) as server, server.socket("10.0.0.1") as ws:
         server.subscribe(ws, "slow")
         server.wait_for_subscribers(1)

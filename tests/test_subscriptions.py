@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 import gql.app
 from gql.app import create_app
 from gql.broadcast import InProcessBroadcaster, StatusChanged
+from gql.broadcast import memory as broadcast_memory
 from gql.repository.models import ConnectionRecord
 from gql.settings import Settings
 from tests.conftest import run_cli
@@ -473,11 +474,17 @@ def test_subscriptions_per_connection_are_limited(
         assert_event(ws.next_event("3"), A, change)
 
 
+async def no_wait(_slice: object) -> None:
+    return None
+
+
 def test_a_subscriber_too_slow_is_ended_with_a_coded_error(
     open_live: Callable[..., contextlib.AbstractContextManager[Live]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(RecordingBroadcaster, "backlog", 3)
+    # The dispatcher waits for no slice to come through, as for a stuck socket.
+    monkeypatch.setattr(broadcast_memory, "_through", no_wait)
     with open_live() as live, live.socket() as ws:
         ws.init()
         ws.subscribe("slow")

@@ -2,9 +2,15 @@
 
 `publish` only appends the event to a dispatch queue: the writer's cost does not grow
 with the subscribers. One dispatcher task, started when there is something to deliver
-and gone when there is nothing left, hands each event to every subscriber's queue in
-slices, letting the event loop serve requests between them. Events are dispatched one at
-a time in publication order, so every subscriber sees them in that order.
+and gone when there is nothing left, hands each event to the subscribers' queues a slice
+at a time, and waits until that slice's subscribers have taken their event through (each
+runs the subscription's selection for it and sends it on its socket) before the next
+slice. So the event loop never holds more than a slice's worth of subscribers' work, and
+requests (a writer's next write among them) are served between slices instead of behind
+thousands of deliveries. A subscriber that does not come back for its next event (its
+socket is stuck) holds its slice up for at most `SLICE_WAIT_SECONDS`. Events are
+dispatched one at a time in publication order, so every subscriber sees them in that
+order.
 
 Each subscriber has its own bounded queue: one that falls too far behind is ended (with
 an error) rather than let memory grow without bound. Nothing of a subscriber is kept
@@ -14,6 +20,7 @@ once it leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,19 +30,43 @@ from gql.broadcast.base import StatusChanged, SubscriberTooSlow
 from gql.broadcast.slots import SubscriptionSlots
 
 SUBSCRIBER_BACKLOG: Final = 1000
-DISPATCH_SLICE: Final = 256
-"""Subscribers handed an event between two turns of the event loop."""
+DISPATCH_SLICE: Final = 16
+"""Subscribers handed an event at once; the next slice waits until they are through."""
+SLICE_WAIT_SECONDS: Final = 0.1
 
 _OVERFLOWED: Final = object()
 
 
+class _Slice:
+    """Subscribers handed an event together; `through` is set once all have taken it."""
+
+    __slots__ = ("left", "through")
+
+    def __init__(self) -> None:
+        self.left = 0
+        self.through = asyncio.Event()
+
+    def one_through(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.through.set()
+
+
 class _Subscriber:
-    __slots__ = ("joined_after", "queue")
+    __slots__ = ("joined_after", "queue", "slice")
 
     def __init__(self, joined_after: int) -> None:
         self.joined_after = joined_after
         """The number of events published before it joined: it gets only later ones."""
         self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.slice: _Slice | None = None
+        """The slice waiting for this subscriber to take its event through."""
+
+    def through(self) -> None:
+        """It came back for its next event (or left): its last one is delivered."""
+        if self.slice is not None:
+            self.slice.one_through()
+            self.slice = None
 
 
 class InProcessBroadcaster:
@@ -73,35 +104,48 @@ class InProcessBroadcaster:
         subscriber = _Subscriber(joined_after=self._published)
         self._subscribers.add(subscriber)
         try:
-            yield _Events(subscriber.queue)
+            yield _Events(subscriber)
         finally:
             self._subscribers.discard(subscriber)
+            subscriber.through()
 
     async def _dispatch(self) -> None:
-        handed = 0
         try:
             while self._pending:
                 sequence, event = self._pending[0]
+                current = _Slice()
                 for subscriber in list(self._subscribers):
-                    # It may have left, or joined after this event, during a pause below.
+                    # It may have left, or joined after this event, during a wait below.
                     if subscriber.joined_after >= sequence or subscriber not in self._subscribers:
                         continue
-                    self._hand(subscriber, event)
-                    handed += 1
-                    if handed % DISPATCH_SLICE == 0:
-                        await asyncio.sleep(0)
+                    self._hand(subscriber, event, current)
+                    if current.left >= DISPATCH_SLICE:
+                        await _through(current)
+                        current = _Slice()
+                await _through(current)
                 self._pending.popleft()
         finally:
             # No await between the loop's last check and here: a publish either found
             # this task running with its event queued, or finds no task and starts one.
             self._dispatcher = None
 
-    def _hand(self, subscriber: _Subscriber, event: StatusChanged) -> None:
+    def _hand(self, subscriber: _Subscriber, event: StatusChanged, current: _Slice) -> None:
         if subscriber.queue.qsize() >= self._backlog:
             self._subscribers.discard(subscriber)
             subscriber.queue.put_nowait(_OVERFLOWED)
-        else:
-            subscriber.queue.put_nowait(event)
+            return
+        subscriber.queue.put_nowait(event)
+        if subscriber.slice is None:
+            # One already waited on by an earlier slice is still busy: not counted again.
+            subscriber.slice = current
+            current.left += 1
+
+
+async def _through(current: _Slice) -> None:
+    if current.left > 0:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SLICE_WAIT_SECONDS):
+                await current.through.wait()
 
 
 class _Events:
@@ -109,16 +153,19 @@ class _Events:
     suspended when its subscription ends would live on until the collector finds it, and
     then cost a task to close."""
 
-    __slots__ = ("_queue",)
+    __slots__ = ("_subscriber",)
 
-    def __init__(self, queue: asyncio.Queue[object]) -> None:
-        self._queue = queue
+    def __init__(self, subscriber: _Subscriber) -> None:
+        self._subscriber = subscriber
 
     def __aiter__(self) -> _Events:
         return self
 
     async def __anext__(self) -> StatusChanged:
-        item = await self._queue.get()
+        subscriber = self._subscriber
+        if subscriber.queue.empty():
+            subscriber.through()
+        item = await subscriber.queue.get()
         if item is _OVERFLOWED:
             raise SubscriberTooSlow("the subscriber fell too far behind; subscribe again")
         assert isinstance(item, StatusChanged)

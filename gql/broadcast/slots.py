@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Final, Literal
 
 Limit = Literal["process", "client"]
 
@@ -27,9 +27,14 @@ class NoSubscriptionSlot(Exception):
         self.cap = cap
 
 
+MANY_LEFT: Final = 256
+"""Subscriptions ended, and at least half of the peak, that make `many_have_left` say so."""
+
+
 class SubscriptionSlots:
     def __init__(self) -> None:
         self._total = 0
+        self._peak = 0
         self._by_client: dict[str, int] = {}
 
     @property
@@ -41,6 +46,15 @@ class SubscriptionSlots:
         """Client addresses holding a slot."""
         return len(self._by_client)
 
+    def many_have_left(self) -> bool:
+        """Whether many subscriptions have ended since the last time this said so: what
+        they leave behind is then worth a full garbage collection."""
+        left = self._peak - self._total
+        if left >= MANY_LEFT and 2 * left >= self._peak:
+            self._peak = self._total
+            return True
+        return False
+
     @contextmanager
     def hold(self, client: str, *, max_total: int, max_per_client: int) -> Iterator[None]:
         """A slot for the life of the block; NoSubscriptionSlot when none is free."""
@@ -50,6 +64,7 @@ class SubscriptionSlots:
         if held >= max_per_client:
             raise NoSubscriptionSlot("client", max_per_client)
         self._total += 1
+        self._peak = max(self._peak, self._total)
         self._by_client[client] = held + 1
         try:
             yield

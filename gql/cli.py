@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import get_args
 
 from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
@@ -24,13 +25,19 @@ from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
 from gql.repository.sqlite import SchemaTooNew
 from gql.seeding import seed_demo, seed_reference
-from gql.settings import ENV_PREFIX, Settings, SettingsError, load_settings, shown
+from gql.settings import (
+    ENV_PREFIX,
+    LogLevel,
+    Settings,
+    SettingsError,
+    load_settings,
+    shown,
+)
 from gql.version import VERSION
 
 EXIT_USAGE = 2
 EXIT_REJECTS = 3
 _DEFAULTS = Settings()
-LOG_LEVELS = ("debug", "info", "warning", "error")
 _SETTINGS_EPILOG = (
     f"Every {ENV_PREFIX}* setting applies; `ocm-gql settings` lists them with their values."
 )
@@ -97,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--log-level",
-            choices=LOG_LEVELS,
+            choices=get_args(LogLevel),
             default=None,
             help=f"overrides ${ENV_PREFIX}LOG_LEVEL (default {_DEFAULTS.log_level})",
         )

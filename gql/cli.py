@@ -1,16 +1,20 @@
-"""The ``ocm-gql`` command line: serve, seed, import, export-schema, keys."""
+"""The ``ocm-gql`` command line: serve, seed, import, export-schema, keys, settings."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import json
 import logging
 import os
+import socket
 import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import get_args
 
 from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
@@ -21,12 +25,22 @@ from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
 from gql.repository.sqlite import SchemaTooNew
 from gql.seeding import seed_demo, seed_reference
-from gql.settings import ENV_PREFIX, Settings, SettingsError
+from gql.settings import (
+    ENV_PREFIX,
+    LogLevel,
+    Settings,
+    SettingsError,
+    load_settings,
+    shown,
+)
 from gql.version import VERSION
 
 EXIT_USAGE = 2
 EXIT_REJECTS = 3
 _DEFAULTS = Settings()
+_SETTINGS_EPILOG = (
+    f"Every {ENV_PREFIX}* setting applies; `ocm-gql settings` lists them with their values."
+)
 
 
 class CommandError(Exception):
@@ -37,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(
-            db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None)
-        )
+        settings = load_settings(_flags(args)).settings
         logging.basicConfig(
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -51,34 +63,53 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _flags(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given as flags (None where a flag was not given or does not exist)."""
+    return {name: getattr(args, name, None) for name in ("db", "host", "port", "log_level")}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ocm-gql", description="GraphQL API for Open Charge Map connection data."
+        prog="ocm-gql",
+        description="GraphQL API for Open Charge Map connection data.",
+        epilog=_SETTINGS_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    # No dest: a missing command is then reported by its choices, {serve,seed,...}.
+    commands = parser.add_subparsers(required=True)
 
     def command(
         name: str,
         help: str,
         run: Callable[[argparse.Namespace, Settings], int],
         group: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
+        *,
+        takes_db: bool = True,
     ) -> argparse.ArgumentParser:
-        sub = group.add_parser(name, help=help, description=help)
-        sub.add_argument(
-            "--db",
-            type=Path,
-            default=None,
-            help=f"SQLite database file (default: ${ENV_PREFIX}DB or {_DEFAULTS.db})",
-        )
+        sub = group.add_parser(name, help=help, description=help, epilog=_SETTINGS_EPILOG)
+        if takes_db:
+            sub.add_argument(
+                "--db",
+                type=Path,
+                default=None,
+                help=f"SQLite database file (default: ${ENV_PREFIX}DB or {_DEFAULTS.db})",
+            )
         sub.set_defaults(run=run)
         return sub
 
-    serve = command("serve", "Serve GraphQL at /graphql.", _serve)
-    serve.add_argument("--host", default=None, help=f"listen address (default {_DEFAULTS.host})")
-    serve.add_argument(
-        "--port", type=int, default=None, help=f"listen port (default {_DEFAULTS.port})"
-    )
+    def server_flags(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--host", default=None, help=f"listen address (default {_DEFAULTS.host})")
+        sub.add_argument(
+            "--port", type=int, default=None, help=f"listen port (default {_DEFAULTS.port})"
+        )
+        sub.add_argument(
+            "--log-level",
+            choices=get_args(LogLevel),
+            default=None,
+            help=f"overrides ${ENV_PREFIX}LOG_LEVEL (default {_DEFAULTS.log_level})",
+        )
+
+    server_flags(command("serve", "Serve GraphQL at /graphql.", _serve))
 
     seed = command("seed", "Create or migrate the database and load the reference lists.", _seed)
     seed.add_argument(
@@ -95,7 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     imports = command(
         "import", "Import OCM POI exports (.json or .json.gz, files or folders).", _import
     )
-    imports.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
+    imports.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="FILE_OR_DIR",
+        help="an export file, or a folder whose .json and .json.gz files are read",
+    )
     imports.add_argument(
         "--dry-run", action="store_true", help="read and check everything, write nothing"
     )
@@ -108,10 +145,12 @@ def _parser() -> argparse.ArgumentParser:
         f"exit codes: 0 every record written or unchanged; {EXIT_USAGE} the import could "
         f"not run and wrote nothing (a missing or unusable database, a broken file); "
         f"{EXIT_REJECTS} some records were rejected (listed on stderr; the others were "
-        "written, unless --dry-run)"
+        f"written, unless --dry-run). {_SETTINGS_EPILOG}"
     )
 
-    export = command("export-schema", "Print the GraphQL schema (SDL).", _export_schema)
+    export = command(
+        "export-schema", "Print the GraphQL schema (SDL).", _export_schema, takes_db=False
+    )
     export.add_argument(
         "--federation",
         action="store_true",
@@ -119,9 +158,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     keys = commands.add_parser(
-        "keys", help="Manage API keys for writes.", description="Manage API keys for writes."
+        "keys",
+        help="Manage API keys for writes.",
+        description="Manage API keys for writes.",
+        epilog=_SETTINGS_EPILOG,
     )
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands = keys.add_subparsers(required=True)
     create = command(
         "create",
         "Create a key and print it once, on its own line (only a salted hash is stored).",
@@ -132,9 +174,28 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--read-only", action="store_true", help="the key authenticates but may not write"
     )
-    command("list", "List keys (names, kinds, dates; never secrets).", _keys_list, key_commands)
+    listing = command(
+        "list", "List keys (names, kinds, dates; never secrets).", _keys_list, key_commands
+    )
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON array of {name, readOnly, createdAt, revokedAt}",
+    )
     revoke = command("revoke", "Revoke a key by name.", _keys_revoke, key_commands)
-    revoke.add_argument("name")
+    revoke.add_argument("name", metavar="NAME", help="the name the key was created with")
+
+    shown_settings = command(
+        "settings",
+        "Print every setting with its value and where it came from (secrets hidden).",
+        _settings,
+    )
+    server_flags(shown_settings)
+    shown_settings.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON array of {name, value, source}",
+    )
     return parser
 
 
@@ -189,8 +250,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     keep_large_allocations_returnable()
     freeze_startup_objects()
     raise_open_file_limit(settings.max_connections)
+    listener = _listen(settings.host, settings.port)
     print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -211,7 +273,22 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # subscriber's memory) to shrink messages of a few hundred bytes: not worth it.
         ws_per_message_deflate=False,
     )
+    uvicorn.Server(config).run(sockets=[listener])
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, opened before "serving ..." is printed: a busy port
+    is one clear line, and uvicorn serving on this very socket leaves no moment for
+    another process to take the port in between."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        # SO_REUSEADDR, as uvicorn sets: a port in TIME_WAIT is free, a listener is not.
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        in_use = error.errno == errno.EADDRINUSE
+        reason = "address already in use" if in_use else (error.strerror or str(error))
+        raise CommandError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def _check_database(settings: Settings) -> None:
@@ -349,9 +426,22 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
     return _with_repository(_existing_db(settings), work)
 
 
-def _keys_list(_args: argparse.Namespace, settings: Settings) -> int:
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
     async def work(repository: Repository) -> int:
-        for key in await repository.api_keys():
+        keys = await repository.api_keys()
+        if args.json:
+            listed = [
+                {
+                    "name": key.name,
+                    "readOnly": key.read_only,
+                    "createdAt": key.created_at,
+                    "revokedAt": key.revoked_at,
+                }
+                for key in keys
+            ]
+            print(json.dumps(listed, indent=2))
+            return 0
+        for key in keys:
             state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
             kind = "read-only" if key.read_only else "write"
             print(f"{key.name}\t{kind}\tcreated {key.created_at}\t{state}")
@@ -367,6 +457,25 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _with_repository(_existing_db(settings), work)
+
+
+def _settings(args: argparse.Namespace, _settings: Settings) -> int:
+    loaded = load_settings(_flags(args))
+    rows = [
+        {
+            "name": ENV_PREFIX + name.upper(),
+            "value": shown(ENV_PREFIX + name.upper(), getattr(loaded.settings, name)),
+            "source": str(source),
+        }
+        for name, source in loaded.sources.items()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(f"{row['name']}={row['value']}") for row in rows)
+    for row in rows:
+        print(f"{row['name']}={row['value']}".ljust(width), f"  ({row['source']})")
+    return 0
 
 
 def _describe_checked(counts: WriteCounts) -> str:

@@ -1,68 +1,108 @@
-"""All runtime settings, read from environment variables prefixed ``OCM_GQL_``.
+"""All runtime settings. Each is read, first match wins, from a command-line flag, the
+environment variable ``OCM_GQL_<NAME>``, a ``.env`` file in the working directory, or the
+default written here.
 
-The README's settings table documents every field here; a test keeps the two in step.
+pydantic-settings reads the environment and the ``.env`` file; pydantic converts and
+checks the values. The README's settings table documents every field; a test keeps the
+two in step.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "OCM_GQL_"
+ENV_FILE = Path(".env")
+"""Read from the working directory when present; the environment overrides it."""
+
+AtLeastOne = Annotated[int, Field(ge=1)]
+NotNegative = Annotated[int, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+LogLevel = Literal["debug", "info", "warning", "error"]
 
 
 class SettingsError(ValueError):
-    """An environment variable holds a value the setting cannot take."""
+    """A setting holds a value it cannot take; the message names the variable or flag."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Source(StrEnum):
+    """Where a setting's value came from."""
+
+    DEFAULT = "default"
+    ENV_FILE = ".env file"
+    ENVIRONMENT = "environment"
+    FLAG = "flag"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="forbid",
+        # Other variables in a .env file (for other tools) are none of ours.
+        dotenv_filtering="only_existing",
+    )
+
     db: Path = Path("ocm-gql.db")
     """SQLite file. Created, migrated and seeded on first `serve` when it does not exist."""
     host: str = "127.0.0.1"
     """Address `serve` listens on."""
-    port: int = 8000
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
     """Port `serve` listens on."""
-    default_page_size: int = 20
+    default_page_size: AtLeastOne = 20
     """Page size of `connectionInfos` when neither `first` nor `last` is given."""
-    max_page_size: int = 1000
+    max_page_size: AtLeastOne = 1000
     """Largest `first`/`last` accepted; more is a BAD_USER_INPUT error, never a silent cut."""
     demo_size: int = 1000
     """Generated demo connections added when `serve` creates a new database."""
-    readers: int = 2
+    readers: AtLeastOne = 2
     """Read connections to the SQLite file (each runs on its own thread)."""
     busy_timeout_ms: int = 5000
     """How long SQLite waits for a lock before giving up."""
-    log_level: str = "info"
-    """Python logging level name."""
+    log_level: LogLevel = "info"
+    """Python logging level name (any case)."""
     playground_assets: Path | None = None
     """OCM_GQL_PLAYGROUND_ASSETS: a node_modules folder holding GraphiQL's browser files
     (graphiql, react, react-dom). None means ``gql/playground/node_modules`` beside the
     package, filled by ``npm ci --prefix gql/playground``. Without the files, /graphql
     answers browsers with status 503 and a page saying what to run."""
 
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: AtLeastOne = 1_048_576
     """Largest request body accepted; more is answered 413."""
-    max_batch_size: int = 10
+    max_batch_size: NotNegative = 10
     """Most operations in one batched request (a JSON array, as Apollo's BatchHttpLink
     sends); 0 turns batching off."""
-    apq_cache_size: int = 1000
+    apq_cache_size: NotNegative = 1000
     """Automatic persisted queries kept in memory (least recently used go first); 0 turns
     APQ off (clients then get PERSISTED_QUERY_NOT_SUPPORTED and send full queries)."""
     trusted_documents: Path | None = None
     """An Apollo persisted-query manifest (JSON). When set, only its operations run: by
     `extensions.persistedQuery.sha256Hash`, or as the identical query text; anything else
     gets PERSISTED_QUERY_NOT_IN_LIST or QUERY_NOT_IN_SAFELIST, and APQ registration is off."""
-    cors_origins: tuple[str, ...] = ("*",)
+    # NoDecode: the environment holds a comma-separated list, not JSON.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ("*",)
     """Origins allowed by CORS, comma-separated; `*` allows any (no cookies are used: API
     keys travel in headers). Empty turns CORS off."""
     cache_control: str = "no-cache"
     """Cache-Control of successful GET query responses (they carry an ETag, so `no-cache`
     means "revalidate": 304 when unchanged). Responses with errors get `no-store`."""
-    gzip_min_bytes: int = 1024
+    gzip_min_bytes: NotNegative = 1024
     """Responses at least this large are gzip-compressed for clients that accept it."""
     max_subscriptions_per_connection: int = 20
     """Subscriptions one WebSocket may run at once; more are refused."""
@@ -102,113 +142,167 @@ class Settings:
     shutdown_grace_seconds: int = 30
     """On SIGTERM, how long in-flight requests may take to finish before the server stops."""
 
-    query_cache_bytes: int = 16 * 1024 * 1024
+    query_cache_bytes: NotNegative = 16 * 1024 * 1024
     """Memory the caches of parsed and checked documents, query costs and execution plans
     may hold together (estimated per entry); refused documents are never kept."""
-    apq_cache_bytes: int = 8 * 1024 * 1024
+    apq_cache_bytes: NotNegative = 8 * 1024 * 1024
     """Memory the automatic persisted queries may hold (their text), beside their count
     (`apq_cache_size`)."""
-    max_websocket_message_bytes: int = 65_536
+    max_websocket_message_bytes: AtLeastOne = 65_536
     """Largest WebSocket message accepted; a larger one closes the socket (code 1009)."""
-    max_subscriptions: int = 10_000
+    max_subscriptions: NotNegative = 10_000
     """Subscriptions the process serves at once over WebSocket and Server-Sent Events;
     more are refused (TOO_MANY_SUBSCRIPTIONS)."""
-    max_subscriptions_per_client: int = 100
+    max_subscriptions_per_client: NotNegative = 100
     """Subscriptions one client address may hold at once (TOO_MANY_SUBSCRIPTIONS)."""
-    max_connections: int = 1000
+    max_connections: AtLeastOne = 1000
     """Open connections the server accepts at once; beyond it new ones are answered 503."""
-    header_timeout_seconds: float = 10
+    header_timeout_seconds: Positive = 10
     """A request's line and headers must arrive within this long, or the connection closes."""
-    body_timeout_seconds: float = 30
+    body_timeout_seconds: Positive = 30
     """A request body must arrive whole within this long, or it is answered 408."""
-    idle_timeout_seconds: int = 5
+    idle_timeout_seconds: AtLeastOne = 5
     """A kept-alive connection with no request for this long is closed."""
-    import_max_bytes: int = 4 * 1024 * 1024 * 1024
+    import_max_bytes: NotNegative = 4 * 1024 * 1024 * 1024
     """Largest import file once decompressed; a larger one (such as a gzip bomb) is refused."""
-    import_batch_size: int = 1000
+    import_batch_size: AtLeastOne = 1000
     """Sites written per import transaction: short transactions let the server's own
     writes in between."""
 
-    def __post_init__(self) -> None:
-        if self.default_page_size < 1 or self.max_page_size < 1:
-            raise SettingsError("page sizes must be at least 1")
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Settings(db=...) holds exactly the values given, whatever the environment says;
+        # load_settings reads the environment and the .env file, noting each value's source.
+        return (init_settings,)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("playground_assets", "trusted_documents", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Path("") would silently be the working directory.
+        return None if value == "" else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _page_sizes_agree(self) -> Settings:
         if self.default_page_size > self.max_page_size:
-            raise SettingsError("default_page_size must not exceed max_page_size")
-        if self.readers < 1:
-            raise SettingsError("readers must be at least 1")
-        if self.max_batch_size < 0 or self.apq_cache_size < 0:
-            raise SettingsError("max_batch_size and apq_cache_size must not be negative")
-        if self.max_body_bytes < 1 or self.gzip_min_bytes < 0:
-            raise SettingsError("max_body_bytes must be positive, gzip_min_bytes not negative")
-        if min(self.query_cache_bytes, self.apq_cache_bytes, self.import_max_bytes) < 0:
-            raise SettingsError("cache and import sizes must not be negative")
-        if min(self.max_websocket_message_bytes, self.max_connections, self.import_batch_size) < 1:
-            raise SettingsError(
-                "max_websocket_message_bytes, max_connections and import_batch_size must be "
-                "at least 1"
+            raise ValueError(
+                f"{ENV_PREFIX}DEFAULT_PAGE_SIZE ({self.default_page_size}) must not exceed "
+                f"{ENV_PREFIX}MAX_PAGE_SIZE ({self.max_page_size})"
             )
-        if min(self.max_subscriptions, self.max_subscriptions_per_client) < 0:
-            raise SettingsError("subscription limits must not be negative")
-        if min(self.header_timeout_seconds, self.body_timeout_seconds) <= 0:
-            raise SettingsError("header and body timeouts must be positive")
-        if self.idle_timeout_seconds < 1:
-            raise SettingsError("idle_timeout_seconds must be at least 1")
-        if not 0 < self.port < 65536:
-            raise SettingsError("port must be between 1 and 65535")
+        return self
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Build settings from the environment; explicit overrides (CLI flags) win."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for field in dataclasses.fields(cls):
-            raw = environ.get(ENV_PREFIX + field.name.upper())
-            if raw is None:
-                continue
-            values[field.name] = _convert(field.name, field.type, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+    def from_env(cls, *, env_file: Path | None = ENV_FILE, **flags: object) -> Settings:
+        """Settings from flags (None means not given), the environment, the .env file."""
+        return load_settings(flags, env_file=env_file).settings
 
 
-def _convert(name: str, type_name: object, raw: str) -> object:
-    if type_name in ("int", int):
-        try:
-            return int(raw)
-        except ValueError:
-            raise SettingsError(
-                f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}"
-            ) from None
-    if type_name in ("float", float):
-        try:
-            return float(raw)
-        except ValueError:
-            raise SettingsError(
-                f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}"
-            ) from None
-    if type_name in ("bool", bool):
-        if raw.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.strip().lower() in ("0", "false", "no", "off"):
-            return False
-        raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
-    if type_name in ("Path", Path):
-        return Path(raw)
-    if type_name == "Path | None":
-        # Empty means unset: Path("") would silently be the working directory.
-        return Path(raw) if raw else None
-    if type_name == "tuple[str, ...]":
-        return tuple(item.strip() for item in raw.split(",") if item.strip())
-    return raw
+@dataclass(frozen=True, slots=True)
+class LoadedSettings:
+    settings: Settings
+    sources: Mapping[str, Source]
+    """Field name to where its value came from, for every field."""
+
+
+def load_settings(
+    flags: Mapping[str, object] | None = None, *, env_file: Path | None = ENV_FILE
+) -> LoadedSettings:
+    """Reads every setting; flags (None means not given) win over the environment, which
+    wins over the .env file. Raises SettingsError, one line naming each bad variable or flag."""
+    given = {name: value for name, value in (flags or {}).items() if value is not None}
+    layers = (
+        (Source.ENV_FILE, DotEnvSettingsSource(Settings, env_file=env_file)()),
+        (Source.ENVIRONMENT, EnvSettingsSource(Settings)()),
+        (Source.FLAG, given),
+    )
+    values: dict[str, object] = {}
+    sources: dict[str, Source] = {}
+    for source, layer in layers:
+        values.update(layer)
+        sources.update(dict.fromkeys(layer, source))
+    try:
+        settings = Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = (_problem(detail, given) for detail in error.errors())
+        raise SettingsError("; ".join(problems)) from None
+    every = {name: sources.get(name, Source.DEFAULT) for name in Settings.model_fields}
+    return LoadedSettings(settings, every)
+
+
+def _problem(detail: ErrorDetails, flags: Mapping[str, object]) -> str:
+    if not detail["loc"]:  # from a model validator, whose message names the variables
+        return str(detail.get("ctx", {}).get("error", detail["msg"]))
+    name = str(detail["loc"][0])
+    where = "--" + name.replace("_", "-") if name in flags else ENV_PREFIX + name.upper()
+    return f"{where} {_reason(detail)}, got {detail['input']!r}"
+
+
+def _reason(detail: ErrorDetails) -> str:
+    kind, context = detail["type"], detail.get("ctx", {})
+    if kind.startswith("int_"):
+        return "must be an integer"
+    if kind.startswith("float_"):
+        return "must be a number"
+    if kind.startswith("bool_"):
+        return "must be true or false (1/0, yes/no, on/off)"
+    if kind == "greater_than_equal":
+        return f"must be at least {_plain(context['ge'])}"
+    if kind == "greater_than":
+        return f"must be more than {_plain(context['gt'])}"
+    if kind == "less_than_equal":
+        return f"must be at most {_plain(context['le'])}"
+    if kind == "literal_error":
+        return f"must be {context['expected']}"
+    return f"is not valid ({detail['msg']})"
+
+
+def _plain(bound: float) -> float:
+    """0, not 0.0, for a float field's whole-number bound."""
+    return int(bound) if float(bound).is_integer() else bound
 
 
 def documented_settings() -> list[tuple[str, object]]:
     """(environment variable, default) for every setting, in declaration order."""
     return [
-        (ENV_PREFIX + field.name.upper(), _as_written(field.default))
-        for field in dataclasses.fields(Settings)
+        (ENV_PREFIX + name.upper(), _as_written(field.default))
+        for name, field in Settings.model_fields.items()
     ]
 
 
 def _as_written(default: object) -> object:
-    """A default as it is written in the environment (lists are comma-separated)."""
+    """A value as it is written in the environment (lists are comma-separated)."""
     return ",".join(default) if isinstance(default, tuple) else default
+
+
+HIDDEN = "********"
+# A whole word of the name: MAX_TOKENS is a count, API_TOKEN a secret.
+_SECRET_NAME = re.compile(r"(?:^|_)(?:PASSWORD|SECRET|TOKEN)(?:_|$)")
+_URL_PASSWORD = re.compile(r"(?<=://)([^:/@]*):[^@/]*@")
+
+
+def shown(variable: str, value: object) -> str | int | float | bool | None:
+    """A value as `ocm-gql settings` prints it: as written in the environment, with
+    secrets hidden (a setting named for one, and the password of any URL)."""
+    if value is not None and _SECRET_NAME.search(variable):
+        return HIDDEN
+    if value is None or isinstance(value, int | float):  # bool is an int
+        return value
+    return _URL_PASSWORD.sub(rf"\1:{HIDDEN}@", str(_as_written(value)))

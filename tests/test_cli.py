@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from gql import cli
+from gql.settings import documented_settings
 from tests.conftest import REPO_ROOT, run_cli, shared_ocm
 
 
@@ -38,9 +41,115 @@ def test_help_lists_the_commands() -> None:
         assert command in result.stdout
 
 
-def test_every_command_takes_db() -> None:
-    for command in ("serve", "seed", "import", "export-schema"):
-        assert "--db" in _run(command, "--help").stdout, command
+def test_every_command_that_opens_the_database_takes_db() -> None:
+    for command in (("serve",), ("seed",), ("import",), ("keys", "list"), ("settings",)):
+        assert "--db" in _run(*command, "--help").stdout, command
+    # export-schema never reads the database, so it offers no --db to ignore.
+    export_help = _run("export-schema", "--help")
+    assert "--db" not in export_help.stdout
+    assert "--federation" in export_help.stdout
+    refused = _run("export-schema", "--db", "x.db")
+    assert refused.returncode == 2
+    assert "unrecognized arguments: --db" in refused.stderr
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser by its full name ("keys revoke"), the top level as ""."""
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update({f"{name} {k}".strip(): v for k, v in _subparsers(sub).items()})
+    return found
+
+
+def test_every_positional_argument_and_flag_has_help() -> None:
+    parsers = _subparsers(cli._parser())
+    assert {"serve", "import", "keys revoke", "settings", "keys list"} <= set(parsers)
+    for name, parser in parsers.items():
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, (name, action.dest)
+
+
+def test_every_help_points_to_the_settings_command() -> None:
+    for command in ((), ("serve",), ("import",), ("keys",), ("keys", "create"), ("settings",)):
+        help_text = " ".join(_run(*command, "--help").stdout.split())
+        assert "Every OCM_GQL_* setting applies; `ocm-gql settings` lists them" in help_text, (
+            command
+        )
+    serve_help = " ".join(_run("serve", "--help").stdout.split())
+    assert "--log-level {debug,info,warning,error}" in serve_help
+    assert "overrides $OCM_GQL_LOG_LEVEL" in serve_help
+
+
+def test_a_missing_command_names_the_commands() -> None:
+    keys = _run("keys")
+    assert keys.returncode == 2
+    assert keys.stderr.splitlines()[-1] == (
+        "ocm-gql keys: error: the following arguments are required: {create,list,revoke}"
+    )
+    assert "keys_command" not in keys.stderr
+    top = _run()
+    assert top.returncode == 2
+    assert top.stderr.splitlines()[-1].endswith(
+        "required: {serve,seed,import,export-schema,keys,settings}"
+    )
+
+
+def _settings_lines(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str]]:
+    """NAME: (value, source) from `ocm-gql settings`."""
+    assert result.returncode == 0, result.stderr
+    rows = {}
+    for line in result.stdout.splitlines():
+        assignment, source = line.rsplit("  (", 1)
+        name, value = assignment.strip().split("=", 1)
+        rows[name] = (value, source.rstrip(")"))
+    return rows
+
+
+def test_settings_prints_every_setting_with_its_source(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("OCM_GQL_MAX_DEPTH=7\nOCM_GQL_PORT=9001\n")
+    result = _run(
+        "settings",
+        "--db",
+        "flagged.db",
+        cwd=tmp_path,
+        env={"OCM_GQL_PORT": "9002", "OCM_GQL_CORS_ORIGINS": "https://a.example,https://b"},
+    )
+    rows = _settings_lines(result)
+    assert list(rows) == [name for name, _ in documented_settings()]
+    assert rows["OCM_GQL_DB"] == ("flagged.db", "flag")
+    assert rows["OCM_GQL_PORT"] == ("9002", "environment")
+    assert rows["OCM_GQL_MAX_DEPTH"] == ("7", ".env file")
+    assert rows["OCM_GQL_CORS_ORIGINS"] == ("https://a.example,https://b", "environment")
+    assert rows["OCM_GQL_HOST"] == ("127.0.0.1", "default")
+    assert rows["OCM_GQL_TRUSTED_DOCUMENTS"] == ("None", "default")
+    listed = _run("settings", "--json", "--log-level", "debug", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    by_name = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert by_name["OCM_GQL_LOG_LEVEL"] == {
+        "name": "OCM_GQL_LOG_LEVEL",
+        "value": "debug",
+        "source": "flag",
+    }
+    assert by_name["OCM_GQL_MAX_DEPTH"] == {
+        "name": "OCM_GQL_MAX_DEPTH",
+        "value": 7,
+        "source": ".env file",
+    }
+    assert by_name["OCM_GQL_INTROSPECTION"]["value"] is True
+    assert by_name["OCM_GQL_PLAYGROUND_ASSETS"]["value"] is None
+
+
+def test_settings_refuses_a_bad_value_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("OCM_GQL_MAX_DEPTH=deep\n")
+    result = _run("settings", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == "ocm-gql: error: OCM_GQL_MAX_DEPTH must be an integer, got 'deep'\n"
+    flagged = _run("settings", "--port", "0", cwd=tmp_path, env={"OCM_GQL_MAX_DEPTH": "3"})
+    assert flagged.returncode == 2
+    assert flagged.stderr == "ocm-gql: error: --port must be at least 1, got 0\n"
 
 
 def test_serve_refuses_a_missing_database_it_was_pointed_at(tmp_path: Path) -> None:
@@ -366,6 +475,29 @@ def test_keys_list_revoke_and_read_only(tmp_path: Path) -> None:
     unknown = _run("keys", "revoke", "--db", str(db), "nobody")
     assert unknown.returncode == 2
     assert "Traceback" not in unknown.stderr
+
+
+def test_keys_list_json(tmp_path: Path) -> None:
+    db = _seeded(tmp_path)
+    assert _run("keys", "list", "--json", "--db", str(db)).stdout.strip() == "[]"
+    created = _run("keys", "create", "--db", str(db), "--name", "writer")
+    key = created.stdout.strip()
+    assert (
+        _run("keys", "create", "--db", str(db), "--name", "viewer", "--read-only").returncode == 0
+    )
+    assert _run("keys", "revoke", "--db", str(db), "writer").returncode == 0
+    listed = _run("keys", "list", "--json", "--db", str(db))
+    assert listed.returncode == 0, listed.stderr
+    assert key not in listed.stdout
+    assert key[len("ocmgql_") + 13 :] not in listed.stdout  # nor the secret part
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {"writer", "viewer"}
+    for row in rows.values():
+        assert set(row) == {"name", "readOnly", "createdAt", "revokedAt"}
+        assert row["createdAt"].startswith("20")
+    assert (rows["writer"]["readOnly"], rows["viewer"]["readOnly"]) == (False, True)
+    assert rows["writer"]["revokedAt"].startswith("20")
+    assert rows["viewer"]["revokedAt"] is None
 
 
 def test_keys_create_refusals(tmp_path: Path) -> None:

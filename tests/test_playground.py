@@ -259,11 +259,15 @@ def test_the_shared_list_names_every_installed_file() -> None:
     assert sorted(required_files()) == sorted(INSTALLED_FILES)
 
 
-def test_the_setting_comes_from_the_environment(tmp_path: Path) -> None:
-    settings = Settings.from_env({"OCM_GQL_PLAYGROUND_ASSETS": str(tmp_path)})
-    assert settings.playground_assets == tmp_path
-    assert Settings.from_env({"OCM_GQL_PLAYGROUND_ASSETS": ""}).playground_assets is None
-    assert Settings.from_env({}).playground_assets is None
+def test_the_setting_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OCM_GQL_PLAYGROUND_ASSETS", str(tmp_path))
+    assert Settings.from_env(env_file=None).playground_assets == tmp_path
+    monkeypatch.setenv("OCM_GQL_PLAYGROUND_ASSETS", "")
+    assert Settings.from_env(env_file=None).playground_assets is None
+    monkeypatch.delenv("OCM_GQL_PLAYGROUND_ASSETS")
+    assert Settings.from_env(env_file=None).playground_assets is None
 
 
 def test_an_override_folder_is_used(demo_db: Path, tmp_path: Path) -> None:

@@ -40,13 +40,15 @@ def _copy(db: Path, to: Path) -> Path:
     return to
 
 
-def _serve(db: Path | None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _serve(
+    db: Path | None, env: dict[str, str] | None = None, port: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """`serve --db db` (without --db when None); one that starts would time the test out."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
     environment.update(env or {})
     where = [] if db is None else ["--db", str(db)]
     return subprocess.run(
-        [sys.executable, "-m", "gql", "serve", *where, "--port", str(free_port())],
+        [sys.executable, "-m", "gql", "serve", *where, "--port", str(port or free_port())],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -117,6 +119,34 @@ def test_a_database_from_a_newer_version(seeded: Path, tmp_path: Path) -> None:
         connection.execute("PRAGMA user_version = 999")
     connection.close()
     _refused(_serve(db), f"{db} has schema version 999; this ocm-gql knows up to")
+
+
+def test_a_busy_port(seeded: Path, tmp_path: Path) -> None:
+    db = _copy(seeded, tmp_path / "busy.db")
+    with socket.create_server(("127.0.0.1", 0)) as holder:  # a listener, as a server is
+        port = holder.getsockname()[1]
+        result = _serve(db, port=port)
+    line = _refused(result)
+    assert line == f"ocm-gql: error: cannot listen on 127.0.0.1:{port}: address already in use"
+    assert result.stdout == ""
+
+
+def test_the_log_level_flag_overrides_the_environment(seeded: Path, tmp_path: Path) -> None:
+    db = _copy(seeded, tmp_path / "levels.db")
+    outputs = {}
+    for flag, environment in (("warning", "debug"), ("info", "error")):
+        server = ocm_server(
+            "--db",
+            str(db),
+            "--log-level",
+            flag,
+            cwd=tmp_path,
+            env={"OCM_GQL_LOG_LEVEL": environment},
+        )
+        outputs[flag] = server.stop()
+    # uvicorn logs its start at info level.
+    assert "Application startup complete" not in outputs["warning"]
+    assert "Application startup complete" in outputs["info"]
 
 
 def test_a_database_another_process_holds_locked(seeded: Path, tmp_path: Path) -> None:

@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     """Python logging level name (any case)."""
     playground_assets: Path | None = None
     """OCM_GQL_PLAYGROUND_ASSETS: a node_modules folder holding GraphiQL's browser files
-    (graphiql, react, react-dom). None means ``gql/playground/node_modules`` beside the
-    package, filled by ``npm ci --prefix gql/playground``. Without the files, /graphql
+    (graphiql, react, react-dom). None means the copy a wheel carries
+    (``gql/_playground_assets``) when installed from one, else ``gql/playground/node_modules``
+    in a checkout, filled by ``npm ci --prefix gql/playground``. Without the files, /graphql
     answers browsers with status 503 and a page saying what to run."""
 
     max_body_bytes: AtLeastOne = 1_048_576

@@ -223,3 +223,19 @@ def test_the_size_estimate_is_never_below_what_parsing_allocates(query: str) -> 
     assert estimate >= allocated
     # ... nor far above it, or the budget would hold few documents.
     assert estimate <= 4 * allocated + 20_000
+
+
+def test_costs_are_kept_per_variables_known_by_a_digest(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large variables (`_entities`' representations) are costed once too: the cache
+    keeps a 16-byte digest of them, not the variables."""
+    costed = Calls()
+    monkeypatch.setattr(extension, "operation_cost", costed.counting(extension.operation_cost))
+    query = _unique(
+        "query($ids: [Int!]) { ALIAS: connectionInfos(filter: {ids: $ids}) { totalCount } }"
+    )
+    many = list(range(1, 5000))
+    for ids in (many, many, [1], many):
+        assert "errors" not in _post(client, query, ids=ids)
+    assert costed.count == 2

@@ -9,6 +9,7 @@ document is not kept.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -41,8 +42,6 @@ from gql.settings import Settings
 
 INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
 QUERY_TOO_LARGE: Final = "QUERY_TOO_LARGE"
-CACHEABLE_VARIABLES_BYTES: Final = 512
-"""Costs are kept per variables only for short variables (a cursor, a few ids)."""
 
 
 class _NoIntrospection(NoSchemaIntrospectionCustomRule):
@@ -144,24 +143,23 @@ def _cost(
     variables: dict[str, Any] | None,
     settings: Settings,
 ) -> int:
-    """The operation's cost, kept with its document for short variables."""
+    """The operation's cost, kept with its document per operation and variables (known by
+    a digest, so large variables, such as `_entities`' representations, cost 16 bytes)."""
     entry = document_cache.entry(document)
     try:
-        variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        variables_json = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        variables_key = None
+        variables_json = None
     key = (
         id(schema),
         operation_name,
-        variables_key,
+        None
+        if variables_json is None
+        else hashlib.blake2b(variables_json, digest_size=16).digest(),
         settings.default_page_size,
         settings.max_page_size,
     )
-    cacheable = (
-        entry is not None
-        and variables_key is not None
-        and len(variables_key) <= CACHEABLE_VARIABLES_BYTES
-    )
+    cacheable = entry is not None and variables_json is not None
     if cacheable and entry is not None and key in entry.costs:
         return entry.costs[key]
     cost = operation_cost(

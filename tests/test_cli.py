@@ -17,6 +17,7 @@ import pytest
 from gql import cli
 from gql.settings import documented_settings
 from tests.conftest import REPO_ROOT, run_cli, shared_ocm
+from tests.special_files import not_a_regular_file
 
 
 def _run(
@@ -194,14 +195,8 @@ def test_import_refusals_are_one_line_and_exit_2(tmp_path: Path, kind: str) -> N
     elif kind == "truncated gzip":
         whole = gzip.compress(b"[" + b",".join([b'{"ID": 1}'] * 1000) + b"]")
         path.write_bytes(whole[: len(whole) - 10])
-    elif kind == "device":
-        if not Path("/dev/zero").exists():
-            pytest.skip("no /dev/zero here")
-        path.symlink_to("/dev/zero")
     else:
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs here")
-        os.mkfifo(path)
+        not_a_regular_file(path, kind)
     result = _run(
         "import",
         "--db",

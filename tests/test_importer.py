@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
 import sqlite3
 import sys
 import textwrap
@@ -34,6 +33,7 @@ from gql.importer import (
 from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
 from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
+from tests.special_files import not_a_regular_file
 
 
 def _stats() -> dict[str, Any]:
@@ -60,6 +60,15 @@ async def _import(
     rejections: list[Rejection] = []
     report = await import_exports(repository, inputs, rejected=rejections.append, **limits)
     return report, rejections
+
+
+async def _import_into_new(db: Path, export: Path) -> tuple[ImportReport, list[Rejection]]:
+    """Imports ``export`` into a new seeded database, closed again afterwards."""
+    repository = await _seeded(db)
+    try:
+        return await _import(repository, export)
+    finally:
+        await repository.close()
 
 
 async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
@@ -132,11 +141,7 @@ async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
             ]
         )
     )
-    repository = await _seeded(tmp_path / "mixed.db")
-    try:
-        report, rejections = await _import(repository, export)
-    finally:
-        await repository.close()
+    report, rejections = await _import_into_new(tmp_path / "mixed.db", export)
     reasons = {r.record: r.reason for r in rejections}
     assert reasons == {
         "connection 11 of site 1": "unknown ConnectionTypeID 99999",
@@ -403,24 +408,12 @@ async def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     assert large < 2 * small, peaks
 
 
-def _not_regular(path: Path, kind: str) -> Path:
-    if kind == "device":
-        if not Path("/dev/zero").exists():
-            pytest.skip("no /dev/zero here")
-        path.symlink_to("/dev/zero")
-    else:
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs here")
-        os.mkfifo(path)
-    return path
-
-
 @pytest.mark.timeout(60)  # a FIFO opened blocking would wait here for a writer forever
 @pytest.mark.parametrize("kind", ["device", "fifo"])
 async def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
-    odd = _not_regular(folder / "odd.json", kind)
+    odd = not_a_regular_file(folder / "odd.json", kind)
     _export(folder / "good.json", _sites(2))
     repository = await _seeded(tmp_path / "odd.db")
     try:
@@ -484,11 +477,7 @@ async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(tmp_path: Pa
             ]
         )
     )
-    repository = await _seeded(tmp_path / "rules.db")
-    try:
-        report, rejections = await _import(repository, export)
-    finally:
-        await repository.close()
+    report, rejections = await _import_into_new(tmp_path / "rules.db", export)
     reasons = {r.record: r.reason for r in rejections}
     assert reasons == {
         "connection 11 of site 1": "PowerKW must be between 0 and 1000 kW: -50.0",

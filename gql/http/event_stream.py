@@ -23,7 +23,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Final
 
 import orjson
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
+from graphql import DocumentNode
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -32,7 +32,7 @@ from strawberry.http.streaming import AsyncTextStream, SSETransport, merge_strea
 from strawberry.types import ExecutionResult
 
 from gql.graphql.context import Context
-from gql.graphql.limits.extension import admitted, parsed
+from gql.graphql.limits.extension import admitted
 from gql.graphql.schema import Schema
 from gql.http.media import ResponseMedia
 from gql.http.persisted import Document
@@ -42,6 +42,7 @@ from gql.http.pipeline import (
     error_response,
     internal_error,
     json_response,
+    subscription_document,
     timed_out,
 )
 from gql.http.request import GraphQLParams, RequestError
@@ -84,7 +85,9 @@ class EventStreamEndpoint:
         document = self._pipeline.document(params)
         context = self._context_for(request)
         schema = self._pipeline.schemas.for_request(request)
-        subscription = _subscription(document.query, params.operation_name, context)
+        subscription = subscription_document(
+            document.query, params.operation_name, context.settings
+        )
         if subscription is not None:
             return await self._subscribe(params, document, subscription, schema, context)
         outcome = await self._pipeline.execute(
@@ -165,18 +168,6 @@ class EventStreamSwitch:
 
 def wants_event_stream(headers: Headers) -> bool:
     return EVENT_STREAM in headers.get("accept", "").lower()
-
-
-def _subscription(query: str, operation_name: str | None, context: Context) -> DocumentNode | None:
-    """The parsed document when it names a subscription; None for anything else, which
-    the pipeline runs (and refuses, if it does not parse or names no operation)."""
-    document = parsed(query, context.settings)
-    if isinstance(document, GraphQLError):
-        return None
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
-        return None
-    return document
 
 
 def _refusal(outcome: Outcome) -> Response:

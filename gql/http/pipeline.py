@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+from graphql import DocumentNode, GraphQLError, get_operation_ast
+from graphql import OperationType as DocumentOperationType  # the syntax tree's own enum
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -25,6 +27,7 @@ from strawberry.types.graphql import OperationType
 from gql.graphql import fast_lane
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR, clip_message
+from gql.graphql.limits.extension import parsed
 from gql.graphql.schema import TRACE_HEADER, Schema
 from gql.http.media import ResponseMedia
 from gql.http.persisted import Document, DocumentSource
@@ -176,6 +179,21 @@ class RequestPipeline:
         if not outcome.request_failed and document.on_valid is not None:
             document.on_valid()
         return outcome
+
+
+def subscription_document(
+    query: str, operation_name: str | None, settings: Settings
+) -> DocumentNode | None:
+    """The parsed document (from the document cache) when the operation it names is a
+    subscription; None for anything else, including a document that is refused, which
+    the caller then runs to have it answered with its error."""
+    document = parsed(query, settings)
+    if isinstance(document, GraphQLError):
+        return None
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not DocumentOperationType.SUBSCRIPTION:
+        return None
+    return document
 
 
 def timed_out(timeout_ms: int) -> RequestError:

@@ -32,13 +32,13 @@ from datetime import timedelta
 from json import JSONDecodeError
 from typing import Any, cast
 
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
+from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.http.websocket_origin import normalize_origin
-from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -54,7 +54,7 @@ from gql.graphql.limits.extension import parsed, validation_errors
 from gql.graphql.schema import schema
 from gql.graphql.subscriptions import TOO_MANY_SUBSCRIPTIONS
 from gql.http.persisted import DocumentSource
-from gql.http.pipeline import timed_out
+from gql.http.pipeline import subscription_document, timed_out
 from gql.http.rate_limit import (
     ClientRates,
     client_address,
@@ -226,7 +226,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
             graphql_ide=None,
             keep_alive=True,
             keep_alive_interval=settings.keep_alive_seconds,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
@@ -253,11 +253,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
     def subscribes(self, query: str, operation_name: str | None) -> bool:
         """Whether the operation is a subscription; False when the document is refused
         (it then ends at once with its error)."""
-        document = parsed(query, self.settings)
-        if not isinstance(document, DocumentNode):
-            return False
-        operation = get_operation_ast(document, operation_name)
-        return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+        return subscription_document(query, operation_name, self.settings) is not None
 
     def parse(self, query: str) -> DocumentNode:
         """The document (from the cache running it reads), or its coded error (too long,
@@ -269,7 +265,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
         return document
 
     def is_valid(self, document: DocumentNode) -> bool:
-        return not validation_errors(schema._schema, document, self.settings)
+        return not validation_errors(schema.graphql_schema, document, self.settings)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return self._context_for(request)

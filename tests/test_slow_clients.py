@@ -192,10 +192,12 @@ async def test_the_connection_cap_answers_503_until_connections_are_freed(
     assert answers == [b""] * 25
 
 
+@pytest.mark.parametrize("accept", [b"application/json", b"text/event-stream"])
 async def test_a_client_gone_before_its_body_is_not_an_error(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, accept: bytes
 ) -> None:
-    """What the endpoint sees of a body deadline: a disconnect, answered by nothing."""
+    """What the endpoints (plain and event stream) see of a body deadline: a disconnect,
+    answered by nothing."""
     app = create_app(Settings(db=tmp_path / "unused.db"))
     sent: list[Message] = []
 
@@ -209,7 +211,11 @@ async def test_a_client_gone_before_its_body_is_not_an_error(
         "type": "http",
         "method": "POST",
         "path": "/graphql",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        "headers": [
+            (b"accept", accept),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+        ],
         "query_string": b"",
     }
     await app(scope, receive, send)

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.types.graphql import OperationType
@@ -27,8 +27,8 @@ from gql.http.pipeline import (
     VARY,
     Outcome,
     RequestPipeline,
+    answer,
     error_response,
-    internal_error,
     json_response,
 )
 from gql.http.request import NOT_ACCEPTABLE, GraphQLParams, RequestError
@@ -42,14 +42,7 @@ class GraphQLHTTPEndpoint:
         self._context_for = context_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self._respond(request)
-        except ClientDisconnect:
-            return  # gone before its body arrived (or timed out): no one to answer
-        except Exception:
-            response = internal_error(request)
-        await response(scope, receive, send)
+        await answer(scope, receive, send, self._respond)
 
     async def _respond(self, request: Request) -> Response:
         media = negotiate(request.headers.get("accept"))

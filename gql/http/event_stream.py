@@ -39,8 +39,8 @@ from gql.http.persisted import Document
 from gql.http.pipeline import (
     Outcome,
     RequestPipeline,
+    answer,
     error_response,
-    internal_error,
     json_response,
     subscription_document,
     timed_out,
@@ -64,16 +64,15 @@ class EventStreamEndpoint:
         self._transport = SSETransport(heartbeat_interval=heartbeat_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self._respond(request)
-        except RequestError as error:
-            response = error_response(error, _ERROR_MEDIA)
-        except Exception:
-            response = internal_error(request)
-        await response(scope, receive, send)
+        await answer(scope, receive, send, self._respond)
 
     async def _respond(self, request: Request) -> Response:
+        try:
+            return await self._stream(request)
+        except RequestError as error:
+            return error_response(error, _ERROR_MEDIA)
+
+    async def _stream(self, request: Request) -> Response:
         incoming = await self._pipeline.read(request)
         params = incoming.params
         if isinstance(params, list):

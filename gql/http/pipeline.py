@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 from graphql import DocumentNode, GraphQLError, get_operation_ast
 from graphql import OperationType as DocumentOperationType  # the syntax tree's own enum
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -205,7 +207,26 @@ def timed_out(timeout_ms: int) -> RequestError:
     )
 
 
-def internal_error(request: Request) -> Response:
+async def answer(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    respond: Callable[[Request], Awaitable[Response]],
+) -> None:
+    """Sends an endpoint's response to the request. A client gone before its body arrived
+    (or past the body deadline) gets nothing: there is no one to answer, and it is no
+    error of ours. Anything else unexpected is a logged 500."""
+    request = Request(scope, receive)
+    try:
+        response = await respond(request)
+    except ClientDisconnect:
+        return
+    except Exception:
+        response = _internal_error(request)
+    await response(scope, receive, send)
+
+
+def _internal_error(request: Request) -> Response:
     """The answer to an exception of ours: logged under an id the client is given."""
     error_id = uuid.uuid4().hex
     logger.exception("unexpected error %s answering %s", error_id, request.url.path)

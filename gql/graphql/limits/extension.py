@@ -145,33 +145,36 @@ def _cost(
 ) -> int:
     """The operation's cost, kept with its document per operation and variables (known by
     a digest, so large variables, such as `_entities`' representations, cost 16 bytes)."""
+
+    def walked() -> int:
+        return operation_cost(
+            schema,
+            document,
+            operation_name,
+            variables,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        )
+
     entry = document_cache.entry(document)
+    if entry is None:
+        return walked()
     try:
         variables_json = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        variables_json = None
+        return walked()
     key = (
         id(schema),
         operation_name,
-        None
-        if variables_json is None
-        else hashlib.blake2b(variables_json, digest_size=16).digest(),
+        hashlib.blake2b(variables_json, digest_size=16).digest(),
         settings.default_page_size,
         settings.max_page_size,
     )
-    cacheable = entry is not None and variables_json is not None
-    if cacheable and entry is not None and key in entry.costs:
-        return entry.costs[key]
-    cost = operation_cost(
-        schema,
-        document,
-        operation_name,
-        variables,
-        default_page_size=settings.default_page_size,
-        max_page_size=settings.max_page_size,
-    )
-    if cacheable and entry is not None and len(entry.costs) < DERIVED_PER_DOCUMENT:
-        entry.costs[key] = cost
+    cost = entry.costs.get(key)
+    if cost is None:
+        cost = walked()
+        if len(entry.costs) < DERIVED_PER_DOCUMENT:
+            entry.costs[key] = cost
     return cost
 
 

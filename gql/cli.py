@@ -234,10 +234,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(error)) from None
     if not settings.db.exists():
         if _db_was_chosen(args):
-            raise CommandError(
-                f"no database at {settings.db}; create one with "
-                f"`ocm-gql seed --db {settings.db}` (add --demo N for sample data)"
-            )
+            raise _no_database(settings.db, "(add --demo N for sample data)")
         print(f"creating {settings.db}: reference lists and {settings.demo_size} demo connections")
 
         async def create(repository: Repository) -> int:
@@ -347,7 +344,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     # As serve: only the default file is created (a mistyped path must not make a new
     # one), and a dry run creates nothing.
     if creating and (_db_was_chosen(args) or args.dry_run):
-        raise CommandError(f"no database at {db}; create one with `ocm-gql seed --db {db}`")
+        raise _no_database(db)
     _check_database(settings)  # one clear line for a folder, a damaged file, a lock
     if creating:
         progress(f"created {db}; loading the reference lists")
@@ -408,10 +405,16 @@ def _export_schema(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+def _no_database(db: Path, advice: str = "") -> CommandError:
+    """A named database that does not exist: a mistyped path must not make a new one."""
+    seed = f"create one with `ocm-gql seed --db {db}`"
+    return CommandError(" ".join(filter(None, (f"no database at {db};", seed, advice))))
+
+
 def _existing_db(settings: Settings) -> Settings:
     # Keys go into the database the server reads; a mistyped path must not make a new one.
     if not settings.db.exists():
-        raise CommandError(f"no database at {settings.db}; create it with `ocm-gql seed`")
+        raise _no_database(settings.db)
     return settings
 
 

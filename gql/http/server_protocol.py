@@ -53,7 +53,7 @@ class _DeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._header_deadline = self.loop.call_later(self._header_seconds, self._headers_late)
+        self._arm_header_deadline()
 
     def on_headers_complete(self) -> None:
         self._cancel_header_deadline()
@@ -62,7 +62,7 @@ class _DeadlineProtocol(HttpToolsProtocol):
             return  # a WebSocket: the WebSocket protocol takes over the connection
         self._in_body = True
         if not self.pipeline:  # a queued request's body is read once it starts
-            self._body_deadline = self.loop.call_later(self._body_seconds, self._body_late)
+            self._arm_body_deadline()
 
     def _should_upgrade(self) -> bool:
         # At the cap, the handshake goes on as a plain request: uvicorn answers it 503.
@@ -87,10 +87,9 @@ class _DeadlineProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self._in_body:
-            if self._body_deadline is None:
-                self._body_deadline = self.loop.call_later(self._body_seconds, self._body_late)
-        elif not had_queued_request and self._header_deadline is None:
-            self._header_deadline = self.loop.call_later(self._header_seconds, self._headers_late)
+            self._arm_body_deadline()
+        elif not had_queued_request:
+            self._arm_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
@@ -110,6 +109,14 @@ class _DeadlineProtocol(HttpToolsProtocol):
             cycle.message_event.set()
             self.transport.write(_REQUEST_TIMEOUT_RESPONSE)
         self.transport.close()
+
+    def _arm_header_deadline(self) -> None:
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self._header_seconds, self._headers_late)
+
+    def _arm_body_deadline(self) -> None:
+        if self._body_deadline is None:
+            self._body_deadline = self.loop.call_later(self._body_seconds, self._body_late)
 
     def _cancel_header_deadline(self) -> None:
         if self._header_deadline is not None:

@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import ijson
 
-from gql.repository.base import STATISTICS_AFTER_ROWS, Repository
+from gql.repository.base import Repository
 from gql.repository.models import ConnectionWrite, ImportCounts, ReferenceKind, SiteRecord
 from gql.settings import Settings
 from gql.validation import (
@@ -211,8 +211,7 @@ async def import_exports(
                 progress(f"  {sites_done}/{to_write} sites written")
     if batch_sites:
         await write_batch()
-    if counts.connections.written >= STATISTICS_AFTER_ROWS:
-        await repository.refresh_statistics()
+    await repository.bulk_write_done(counts.connections.written)
     return ImportReport(counts=counts, transactions=transactions)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from gql.repository.base import STATISTICS_AFTER_ROWS, Repository
+from gql.repository.base import Repository
 from gql.repository.models import (
     RECORD_BY_KIND,
     ConnectionWrite,
@@ -127,8 +127,7 @@ async def seed_demo(repository: Repository, total: int, seed: int) -> tuple[int,
         counts = await repository.write_sites(sites, connections, replace_site_connections=True)
         sites_written += counts.sites.written
         connections_written += counts.connections.written
-    if connections_written >= STATISTICS_AFTER_ROWS:
-        await repository.refresh_statistics()
+    await repository.bulk_write_done(connections_written)
     return sites_written, connections_written
 
 

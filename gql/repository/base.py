@@ -7,7 +7,7 @@ PostgreSQL backend can slot in behind the same methods.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from gql.repository.models import (
     ApiKeyRecord,
@@ -23,9 +23,6 @@ from gql.repository.models import (
     SiteRecord,
     WriteCounts,
 )
-
-# Bulk writes (imports, demo data) of at least this many rows end with refresh_statistics.
-STATISTICS_AFTER_ROWS: Final = 1000
 
 
 class Unavailable(Exception):
@@ -72,15 +69,16 @@ class Repository(Protocol):
         replace_site_connections: bool,
     ) -> ImportCounts:
         """Upsert sites and connections in one transaction; all or nothing. A bulk writer
-        calls refresh_statistics once when done, not after each call.
+        calls bulk_write_done once when done, not after each call.
 
         With ``replace_site_connections`` a site's stored connections that are not among
         ``connections`` are removed, as when a source re-publishes a whole site.
         """
         ...
 
-    async def refresh_statistics(self) -> None:
-        """Lets the query planner see the data of a bulk write (it reads every index)."""
+    async def bulk_write_done(self, connections_written: int) -> None:
+        """Told once a bulk write (an import, demo data) is over: the backend refreshes
+        what its query planner knows of the data when that many rows change it."""
         ...
 
     # Edits of single connections. Each runs in one transaction together with its entry

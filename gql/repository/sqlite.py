@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 # Stands in for a missing power in the sort-key columns, so such rows sort last.
 NO_POWER_SORT_KEY: Final = 1e308
+# Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
+STATISTICS_AFTER_ROWS: Final = 1000
 _BELOW_NO_POWER: Final = 1e307
 # SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
 _LOCK_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -331,8 +333,10 @@ class SqliteRepository:
                 )
         return counts
 
-    async def refresh_statistics(self) -> None:
-        await self._gather_statistics()
+    async def bulk_write_done(self, connections_written: int) -> None:
+        # ANALYZE reads every index: worth it when the rows changed enough to matter.
+        if connections_written >= STATISTICS_AFTER_ROWS:
+            await self._gather_statistics()
 
     # -- connection edits, each logged in its own transaction ---------------------------
 

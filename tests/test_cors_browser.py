@@ -8,10 +8,8 @@ exact origin, and an origin that is not the page's, where the browser must refus
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +21,12 @@ from urllib.parse import quote
 import httpx2
 import pytest
 
-from tests.conftest import REPO_ROOT, run_cli
-from tests.processes import Process, free_port, npm_project, ocm_server
+from tests.chromium import BROWSER_SCRIPTS, browser_report, browser_scripts
+from tests.conftest import run_cli
+from tests.processes import Process, free_port, ocm_server
 
 pytestmark = pytest.mark.e2e
 
-NODE_PROJECT = REPO_ROOT / "tests" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 QUERY = "{ levels { id title } }"
 ELSEWHERE = "https://elsewhere.example"
 BROWSER_MARK = "browser-starts-here"
@@ -56,16 +53,14 @@ class Case:
 
 @pytest.fixture(scope="module")
 def node_project() -> Path:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    return npm_project(NODE_PROJECT, "playwright-core", "the browser test")
+    return browser_scripts()
 
 
 @pytest.fixture(scope="module")
 def page_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """cors.html served by a second process on another port: another origin."""
     folder = tmp_path_factory.mktemp("cors-page")
-    shutil.copy(NODE_PROJECT / "cors.html", folder / "cors.html")
+    shutil.copy(BROWSER_SCRIPTS / "cors.html", folder / "cors.html")
     port = free_port()
     command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
     running = Process(command, port=port, cwd=folder, ready_path="/cors.html")
@@ -85,17 +80,7 @@ def _run_cases(node_project: Path, page_origin: str, cases: list[Case]) -> None:
     urls = [
         f"{page_origin}/cors.html?api={quote(c.server.url, safe='')}" for c in cases if c.server
     ]
-    run = subprocess.run(
-        ["node", "cors.mjs"],
-        cwd=node_project,
-        env={**os.environ, "PAGE_URLS": json.dumps(urls)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
-    report = json.loads(run.stdout)
-    assert report["problems"] == []
+    report = browser_report(node_project, "cors.mjs", {"PAGE_URLS": json.dumps(urls)}, 120)
     for case, page in zip(cases, report["pages"], strict=True):
         case.outcome = page["outcome"]
         case.console = page["console"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,14 +16,13 @@ import httpx2
 import pytest
 
 from gql.http.playground import ASSETS_URL_PREFIX, EXAMPLE_QUERY, EXAMPLE_SUBSCRIPTION
-from tests.conftest import REPO_ROOT, run_cli
-from tests.processes import Process, npm_project, ocm_server
+from tests.chromium import browser_report, browser_scripts
+from tests.conftest import run_cli
+from tests.processes import Process, ocm_server
 from tests.test_playground import playground_assets
 
 pytestmark = pytest.mark.e2e
 
-NODE_PROJECT = REPO_ROOT / "tests" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 OPERATION = "StrongestConnections"
 QUERY = f"""query {OPERATION} {{
   connectionInfos(first: 3, orderBy: POWER_KW_DESC) {{
@@ -43,11 +41,7 @@ QUERY = f"""query {OPERATION} {{
 
 @pytest.fixture(scope="module")
 def node_project() -> Path:
-    """playwright-core from the committed lock file (npm ci) when not yet installed; it
-    drives the system's Chromium and never downloads a browser."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Debian's Chromium is needed at {CHROMIUM} (apt-get install chromium)")
-    return npm_project(NODE_PROJECT, "playwright-core", "the browser test")
+    return browser_scripts()
 
 
 @pytest.fixture(scope="module")
@@ -81,24 +75,17 @@ def test_graphiql_runs_a_query_in_chromium(
     node_project: Path, server: Process, tmp_path: Path
 ) -> None:
     screenshot = _screenshot_path(tmp_path)
-    run = subprocess.run(
-        ["node", "playground.mjs"],
-        cwd=node_project,
-        env={
-            **os.environ,
+    report = browser_report(
+        node_project,
+        "playground.mjs",
+        {
             "PAGE_URL": f"{server.url}/graphql",
             "QUERY": QUERY,
             "OPERATION_NAME": OPERATION,
             "SCREENSHOT": str(screenshot),
         },
-        capture_output=True,
-        text=True,
-        timeout=180,
     )
     print(f"screenshot: {screenshot}")
-    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
-    report = json.loads(run.stdout)
-    assert report["problems"] == []
     assert screenshot.stat().st_size > 10_000
 
     assert report["initialQuery"] == EXAMPLE_QUERY
@@ -140,11 +127,10 @@ def test_graphiql_runs_the_subscription_example_in_chromium(
     ).json()["data"]["connectionInfos"]["nodes"][0]
     statuses = [30, 75]  # set in turn, so each mutation is a change
     screenshot = _screenshot_path(tmp_path, "playground-subscription.png")
-    run = subprocess.run(
-        ["node", "playground_subscription.mjs"],
-        cwd=node_project,
-        env={
-            **os.environ,
+    report = browser_report(
+        node_project,
+        "playground_subscription.mjs",
+        {
             "PAGE_URL": f"{server.url}/graphql",
             "TAB": "StatusChanges",
             "API_KEY": api_key,
@@ -152,14 +138,8 @@ def test_graphiql_runs_the_subscription_example_in_chromium(
             "STATUSES": json.dumps(statuses),
             "SCREENSHOT": str(screenshot),
         },
-        capture_output=True,
-        text=True,
-        timeout=180,
     )
     print(f"screenshot: {screenshot}")
-    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
-    report = json.loads(run.stdout)
-    assert report["problems"] == []
     assert report["tabQuery"] == EXAMPLE_SUBSCRIPTION
 
     # The subscription went over one WebSocket to the page's own origin, not over HTTP.

@@ -5,7 +5,6 @@ folder (making its default database there), and Debian's Chromium drives its Gra
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from gql.http.playground import ASSETS_URL_PREFIX
 from gql.http.playground_files import PACKAGED_FOLDER
 from gql.version import VERSION
+from tests.chromium import browser_report
 from tests.conftest import REPO_ROOT
 from tests.processes import Process, free_port
 from tests.test_playground_browser import (  # node_project: the browser test's fixture
@@ -90,23 +90,16 @@ def test_graphiql_from_an_installed_wheel_runs_a_query_in_chromium(
     server = installed_server
     assert httpx2.get(f"{server.url}/healthz", timeout=10).json()["version"] == VERSION
     screenshot = tmp_path / "wheel-playground.png"
-    run = subprocess.run(
-        ["node", "playground.mjs"],
-        cwd=node_project,
-        env={
-            **os.environ,
+    report = browser_report(
+        node_project,
+        "playground.mjs",
+        {
             "PAGE_URL": f"{server.url}/graphql",
             "QUERY": QUERY,
             "OPERATION_NAME": OPERATION,
             "SCREENSHOT": str(screenshot),
         },
-        capture_output=True,
-        text=True,
-        timeout=180,
     )
-    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
-    report = json.loads(run.stdout)
-    assert report["problems"] == []
     direct = httpx2.post(f"{server.url}/graphql", json={"query": QUERY}, timeout=30).json()
     assert "errors" not in direct
     assert direct["data"]["connectionInfos"]["totalCount"] == 1000  # the default demo data

@@ -3,7 +3,6 @@ real server: events arrive in commit order, filtered, as `event: next` lines."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import select
 import socket
@@ -17,6 +16,7 @@ import httpx2
 import pytest
 
 from tests.conftest import run_cli
+from tests.persisted_queries import write_manifest
 from tests.processes import Process, ocm_server
 
 pytestmark = pytest.mark.e2e
@@ -119,19 +119,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     folder = tmp_path_factory.mktemp("sse-limits")
     db = folder / "limits.db"
     run_cli("seed", "--db", str(db), "--demo", "20")
-    manifest = folder / "manifest.json"
-    manifest.write_text(
-        json.dumps(
-            {
-                "format": "apollo-persisted-query-manifest",
-                "version": 1,
-                "operations": [
-                    {"id": hashlib.sha256(body.encode()).hexdigest(), "body": body}
-                    for body in (LISTED_QUERY, LISTED_SUBSCRIPTION)
-                ],
-            }
-        )
-    )
+    manifest = write_manifest(folder / "manifest.json", LISTED_QUERY, LISTED_SUBSCRIPTION)
     env = {"OCM_GQL_MAX_BODY_BYTES": str(BODY_LIMIT), "OCM_GQL_TRUSTED_DOCUMENTS": str(manifest)}
     server = ocm_server("--db", str(db), cwd=Path(folder), env=env)
     try:

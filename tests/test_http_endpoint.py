@@ -4,7 +4,6 @@ batching, persisted queries, trusted documents and HTTP caching."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from gql.app import create_app
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.settings import Settings
+from tests.persisted_queries import apq_extensions, write_manifest
 from tests.slow_pages import SlowPages
 from tests.slow_pages import slow_app as slow_pages_app
 
@@ -44,10 +44,6 @@ def _post(client: TestClient, body: Any, accept: str | None = JSON, **headers: s
 
 def _json_body() -> dict[str, str]:
     return {"content-type": "application/json"}
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _code(response: Any) -> str:
@@ -262,7 +258,7 @@ def test_a_batch_shares_the_requests_loaders(demo_db: Path) -> None:
 
 def test_automatic_persisted_queries_over_post_and_get(client: TestClient) -> None:
     query = "{ connectionInfos(first: 2) { nodes { id powerKw } } }"
-    persisted = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(query)}}
+    persisted = apq_extensions(query)
     miss = _post(client, {"extensions": persisted}, GRAPHQL_RESPONSE)
     assert miss.status_code == 404
     assert miss.json()["errors"][0]["message"] == "PersistedQueryNotFound"
@@ -279,7 +275,7 @@ def test_automatic_persisted_queries_over_post_and_get(client: TestClient) -> No
 
 
 def test_a_hash_that_does_not_match_its_query_is_refused(client: TestClient) -> None:
-    persisted = {"persistedQuery": {"version": 1, "sha256Hash": _sha256("{ levels { id } }")}}
+    persisted = apq_extensions("{ levels { id } }")
     response = _post(client, {"query": "{ statusTypes { id } }", "extensions": persisted})
     assert response.status_code == 400
     assert _code(response) == "BAD_REQUEST"
@@ -290,7 +286,7 @@ def test_a_hash_that_does_not_match_its_query_is_refused(client: TestClient) -> 
 
 def test_an_invalid_query_is_not_persisted(client: TestClient) -> None:
     query = "{ noSuchField }"
-    persisted = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(query)}}
+    persisted = apq_extensions(query)
     _post(client, {"query": query, "extensions": persisted})
     assert _code(_post(client, {"extensions": persisted})) == "PERSISTED_QUERY_NOT_FOUND"
 
@@ -298,7 +294,7 @@ def test_an_invalid_query_is_not_persisted(client: TestClient) -> None:
 def test_apq_can_be_turned_off(demo_db: Path) -> None:
     with _client(demo_db, apq_cache_size=0) as client:
         query = "{ levels { id } }"
-        persisted = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(query)}}
+        persisted = apq_extensions(query)
         response = _post(client, {"query": query, "extensions": persisted})
         assert response.json()["errors"][0]["message"] == "PersistedQueryNotSupported"
         assert _code(response) == "PERSISTED_QUERY_NOT_SUPPORTED"
@@ -306,22 +302,11 @@ def test_apq_can_be_turned_off(demo_db: Path) -> None:
 
 def test_trusted_documents_run_only_listed_operations(demo_db: Path, tmp_path: Path) -> None:
     listed = "query Levels { levels { id title } }"
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(
-        json.dumps(
-            {
-                "format": "apollo-persisted-query-manifest",
-                "version": 1,
-                "operations": [
-                    {"id": _sha256(listed), "name": "Levels", "type": "query", "body": listed}
-                ],
-            }
-        )
-    )
+    manifest = write_manifest(tmp_path / "manifest.json", listed)
     with _client(demo_db, trusted_documents=manifest) as client:
         by_hash = _post(
             client,
-            {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": _sha256(listed)}}},
+            {"extensions": apq_extensions(listed)},
         )
         assert by_hash.status_code == 200
         levels = by_hash.json()["data"]["levels"]
@@ -335,7 +320,7 @@ def test_trusted_documents_run_only_listed_operations(demo_db: Path, tmp_path: P
         assert "data" not in refused.json()
         assert _code(refused) == "QUERY_NOT_IN_SAFELIST"
         # Registering through APQ does not get around the list.
-        apq = {"persistedQuery": {"version": 1, "sha256Hash": _sha256(unlisted)}}
+        apq = apq_extensions(unlisted)
         assert _code(_post(client, {"query": unlisted, "extensions": apq})) == (
             "PERSISTED_QUERY_NOT_IN_LIST"
         )

@@ -5,7 +5,6 @@ starts. tests/test_event_streams.py runs the same against a real server."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from gql.graphql.schema import schema
 from gql.reference_cache import ReferenceCache
 from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
+from tests.persisted_queries import apq_extensions, write_manifest
 from tests.slow_pages import slow_app
 
 STREAM = {"accept": "text/event-stream"}
@@ -70,14 +70,6 @@ def _refusal(response: Any, status: int) -> str:
     return str(body["errors"][0]["extensions"]["code"])
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _persisted(query: str) -> dict[str, Any]:
-    return {"persistedQuery": {"version": 1, "sha256Hash": _sha256(query)}}
-
-
 # --- the wire format ---------------------------------------------------------------
 
 
@@ -122,7 +114,7 @@ def test_errors_of_a_run_are_streamed_with_their_data(client: TestClient) -> Non
         ({"query": QUERY, "operationName": "Missing"}, 400, "OPERATION_RESOLUTION_FAILURE", True),
         ({}, 400, "BAD_REQUEST", True),
         (
-            {"extensions": _persisted("{ levels { title } }")},
+            {"extensions": apq_extensions("{ levels { title } }")},
             404,
             "PERSISTED_QUERY_NOT_FOUND",
             True,
@@ -207,17 +199,11 @@ async def test_a_body_is_read_no_further_than_the_limit(demo_db: Path) -> None:
 
 def test_trusted_documents_hold_over_sse(demo_db: Path, tmp_path: Path) -> None:
     listed = "query Levels { levels { id title } }"
-    manifest = tmp_path / "manifest.json"
-    operations = [{"id": _sha256(listed), "name": "Levels", "type": "query", "body": listed}]
-    manifest.write_text(
-        json.dumps(
-            {"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations}
-        )
-    )
+    manifest = write_manifest(tmp_path / "manifest.json", listed)
     with _client(demo_db, trusted_documents=manifest) as client:
         assert _refusal(_stream(client, {"query": QUERY}), 400) == "QUERY_NOT_IN_SAFELIST"
         assert _refusal(_stream(client, {"query": SUBSCRIPTION}), 400) == "QUERY_NOT_IN_SAFELIST"
-        by_hash = _stream(client, {"extensions": _persisted(listed)})
+        by_hash = _stream(client, {"extensions": apq_extensions(listed)})
         [(event, data), _] = _events(by_hash)
         assert event == "next"
         assert json.loads(data)["data"]["levels"]
@@ -226,11 +212,11 @@ def test_trusted_documents_hold_over_sse(demo_db: Path, tmp_path: Path) -> None:
 
 def test_automatic_persisted_queries_over_sse(client: TestClient) -> None:
     query = "{ levels { id title } }"
-    missing = _stream(client, {"extensions": _persisted(query)})
+    missing = _stream(client, {"extensions": apq_extensions(query)})
     assert _refusal(missing, 404) == "PERSISTED_QUERY_NOT_FOUND"
-    registered = _stream(client, {"query": query, "extensions": _persisted(query)})
+    registered = _stream(client, {"query": query, "extensions": apq_extensions(query)})
     assert [event for event, _ in _events(registered)] == ["next", "complete"]
-    by_hash = _stream(client, {"extensions": _persisted(query)})
+    by_hash = _stream(client, {"extensions": apq_extensions(query)})
     assert _events(by_hash) == _events(registered)
 
 

@@ -9,7 +9,6 @@ uvicorn's own size cap, and a log free of tracebacks."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ import gql.app
 from gql.app import create_app
 from gql.settings import Settings
 from tests.conftest import run_cli
+from tests.persisted_queries import apq_extensions, write_manifest
 from tests.processes import Process, ocm_server
 from tests.slow_pages import SlowPages, slow_app
 from tests.test_subscriptions import PROTOCOL, SET_STATUS, SUBSCRIPTION, A, RecordingBroadcaster
@@ -35,14 +35,6 @@ pytestmark = pytest.mark.timeout(120)
 
 LEVELS = "{ levels { id } }"
 PAGE = "{ connectionInfos(first: 3) { nodes { id } } }"
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _persisted(query: str) -> dict[str, Any]:
-    return {"persistedQuery": {"version": 1, "sha256Hash": _sha256(query)}}
 
 
 class Socket:
@@ -125,25 +117,19 @@ def test_trusted_documents_run_only_listed_operations_over_the_socket(
     open_app: Callable[..., contextlib.AbstractContextManager[TestClient]], tmp_path: Path
 ) -> None:
     listed = "query Levels { levels { id title } }"
-    manifest = tmp_path / "manifest.json"
-    operations = [{"id": _sha256(listed), "name": "Levels", "type": "query", "body": listed}]
-    manifest.write_text(
-        json.dumps(
-            {"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations}
-        )
-    )
+    manifest = write_manifest(tmp_path / "manifest.json", listed)
     with open_app(trusted_documents=manifest) as client, _socket(client) as ws:
         ws.init()
         # The door of the issue: any query sent as text.
         assert _code(ws.refusal("any", {"query": LEVELS})) == "QUERY_NOT_IN_SAFELIST"
         refused = ws.refusal("sub", {"query": SUBSCRIPTION})
         assert _code(refused) == "QUERY_NOT_IN_SAFELIST"
-        by_hash = ws.run("hash", {"extensions": _persisted(listed)})
+        by_hash = ws.run("hash", {"extensions": apq_extensions(listed)})
         assert by_hash["data"]["levels"]
         assert ws.run("text", {"query": listed}) == by_hash
-        unlisted = {"query": LEVELS, "extensions": _persisted(LEVELS)}
+        unlisted = {"query": LEVELS, "extensions": apq_extensions(LEVELS)}
         assert _code(ws.refusal("apq", unlisted)) == "PERSISTED_QUERY_NOT_IN_LIST"
-        other = {"query": LEVELS, "extensions": _persisted(listed)}
+        other = {"query": LEVELS, "extensions": apq_extensions(listed)}
         assert _code(ws.refusal("other", other)) == "BAD_REQUEST"
 
 
@@ -155,21 +141,21 @@ def test_apq_is_shared_between_http_and_the_socket(
     invalid = "{ levels { nope } }"
     with open_app() as client, _socket(client) as ws:
         ws.init()
-        hash_only = {"extensions": _persisted(query)}
+        hash_only = {"extensions": apq_extensions(query)}
         assert _code(ws.refusal("unknown", hash_only)) == "PERSISTED_QUERY_NOT_FOUND"
         # Registered over HTTP, it runs by hash over the socket...
         registered = client.post("/graphql", json={"query": query, **hash_only})
         assert registered.json()["data"]["levels"]
         assert ws.run("known", hash_only)["data"] == registered.json()["data"]
         # ... and one registered over the socket runs by hash over HTTP.
-        assert ws.run("register", {"query": second, "extensions": _persisted(second)})["data"]
-        by_hash = client.get("/graphql", params={"extensions": json.dumps(_persisted(second))})
+        assert ws.run("register", {"query": second, "extensions": apq_extensions(second)})["data"]
+        by_hash = client.get("/graphql", params={"extensions": json.dumps(apq_extensions(second))})
         assert by_hash.json()["data"]["levels"]
         # A document that does not validate is not kept.
-        assert ws.refusal("invalid", {"query": invalid, "extensions": _persisted(invalid)})
-        again = ws.refusal("again", {"extensions": _persisted(invalid)})
+        assert ws.refusal("invalid", {"query": invalid, "extensions": apq_extensions(invalid)})
+        again = ws.refusal("again", {"extensions": apq_extensions(invalid)})
         assert _code(again) == "PERSISTED_QUERY_NOT_FOUND"
-        mismatch = {"query": LEVELS, "extensions": _persisted(query)}
+        mismatch = {"query": LEVELS, "extensions": apq_extensions(query)}
         assert _code(ws.refusal("mismatch", mismatch)) == "BAD_REQUEST"
 
 

@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import REPO_ROOT, run_cli
 from tests.processes import Process, free_port, ocm_server
 from tests.queries import EVERY_CONNECTION_FIELD
+from tests.test_playground import playground_assets
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +39,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _copy(db: Path, to: Path) -> Path:
     shutil.copyfile(db, to)
     return to
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _playground_installed() -> None:
+    # Without its files `serve` warns on stderr, which the one-line refusals here would
+    # count: installed from the lock file, as the README's start command does.
+    playground_assets()
 
 
 def _serve(

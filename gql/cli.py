@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -20,10 +19,10 @@ from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_ex
 from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
 from gql.open_files import raise_open_file_limit
-from gql.repository.base import Repository, Unavailable
+from gql.repository.base import CannotOpen, Repository, Unavailable
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
-from gql.repository.sqlite import SchemaTooNew
+from gql.repository.url import Backend, DatabaseUrl
 from gql.seeding import seed_demo, seed_reference
 from gql.settings import (
     ENV_PREFIX,
@@ -65,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _flags(args: argparse.Namespace) -> dict[str, object]:
     """The settings given as flags (None where a flag was not given or does not exist)."""
-    return {name: getattr(args, name, None) for name in ("db", "host", "port", "log_level")}
+    names = ("db", "database_url", "host", "port", "log_level")
+    return {name: getattr(args, name, None) for name in names}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
                 type=Path,
                 default=None,
                 help=f"SQLite database file (default: ${ENV_PREFIX}DB or {_DEFAULTS.db})",
+            )
+            sub.add_argument(
+                "--database-url",
+                default=None,
+                metavar="URL",
+                help="sqlite:///path/file.db or postgresql://user@host:port/database "
+                f"(default: ${ENV_PREFIX}DATABASE_URL; wins over --db)",
             )
         sub.set_defaults(run=run)
         return sub
@@ -207,12 +214,29 @@ def _non_negative(text: str) -> int:
 
 
 def _db_was_chosen(args: argparse.Namespace) -> bool:
-    return args.db is not None or f"{ENV_PREFIX}DB" in os.environ
+    return (
+        args.db is not None
+        or args.database_url is not None
+        or f"{ENV_PREFIX}DB" in os.environ
+        or f"{ENV_PREFIX}DATABASE_URL" in os.environ
+    )
+
+
+def _missing_file(settings: Settings) -> Path | None:
+    """The SQLite file the settings name, when it does not exist yet. A server database
+    is never created here: it exists or the connection says why not."""
+    database = settings.database
+    if database.backend is Backend.SQLITE and not database.path.exists():
+        return database.path
+    return None
 
 
 def _with_repository(settings: Settings, work: Callable[[Repository], Awaitable[int]]) -> int:
     async def run() -> int:
-        repository = await open_repository(settings)
+        try:
+            repository = await open_repository(settings)
+        except CannotOpen as error:
+            raise CommandError(f"cannot use the database {settings.database}: {error}") from None
         try:
             return await work(repository)
         finally:
@@ -232,10 +256,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         app = create_app(settings)
     except ManifestError as error:
         raise CommandError(str(error)) from None
-    if not settings.db.exists():
+    missing = _missing_file(settings)
+    if missing is not None:
         if _db_was_chosen(args):
-            raise _no_database(settings.db, "(add --demo N for sample data)")
-        print(f"creating {settings.db}: reference lists and {settings.demo_size} demo connections")
+            raise _no_database(missing, "(add --demo N for sample data)")
+        print(f"creating {missing}: reference lists and {settings.demo_size} demo connections")
 
         async def create(repository: Repository) -> int:
             await seed_reference(repository)
@@ -248,7 +273,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     freeze_startup_objects()
     raise_open_file_limit(settings.max_connections)
     listener = _listen(settings.host, settings.port)
-    print(f"serving {settings.db} at http://{settings.host}:{settings.port}/graphql", flush=True)
+    print(
+        f"serving {settings.database} at http://{settings.host}:{settings.port}/graphql",
+        flush=True,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -296,24 +324,10 @@ def _check_database(settings: Settings) -> None:
         await repository.ping(writable=True)
         return 0
 
-    if settings.db.exists() and not settings.db.is_file():
-        raise CommandError(f"cannot use the database {settings.db}: it is not a file")
-
     try:
         _with_repository(settings, probe)
-    except (sqlite3.Error, OSError, SchemaTooNew, Unavailable) as error:
-        raise CommandError(f"cannot use the database {settings.db}: {_reason(error)}") from None
-
-
-def _reason(error: Exception) -> str:
-    message = str(error)
-    if "file is not a database" in message or "malformed" in message:
-        return f"{message} (the file is damaged or not an SQLite database)"
-    if "locked" in message:
-        return f"{message} (another process holds a lock on it)"
-    if "unable to open" in message or isinstance(error, PermissionError):
-        return f"{message} (check that the file and its folder are readable and writable)"
-    return message
+    except Unavailable as error:
+        raise CommandError(f"cannot use the database {settings.database}: {error}") from None
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -339,14 +353,14 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     def rejected(rejection: Rejection) -> None:
         print(rejection, file=sys.stderr)
 
-    db = settings.db
-    creating = not db.exists()
+    db = settings.database
+    missing = _missing_file(settings)
     # As serve: only the default file is created (a mistyped path must not make a new
     # one), and a dry run creates nothing.
-    if creating and (_db_was_chosen(args) or args.dry_run):
-        raise _no_database(db)
+    if missing is not None and (_db_was_chosen(args) or args.dry_run):
+        raise _no_database(missing)
     _check_database(settings)  # one clear line for a folder, a damaged file, a lock
-    if creating:
+    if missing is not None:
         progress(f"created {db}; loading the reference lists")
         _with_repository(settings, _seed_reference_only)
 
@@ -363,13 +377,12 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             )
         except NoReferenceLists as error:
             raise CommandError(
-                f"cannot import into {db}: {error}; load them with `ocm-gql seed --db {db}`"
+                f"cannot import into {db}: {error}; load them with `{_seed_command(db)}`"
             ) from None
         except Unavailable as error:
             raise CommandError(
-                f"cannot write to {db}: {error} (another process held its write "
-                "lock past the busy timeout); batches already written stay, run the import "
-                "again to complete it"
+                f"cannot write to {db}: {error}; batches already written stay, run the "
+                "import again to complete it"
             ) from None
         sites, connections = report.counts.sites, report.counts.connections
         if args.dry_run:
@@ -405,16 +418,23 @@ def _export_schema(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+def _seed_command(database: DatabaseUrl) -> str:
+    if database.backend is Backend.SQLITE:
+        return f"ocm-gql seed --db {database}"
+    return f"ocm-gql seed --database-url '{database}'"
+
+
 def _no_database(db: Path, advice: str = "") -> CommandError:
     """A named database that does not exist: a mistyped path must not make a new one."""
-    seed = f"create one with `ocm-gql seed --db {db}`"
+    seed = f"create one with `{_seed_command(DatabaseUrl.sqlite_file(db))}`"
     return CommandError(" ".join(filter(None, (f"no database at {db};", seed, advice))))
 
 
 def _existing_db(settings: Settings) -> Settings:
     # Keys go into the database the server reads; a mistyped path must not make a new one.
-    if not settings.db.exists():
-        raise _no_database(settings.db)
+    missing = _missing_file(settings)
+    if missing is not None:
+        raise _no_database(missing)
     return settings
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from gql.clock import utc_now
-from gql.repository.base import Repository
-from gql.repository.models import ApiKeyRecord, WriteConflict
+from gql.repository.base import Repository, WriteConflict
+from gql.repository.models import ApiKeyRecord
 
 KEY_PREFIX: Final = "ocmgql"
 _KEY = re.compile(rf"{KEY_PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})")

@@ -18,9 +18,11 @@ def seed_dir() -> Path:
     return _PACKAGE_DIR.parent / "seed"
 
 
-def migration_files() -> list[tuple[int, Path]]:
-    """(version, path) of every migration, oldest first; files are named ``NNNN_name.sql``."""
+def migration_files(backend: str) -> list[tuple[int, Path]]:
+    """(version, path) of every migration of a backend (``sqlite``, ``postgres``), oldest
+    first. Files are named ``NNNN_name.sql``; both backends share the version numbers."""
     found = [
-        (int(path.name.split("_", 1)[0]), path) for path in seed_dir().glob("migrations/*.sql")
+        (int(path.name.split("_", 1)[0]), path)
+        for path in seed_dir().glob(f"migrations/{backend}/*.sql")
     ]
     return sorted(found)

@@ -27,6 +27,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from gql.repository.url import Backend, DatabaseUrl
+
 ENV_PREFIX = "OCM_GQL_"
 ENV_FILE = Path(".env")
 """Read from the working directory when present; the environment overrides it."""
@@ -60,7 +62,16 @@ class Settings(BaseSettings):
     )
 
     db: Path = Path("ocm-gql.db")
-    """SQLite file. Created, migrated and seeded on first `serve` when it does not exist."""
+    """SQLite file, when `database_url` is not set. Created, migrated and seeded on first
+    `serve` when it does not exist."""
+    database_url: str | None = None
+    """The database: `sqlite:///path/file.db` (`sqlite:////abs/path.db`) or
+    `postgresql://user:password@host:port/database`. Unset means the SQLite file `db`."""
+    database_read_url: str | None = None
+    """A read replica of a PostgreSQL `database_url`: reads go there; writes, and reads that
+    follow a write in the same request, go to the primary."""
+    database_pool_size: AtLeastOne = 10
+    """Most connections a PostgreSQL pool opens (per process, per URL)."""
     host: str = "127.0.0.1"
     """Address `serve` listens on."""
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
@@ -72,9 +83,9 @@ class Settings(BaseSettings):
     demo_size: int = 1000
     """Generated demo connections added when `serve` creates a new database."""
     readers: AtLeastOne = 2
-    """Read connections to the SQLite file (each runs on its own thread)."""
+    """SQLite: read connections to the file (each runs on its own thread)."""
     busy_timeout_ms: int = 5000
-    """How long SQLite waits for a lock before giving up."""
+    """SQLite: how long a write waits for another process's lock before giving up."""
     log_level: LogLevel = "info"
     """Python logging level name (any case)."""
     playground_assets: Path | None = None
@@ -194,6 +205,33 @@ class Settings(BaseSettings):
         # Path("") would silently be the working directory.
         return None if value == "" else value
 
+    @field_validator("database_url", "database_read_url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        DatabaseUrl.parse(value)  # raises BadDatabaseUrl (a ValueError) with the reason
+        return value
+
+    @model_validator(mode="after")
+    def _replica_of_a_server(self) -> Settings:
+        if self.database_read_url is not None and self.database.backend is not Backend.POSTGRES:
+            raise ValueError(
+                f"{ENV_PREFIX}DATABASE_READ_URL needs a PostgreSQL {ENV_PREFIX}DATABASE_URL"
+            )
+        return self
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """The database to use: `database_url`, else the SQLite file `db`."""
+        if self.database_url is None:
+            return DatabaseUrl.sqlite_file(self.db)
+        return DatabaseUrl.parse(self.database_url)
+
+    @property
+    def read_database(self) -> DatabaseUrl | None:
+        return None if self.database_read_url is None else DatabaseUrl.parse(self.database_read_url)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -272,6 +310,8 @@ def _reason(detail: ErrorDetails) -> str:
         return f"must be at most {_plain(context['le'])}"
     if kind == "literal_error":
         return f"must be {context['expected']}"
+    if kind == "value_error":
+        return str(context["error"])
     return f"is not valid ({detail['msg']})"
 
 

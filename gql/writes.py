@@ -15,13 +15,8 @@ from typing import Any
 from gql.broadcast import Broadcaster, StatusChanged
 from gql.keys import Writer
 from gql.reference_cache import ReferenceCache
-from gql.repository.base import Repository
-from gql.repository.models import (
-    ChangeAction,
-    ConnectionChange,
-    ConnectionRecord,
-    WriteConflict,
-)
+from gql.repository.base import Repository, WriteConflict
+from gql.repository.models import ChangeAction, ConnectionChange, ConnectionRecord
 from gql.validation import Problem, ProblemCode, connection_problems
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gql.power import effective_power_kw
+from gql.repository.base import SchemaTooNew, WriteConflict
 from gql.repository.models import (
     ApiKeyRecord,
     ChangeAction,
@@ -20,9 +21,8 @@ from gql.repository.models import (
     SiteRecord,
     SortOrder,
     StatusTypeRecord,
-    WriteConflict,
 )
-from gql.repository.sqlite import SchemaTooNew, SqliteRepository
+from gql.repository.sqlite import SqliteRepository
 from gql.seed_files import migration_files
 from gql.seeding import seed_reference
 
@@ -30,7 +30,7 @@ from gql.seeding import seed_reference
 async def test_a_new_file_is_migrated_to_the_newest_version(tmp_path: Path) -> None:
     repository = await SqliteRepository.open(tmp_path / "new.db")
     try:
-        assert await repository.schema_version() == migration_files()[-1][0]
+        assert await repository.schema_version() == migration_files("sqlite")[-1][0]
     finally:
         await repository.close()
     with sqlite3.connect(tmp_path / "new.db") as raw:
@@ -46,7 +46,7 @@ async def test_opening_again_does_not_migrate_again(tmp_path: Path) -> None:
     try:
         # Only the pragmas, the version check and the readers' pragmas run: no DDL.
         assert repository.statement_count < 15
-        assert await repository.schema_version() == migration_files()[-1][0]
+        assert await repository.schema_version() == migration_files("sqlite")[-1][0]
     finally:
         await repository.close()
 

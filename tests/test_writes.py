@@ -21,9 +21,9 @@ from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.keys import Writer
 from gql.reference_cache import ReferenceCache
-from gql.repository import sqlite as sqlite_module
 from gql.repository.models import ChangeAction, ConnectionChange
 from gql.repository.sqlite import SqliteRepository
+from gql.repository.sqlite import repository as sqlite_module
 from gql.settings import Settings
 from gql.validation import ProblemCode
 from gql.writes import ConnectionWrites
@@ -189,7 +189,7 @@ async def test_a_constraint_failure_in_the_first_statement_is_a_conflict(setup: 
     """Past validation (straight to the repository), the foreign keys still hold."""
     connection_id = await setup.create(amps=10)
     before = setup.stored()
-    from gql.repository.models import WriteConflict
+    from gql.repository.base import WriteConflict
 
     with pytest.raises(WriteConflict):
         await setup.repository.update_connection(

@@ -1,6 +1,5 @@
-"""Storage: the repository interface, its records and the SQLite backend."""
+"""Storage: the repository interface, its records, and one package per backend."""
 
 from gql.repository.base import Repository
-from gql.repository.sqlite import SqliteRepository
 
-__all__ = ["Repository", "SqliteRepository"]
+__all__ = ["Repository"]

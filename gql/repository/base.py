@@ -1,12 +1,13 @@
-"""The narrow async interface every storage backend implements.
+"""The narrow async interface every storage backend implements, and the errors every
+backend raises in the same terms.
 
-Types, loaders and the CLI talk only to this; SQLite is the embedded default and a
-PostgreSQL backend can slot in behind the same methods.
+Types, loaders and the CLI talk only to this: SQLite is the embedded default and
+PostgreSQL the server database, behind the same methods.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gql.repository.models import (
@@ -23,11 +24,31 @@ from gql.repository.models import (
     SiteRecord,
     WriteCounts,
 )
+from gql.repository.rows import Table
+
+
+class CannotOpen(Exception):
+    """The database cannot be used at all: unreachable, refused, missing, damaged. The
+    message is one line for the user, naming the database without its password."""
+
+
+class SchemaTooNew(CannotOpen):
+    """The database was migrated by a newer ocm-gql than this one."""
 
 
 class Unavailable(Exception):
     """The database cannot take the request now: another process held its write lock for
-    longer than the busy timeout. Nothing was changed; trying again later may succeed."""
+    longer than the busy timeout, or the server cannot be reached. Nothing was changed;
+    trying again later may succeed."""
+
+
+class ServerUnreachable(Unavailable):
+    """The database server cannot be reached now (stopped, restarting, a network fault);
+    the pool reconnects by itself once it is back."""
+
+
+class WriteConflict(Exception):
+    """A write broke a constraint (say, a site deleted after the input was checked)."""
 
 
 class Repository(Protocol):
@@ -122,4 +143,24 @@ class Repository(Protocol):
 
     async def revoke_api_key(self, name: str) -> bool:
         """False when no unrevoked key has that name."""
+        ...
+
+    # Moving a whole database (``ocm-gql copy``).
+
+    async def schema_version(self) -> int: ...
+
+    async def is_empty(self) -> bool:
+        """Whether no table holds a row."""
+        ...
+
+    def dump_table(self, table: Table, *, batch_size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """The table's rows (``table.columns``, plain values) in id order, in batches."""
+        ...
+
+    async def load_tables(
+        self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool
+    ) -> dict[str, int]:
+        """Writes every batch in one transaction, all or nothing, and returns the rows
+        written per table. With ``replace`` every table is emptied first. Ids are kept
+        as given, and new rows made later get ids after them."""
         ...

@@ -230,7 +230,3 @@ class ApiKeyRecord:
     read_only: bool
     created_at: str
     revoked_at: str | None = None
-
-
-class WriteConflict(Exception):
-    """A write broke a constraint (say, a site deleted after the input was checked)."""

@@ -9,9 +9,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
-from dataclasses import astuple, fields
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -19,10 +27,8 @@ import aiosqlite
 import orjson
 
 from gql.clock import utc_now
-from gql.power import effective_power_kw
-from gql.repository.base import Unavailable
+from gql.repository.base import CannotOpen, SchemaTooNew, Unavailable, WriteConflict
 from gql.repository.models import (
-    RECORD_BY_KIND,
     WRITABLE_CONNECTION_FIELDS,
     ApiKeyRecord,
     ChangeAction,
@@ -34,42 +40,41 @@ from gql.repository.models import (
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
-    SeekKey,
     SiteRecord,
     SortOrder,
-    WriteConflict,
     WriteCounts,
+)
+from gql.repository.rows import (
+    API_KEY_COLUMNS,
+    CHANGE_COLUMNS,
+    CONNECTION_COLUMNS,
+    CONNECTION_WRITE_COLUMNS,
+    ORDER_KEYS,
+    SITE_COLUMNS,
+    TABLES,
+    Table,
+    api_key_record,
+    change_record,
+    connection_write_row,
+    id_conditions,
+    power_range,
+    reference_columns,
+    reference_record,
+    seek_values,
+    snapshot,
+    stored_values,
+    writable_source_columns,
 )
 from gql.seed_files import migration_files
 
 T = TypeVar("T")
 
-# Stands in for a missing power in the sort-key columns, so such rows sort last.
-NO_POWER_SORT_KEY: Final = 1e308
 # Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
 STATISTICS_AFTER_ROWS: Final = 1000
-_BELOW_NO_POWER: Final = 1e307
 # SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
 _LOCK_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
-_CONNECTION_COLUMNS: Final = ConnectionRecord._fields
-_SELECT_CONNECTIONS: Final = f"SELECT {', '.join(_CONNECTION_COLUMNS)} FROM connection_info"
-_CONNECTION_WRITE_COLUMNS: Final = (*_CONNECTION_COLUMNS, "power_kw_source")
-_SITE_COLUMNS: Final = tuple(f.name for f in fields(SiteRecord))
-_API_KEY_COLUMNS: Final = tuple(f.name for f in fields(ApiKeyRecord))
-_CHANGE_COLUMNS: Final = "id, connection_id, action, actor, changed_at, before, after"
-
-# Sort-key columns and whether the order is descending on them.
-_ORDER_KEYS: Final[dict[SortOrder, tuple[tuple[str, ...], bool]]] = {
-    SortOrder.ID_ASC: (("id",), False),
-    SortOrder.ID_DESC: (("id",), True),
-    SortOrder.POWER_KW_ASC: (("power_sort_asc", "id"), False),
-    SortOrder.POWER_KW_DESC: (("power_sort_desc", "id"), False),
-}
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was migrated by a newer ocm-gql than this one."""
+_SELECT_CONNECTIONS: Final = f"SELECT {', '.join(CONNECTION_COLUMNS)} FROM connection_info"
 
 
 class SqliteRepository:
@@ -90,12 +95,16 @@ class SqliteRepository:
     async def open(
         cls, path: Path, *, readers: int = 2, busy_timeout_ms: int = 5000
     ) -> SqliteRepository:
-        """Open (creating if needed) and migrate the database at ``path``."""
+        """Open (creating if needed) and migrate the database at ``path``. Raises
+        CannotOpen, with the reason in a line, when the file cannot be used."""
+        _refuse_a_folder(path)
         repository = cls(path, readers=readers, busy_timeout_ms=busy_timeout_ms)
         try:
             await repository._connect()
-        except BaseException:
+        except BaseException as error:
             await repository.close()
+            if isinstance(error, sqlite3.Error | OSError):
+                raise CannotOpen(_reason(error)) from error
             raise
         return repository
 
@@ -145,7 +154,7 @@ class SqliteRepository:
 
     async def _migrate(self, connection: aiosqlite.Connection) -> None:
         current = await _scalar(connection, "PRAGMA user_version")
-        migrations = migration_files()
+        migrations = migration_files("sqlite")
         newest = migrations[-1][0] if migrations else 0
         if current > newest:
             raise SchemaTooNew(
@@ -199,7 +208,7 @@ class SqliteRepository:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
                 if _is_lock(error):
-                    raise Unavailable(str(error)) from error
+                    raise Unavailable(f"{error} (another process holds a lock on it)") from error
                 raise
             try:
                 yield self._writer
@@ -207,7 +216,7 @@ class SqliteRepository:
             except BaseException as error:
                 await self._writer.execute("ROLLBACK")
                 if isinstance(error, sqlite3.OperationalError) and _is_lock(error):
-                    raise Unavailable(str(error)) from error
+                    raise Unavailable(f"{error} (another process holds a lock on it)") from error
                 raise
 
     async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
@@ -241,7 +250,7 @@ class SqliteRepository:
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
         where, params = _filter_sql(query.filter, query.order)
-        columns, order_descending = _ORDER_KEYS[query.order]
+        columns, order_descending = ORDER_KEYS[query.order]
         descending = order_descending != query.backward
         for bound, is_after in ((query.after, True), (query.before, False)):
             if bound is None:
@@ -250,7 +259,7 @@ class SqliteRepository:
             operator = ">" if is_after != order_descending else "<"
             if query.inclusive:
                 operator += "="
-            values = _seek_values(bound)
+            values = seek_values(bound)
             where.append(f"({', '.join(columns)}) {operator} ({', '.join('?' * len(values))})")
             params.extend(values)
         direction = " DESC" if descending else ""
@@ -271,26 +280,17 @@ class SqliteRepository:
             )
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
-        record = RECORD_BY_KIND[kind]
-        names = [f.name for f in fields(record)]
-        booleans = [name.startswith("is_") for name in names]
-        sql = f"SELECT {', '.join(names)} FROM {kind.value} ORDER BY id"
+        sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql)
-        records = []
-        for row in rows:
-            values: list[Any] = [
-                _to_bool(v) if is_bool else v for v, is_bool in zip(row, booleans, strict=True)
-            ]
-            records.append(record(*values))
-        return records
+        return [reference_record(kind, row) for row in rows]
 
     # -- writes --------------------------------------------------------------------------
 
     async def upsert_reference(
         self, kind: ReferenceKind, rows: Sequence[ReferenceRecord]
     ) -> WriteCounts:
-        names = tuple(f.name for f in fields(RECORD_BY_KIND[kind]))
+        names = reference_columns(kind)
         try:
             async with self._transaction() as connection:
                 cursor = await connection.executemany(
@@ -313,13 +313,13 @@ class SqliteRepository:
         async with self._transaction() as connection:
             if sites:
                 cursor = await connection.executemany(
-                    _upsert_sql("charge_point", _SITE_COLUMNS), [astuple(s) for s in sites]
+                    _upsert_sql("charge_point", SITE_COLUMNS), [astuple(s) for s in sites]
                 )
                 counts.sites.written = max(cursor.rowcount, 0)
             if connections:
                 cursor = await connection.executemany(
-                    _upsert_sql("connection_info", _CONNECTION_WRITE_COLUMNS),
-                    [_connection_params(c) for c in connections],
+                    _upsert_sql("connection_info", CONNECTION_WRITE_COLUMNS),
+                    [connection_write_row(c) for c in connections],
                 )
                 counts.connections.written = max(cursor.rowcount, 0)
             if replace_site_connections and sites:
@@ -342,7 +342,7 @@ class SqliteRepository:
 
     async def create_connection(self, values: Mapping[str, Any], *, actor: str) -> ConnectionChange:
         async def work(connection: aiosqlite.Connection) -> ConnectionChange:
-            row = _stored_values(values)
+            row = stored_values(values)
             names = [name for name in row if name != "id"]
             cursor = await connection.execute(
                 f"INSERT INTO connection_info ({', '.join(names)})"
@@ -375,7 +375,7 @@ class SqliteRepository:
             if {**current, **changes} == current:
                 return await _connection_row(connection, connection_id)
             before = await _connection_row(connection, connection_id)
-            row = _stored_values({**current, **changes})
+            row = stored_values({**current, **changes})
             await connection.execute(
                 f"UPDATE connection_info SET {', '.join(f'{name} = ?' for name in row)}"
                 " WHERE id = ?",
@@ -400,7 +400,7 @@ class SqliteRepository:
         self, connection_id: int, *, limit: int, before_change: int | None = None
     ) -> list[ConnectionChange]:
         """The newest ``limit`` changes of a connection older than ``before_change``."""
-        sql = f"SELECT {_CHANGE_COLUMNS} FROM connection_change WHERE connection_id = ?"
+        sql = f"SELECT {', '.join(CHANGE_COLUMNS)} FROM connection_change WHERE connection_id = ?"
         params: list[Any] = [connection_id]
         if before_change is not None:
             sql += " AND id < ?"
@@ -409,7 +409,7 @@ class SqliteRepository:
         params.append(limit)
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql, params)
-        return [_change(row) for row in rows]
+        return [change_record(row) for row in rows]
 
     async def existing_site_ids(self, ids: Iterable[int]) -> set[int]:
         sql = "SELECT id FROM charge_point WHERE id IN (SELECT value FROM json_each(?))"
@@ -422,24 +422,24 @@ class SqliteRepository:
     async def add_api_key(self, key: ApiKeyRecord) -> None:
         async def work(connection: aiosqlite.Connection) -> None:
             await connection.execute(
-                f"INSERT INTO api_key ({', '.join(_API_KEY_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(_API_KEY_COLUMNS))})",
+                f"INSERT INTO api_key ({', '.join(API_KEY_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(API_KEY_COLUMNS))})",
                 astuple(key),
             )
 
         await self._write(work)
 
     async def api_keys(self) -> list[ApiKeyRecord]:
-        sql = f"SELECT {', '.join(_API_KEY_COLUMNS)} FROM api_key ORDER BY created_at, name"
+        sql = f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_key ORDER BY created_at, name"
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql)
-        return [_api_key(row) for row in rows]
+        return [api_key_record(row) for row in rows]
 
     async def api_key(self, key_id: str) -> ApiKeyRecord | None:
-        sql = f"SELECT {', '.join(_API_KEY_COLUMNS)} FROM api_key WHERE key_id = ?"
+        sql = f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_key WHERE key_id = ?"
         async with self._reader() as connection:
             rows = list(await connection.execute_fetchall(sql, (key_id,)))
-        return _api_key(rows[0]) if rows else None
+        return api_key_record(rows[0]) if rows else None
 
     async def revoke_api_key(self, name: str) -> bool:
         """Marks the named, not yet revoked key revoked; False when there is none."""
@@ -453,34 +453,82 @@ class SqliteRepository:
 
         return await self._write(work)
 
+    # -- moving a whole database ---------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        async with self._reader() as connection:
+            for table in TABLES:
+                if await _scalar(
+                    connection, f"SELECT count(*) FROM (SELECT 1 FROM {table.name} LIMIT 1)"
+                ):
+                    return False
+        return True
+
+    async def dump_table(
+        self, table: Table, *, batch_size: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        # Keyset batches by id: each is one short read, and the reader goes back to the pool.
+        sql = (
+            f"SELECT {', '.join(table.columns)} FROM {table.name}"
+            f" WHERE {table.key} > ? ORDER BY {table.key} LIMIT ?"
+        )
+        last: Any = table.key_floor
+        while True:
+            async with self._reader() as connection:
+                found = list(await connection.execute_fetchall(sql, (last, batch_size)))
+            if not found:
+                return
+            yield [table.plain(row) for row in found]
+            last = found[-1][table.columns.index(table.key)]
+
+    async def load_tables(
+        self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool
+    ) -> dict[str, int]:
+        async def work(connection: aiosqlite.Connection) -> dict[str, int]:
+            if replace:
+                for table in reversed(TABLES):
+                    await connection.execute(f"DELETE FROM {table.name}")
+            written = {table.name: 0 for table in TABLES}
+            async for table, batch in batches:
+                await connection.executemany(
+                    f"INSERT INTO {table.name} ({', '.join(table.columns)})"
+                    f" VALUES ({', '.join('?' * len(table.columns))})",
+                    batch,
+                )
+                written[table.name] += len(batch)
+            return written
+
+        try:
+            return await self._write(work)
+        finally:
+            self._reference_generation += 1
+
+
+def _refuse_a_folder(path: Path) -> None:
+    if path.exists() and not path.is_file():
+        raise CannotOpen("it is not a file")
+
+
+def _reason(error: sqlite3.Error | OSError) -> str:
+    message = str(error)
+    if "file is not a database" in message or "malformed" in message:
+        return f"{message} (the file is damaged or not an SQLite database)"
+    if "locked" in message:
+        return f"{message} (another process holds a lock on it)"
+    if "unable to open" in message or isinstance(error, PermissionError):
+        return f"{message} (check that the file and its folder are readable and writable)"
+    return message
+
 
 def _is_lock(error: sqlite3.OperationalError) -> bool:
     """Whether SQLite gave up waiting for a lock (busy timeout), not some other failure."""
     return error.sqlite_errorcode & 0xFF in _LOCK_CODES
 
 
-def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Writable values as stored: the given power kept as the source, the effective power
-    derived from it."""
-    row = {name: values.get(name) for name in WRITABLE_CONNECTION_FIELDS}
-    source_power = row["power_kw"]
-    voltage = row["voltage"]
-    row["power_kw_source"] = source_power
-    row["power_kw"] = effective_power_kw(
-        None if source_power is None else float(source_power),
-        row["amps"],
-        None if voltage is None else float(voltage),
-        row["current_type_id"],
-    )
-    return row
-
-
 async def _writable_values(
     connection: aiosqlite.Connection, connection_id: int
 ) -> dict[str, Any] | None:
-    names = [
-        name if name != "power_kw" else "power_kw_source" for name in WRITABLE_CONNECTION_FIELDS
-    ]
+    names = writable_source_columns()
     rows = list(
         await connection.execute_fetchall(
             f"SELECT {', '.join(names)} FROM connection_info WHERE id = ?", (connection_id,)
@@ -511,59 +559,10 @@ async def _log_change(
     cursor = await connection.execute(
         "INSERT INTO connection_change (connection_id, action, actor, changed_at, before, after)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (subject.id, action.value, actor, changed_at, _snapshot(before), _snapshot(after)),
+        (subject.id, action.value, actor, changed_at, snapshot(before), snapshot(after)),
     )
     assert cursor.lastrowid is not None
     return ConnectionChange(cursor.lastrowid, subject.id, action, actor, changed_at, before, after)
-
-
-def _snapshot(record: ConnectionRecord | None) -> str | None:
-    return None if record is None else orjson.dumps(record._asdict()).decode()
-
-
-def _from_snapshot(text: str | None) -> ConnectionRecord | None:
-    return None if text is None else ConnectionRecord(**orjson.loads(text))
-
-
-def _change(row: Sequence[Any]) -> ConnectionChange:
-    change_id, connection_id, action, actor, changed_at, before, after = row
-    return ConnectionChange(
-        change_id,
-        connection_id,
-        ChangeAction(action),
-        actor,
-        changed_at,
-        _from_snapshot(before),
-        _from_snapshot(after),
-    )
-
-
-def _api_key(row: Sequence[Any]) -> ApiKeyRecord:
-    key_id, name, salt, secret_hash, read_only, created_at, revoked_at = row
-    return ApiKeyRecord(
-        key_id, name, bytes(salt), bytes(secret_hash), bool(read_only), created_at, revoked_at
-    )
-
-
-def _connection_params(connection: ConnectionWrite) -> tuple[Any, ...]:
-    voltage = None if connection.voltage is None else float(connection.voltage)
-    source_power = None if connection.power_kw is None else float(connection.power_kw)
-    power = effective_power_kw(source_power, connection.amps, voltage, connection.current_type_id)
-    record = ConnectionRecord(
-        id=connection.id,
-        charge_point_id=connection.charge_point_id,
-        connection_type_id=connection.connection_type_id,
-        reference=connection.reference,
-        status_type_id=connection.status_type_id,
-        level_id=connection.level_id,
-        amps=connection.amps,
-        voltage=voltage,
-        power_kw=power,
-        current_type_id=connection.current_type_id,
-        quantity=connection.quantity,
-        comments=connection.comments,
-    )
-    return (*record, source_power)
 
 
 def _upsert_sql(table: str, columns: Sequence[str]) -> str:
@@ -581,33 +580,14 @@ def _filter_sql(
 ) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
-    for column, values in (
-        ("id", filter.ids),
-        ("connection_type_id", filter.connection_type_ids),
-        ("status_type_id", filter.status_type_ids),
-        ("level_id", filter.level_ids),
-        ("current_type_id", filter.current_type_ids),
-        ("charge_point_id", filter.charge_point_ids),
-    ):
-        if values is not None:
-            where.append(f"{column} IN (SELECT value FROM json_each(?))")
-            params.append(_json_list(values))
-    if filter.min_power_kw is not None or filter.max_power_kw is not None:
-        # On the sort-key column so the power index serves the range; its upper default
-        # stays below the stand-in for rows without power, which never match.
-        lowest = -_BELOW_NO_POWER if filter.min_power_kw is None else filter.min_power_kw
-        highest = (
-            _BELOW_NO_POWER
-            if filter.max_power_kw is None
-            else min(filter.max_power_kw, _BELOW_NO_POWER)
-        )
-        if order is SortOrder.POWER_KW_DESC:
-            # The same range on the descending key, so one index serves range and order.
-            where.append("power_sort_desc BETWEEN ? AND ?")
-            params.extend((-highest, -lowest))
-        else:
-            where.append("power_sort_asc BETWEEN ? AND ?")
-            params.extend((lowest, highest))
+    for column, values in id_conditions(filter):
+        where.append(f"{column} IN (SELECT value FROM json_each(?))")
+        params.append(_json_list(values))
+    power = power_range(filter, order)
+    if power is not None:
+        column, lowest, highest = power
+        where.append(f"{column} BETWEEN ? AND ?")
+        params.extend((lowest, highest))
     if filter.is_operational is not None:
         where.append("status_type_id IN (SELECT id FROM status_type WHERE is_operational = ?)")
         params.append(int(filter.is_operational))
@@ -617,24 +597,12 @@ def _filter_sql(
     return where, params
 
 
-def _seek_values(key: SeekKey) -> tuple[float | int, ...]:
-    if key.order is SortOrder.POWER_KW_ASC:
-        return (NO_POWER_SORT_KEY if key.power_kw is None else key.power_kw, key.id)
-    if key.order is SortOrder.POWER_KW_DESC:
-        return (NO_POWER_SORT_KEY if key.power_kw is None else -key.power_kw, key.id)
-    return (key.id,)
-
-
 def _where(clauses: list[str]) -> str:
     return f" WHERE {' AND '.join(clauses)}" if clauses else ""
 
 
 def _json_list(values: Iterable[int]) -> str:
     return orjson.dumps(list(values)).decode()
-
-
-def _to_bool(value: object) -> bool | None:
-    return None if value is None else bool(value)
 
 
 async def _scalar(connection: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:

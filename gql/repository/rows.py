@@ -203,8 +203,8 @@ class Table:
     blobs: frozenset[str] = frozenset()
     key: str = "id"
     """The unique column a dump reads in order, batch after batch."""
-    key_floor: int | str = -(2**63)
-    """A value below every key."""
+    key_floor: int | str = -1
+    """A value below every key (ids are never negative)."""
 
     def plain(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A stored row with its booleans as bool and its bytes as bytes."""

@@ -201,7 +201,8 @@ class SqliteRepository:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time; rolled back on any error, cancellation included."""
+        """One write transaction at a time; rolled back on any error, cancellation included.
+        A broken constraint raises WriteConflict."""
         assert self._writer is not None, "repository is closed"
         async with self._write_lock:
             try:
@@ -217,6 +218,8 @@ class SqliteRepository:
                 await self._writer.execute("ROLLBACK")
                 if isinstance(error, sqlite3.OperationalError) and _is_lock(error):
                     raise Unavailable(f"{error} (another process holds a lock on it)") from error
+                if isinstance(error, sqlite3.IntegrityError):
+                    raise WriteConflict(str(error)) from error
                 raise
 
     async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
@@ -224,11 +227,8 @@ class SqliteRepository:
         still commits or rolls back as a whole, and the next write starts clean."""
 
         async def run() -> T:
-            try:
-                async with self._transaction() as connection:
-                    return await work(connection)
-            except sqlite3.IntegrityError as error:
-                raise WriteConflict(str(error)) from error
+            async with self._transaction() as connection:
+                return await work(connection)
 
         return await asyncio.shield(run())
 

@@ -203,8 +203,9 @@ class Table:
     blobs: frozenset[str] = frozenset()
     key: str = "id"
     """The unique column a dump reads in order, batch after batch."""
-    key_floor: int | str = -(2**63)
-    """A value below every key."""
+    key_floor: int | str = -(2**31)
+    """A value below every key. Ids are 32-bit (GraphQL's Int, PostgreSQL's integer, and
+    never below 0), and PostgreSQL refuses a 64-bit value where it compares an integer."""
 
     def plain(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A stored row with its booleans as bool and its bytes as bytes."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import gzip
 import json
 import os
+import pty
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -667,3 +671,67 @@ def test_an_unusable_postgresql_database_is_one_line_without_the_password(fault:
             assert expected in line, line
             assert PASSWORD not in result.stderr
             assert "********" in line
+
+
+# -- import progress ---------------------------------------------------------------------
+
+
+def _many_sites(path: Path, count: int) -> Path:
+    sites = [
+        {"ID": n, "AddressInfo": {"Title": f"Site {n}"}, "Connections": [{"ID": n}]}
+        for n in range(1, count + 1)
+    ]
+    path.write_text(json.dumps(sites))
+    return path
+
+
+def test_import_progress_off_a_terminal_is_a_line_every_10000_sites(tmp_path: Path) -> None:
+    export = _many_sites(tmp_path / "many.json", 25_000)
+    result = _run("import", "--db", str(_seeded_in_process(tmp_path)), str(export))
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr  # no bar redrawn into a log
+    assert result.stderr.splitlines() == [
+        f"[1/1] checking {export}",
+        "  10000 sites checked",
+        "  20000 sites checked",
+        "writing 25000 sites, 1000 per transaction",
+        "  10000/25000 sites written",
+        "  20000/25000 sites written",
+    ]
+    assert "sites: 25000 read, 25000 written" in result.stdout
+
+
+def test_import_progress_on_a_terminal_is_a_bar(tmp_path: Path) -> None:
+    export = _many_sites(tmp_path / "many.json", 3_000)
+    db = _seeded_in_process(tmp_path)
+    controller, terminal = pty.openpty()
+    # 30 rows of 100 columns, as a terminal has (a new pty has 0 columns: no room for a bar).
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "gql", "import", "--db", str(db), str(export)],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        cwd=REPO_ROOT,
+        env=environment,
+    ) as process:
+        os.close(terminal)
+        shown = b""
+        while chunk := _read_terminal(controller):
+            shown += chunk
+        stdout = process.communicate(timeout=120)[0].decode()
+    os.close(controller)
+    assert process.returncode == 0
+    drawn = shown.decode()
+    assert "\r" in drawn  # redrawn in place
+    assert "sites written: 100%" in drawn
+    assert "3000/3000" in drawn
+    assert "  10000" not in drawn  # no progress lines beside the bar
+    assert "sites: 3000 read, 3000 written" in stdout
+
+
+def _read_terminal(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child closed its end
+        return b""

@@ -177,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="target",
         required=True,
         metavar="URL",
-        help="the database to write (created or migrated first); it must be empty",
+        help="the database to write (created or migrated first); it must be empty unless --replace",
     )
     copying.add_argument(
         "--replace",

@@ -93,6 +93,20 @@ async def _copy(
     copied: Copied,
     batch_size: int,
 ) -> dict[str, int]:
+    try:
+        return await _checked_copy(source, target, target_url, replace, copied, batch_size)
+    except (Unavailable, WriteConflict) as error:
+        raise CopyError(_line(f"nothing was copied to {target_url}: {error}")) from None
+
+
+async def _checked_copy(
+    source: Repository,
+    target: Repository,
+    target_url: DatabaseUrl,
+    replace: bool,
+    copied: Copied,
+    batch_size: int,
+) -> dict[str, int]:
     versions = (await source.schema_version(), await target.schema_version())
     if versions[0] != versions[1]:
         raise CopyError(f"the source's schema is version {versions[0]}, the target's {versions[1]}")
@@ -107,10 +121,7 @@ async def _copy(
                 rows += len(batch)
                 copied(table, rows)
 
-    try:
-        return await target.load_tables(batches(), replace=replace)
-    except (Unavailable, WriteConflict) as error:
-        raise CopyError(_line(f"nothing was copied to {target_url}: {error}")) from None
+    return await target.load_tables(batches(), replace=replace)
 
 
 def same_database(a: DatabaseUrl, b: DatabaseUrl) -> bool:

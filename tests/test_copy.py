@@ -4,6 +4,7 @@ query as before, and the command reports, refuses and replaces as documented."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -368,3 +369,25 @@ def test_bad_urls_are_one_line_without_the_password(
     assert expected in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert "sekret" not in result.stderr
+
+
+async def test_a_target_locked_by_another_process_is_one_error_and_stays_empty(
+    tmp_path: Path, seeded: tuple[str, Changed]
+) -> None:
+    source, _changed = seeded
+    target = DatabaseUrl.parse(f"sqlite:///{tmp_path / 'target.db'}")
+    await (await open_repository(Settings(), target)).close()  # created and migrated
+    holder = sqlite3.connect(target.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write lock
+    try:
+        with pytest.raises(CopyError, match=r"^nothing was copied to .*target\.db: ") as refused:
+            await copy_database(Settings(busy_timeout_ms=100), DatabaseUrl.parse(source), target)
+        assert "\n" not in str(refused.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    repository = await open_repository(Settings(), target)
+    try:
+        assert await repository.is_empty()
+    finally:
+        await repository.close()

@@ -204,7 +204,8 @@ class Table:
     key: str = "id"
     """The unique column a dump reads in order, batch after batch."""
     key_floor: int | str = -1
-    """A value below every key (ids are never negative)."""
+    """A value below every key: ids are never negative (and PostgreSQL refuses a value
+    outside the column's 32 bits where it compares an integer)."""
 
     def plain(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A stored row with its booleans as bool and its bytes as bytes."""

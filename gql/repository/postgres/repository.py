@@ -57,6 +57,7 @@ from gql.repository.rows import (
     CHANGE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WRITE_COLUMNS,
+    LARGEST_CONNECTION_ID_SQL,
     ORDER_KEYS,
     SITE_COLUMNS,
     TABLES,
@@ -541,10 +542,17 @@ class _Writer:
 
     async def next_ids_after_given(self, table: str) -> None:
         """Moves the table's id sequence past the largest id, after rows were written with
-        ids of their own, so the next row made here does not take one of theirs."""
+        ids of their own, so the next row made here does not take one of theirs. Never
+        back (nextval - 1 is the last id handed out): a deleted connection's id, named
+        by its change log, is not handed out again."""
+        largest = (
+            LARGEST_CONNECTION_ID_SQL
+            if table == "connection_info"
+            else f"SELECT max(id) FROM {table}"
+        )
+        sequence = f"pg_get_serial_sequence('{table}', 'id')"
         await self.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-            f" greatest((SELECT max(id) FROM {table}), 1))"
+            f"SELECT setval({sequence}, greatest(({largest}), nextval({sequence}) - 1, 1))"
         )
 
     async def log_change(

@@ -107,6 +107,16 @@ _TYPES: Final[dict[str, str]] = {
 }
 
 
+# A cursor's sort key as sent: its id may be any 64-bit integer (a cursor made elsewhere
+# or by hand), which an integer parameter would refuse with an error; compared as bigint
+# it simply finds no row, as on SQLite. The index serves the comparison all the same.
+_SEEK_TYPES: Final[dict[str, str]] = {
+    "id": "bigint",
+    "power_sort_asc": "double precision",
+    "power_sort_desc": "double precision",
+}
+
+
 def _type(column: str) -> str:
     if column.startswith("is_"):
         return "boolean"
@@ -258,9 +268,9 @@ class PostgresRepository:
             if query.inclusive:
                 operator += "="
             placeholders = []
-            for value in seek_values(bound):
+            for column, value in zip(columns, seek_values(bound), strict=True):
                 params.append(value)
-                placeholders.append(f"${len(params)}")
+                placeholders.append(f"${len(params)}::{_SEEK_TYPES[column]}")
             where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
         direction = " DESC" if descending else ""
         params.append(query.limit)

@@ -50,6 +50,14 @@ CHANGE_COLUMNS: Final = (
     "after",
 )
 
+# The largest connection id ever used, stored or named by the change log (whose entries
+# outlive a deleted connection): a new connection takes a larger one, so it never
+# inherits another's history. Plain SQL that both backends run as it is.
+LARGEST_CONNECTION_ID_SQL: Final = (
+    "SELECT coalesce(max(used), 0) FROM (SELECT max(id) AS used FROM connection_info"
+    " UNION ALL SELECT max(connection_id) FROM connection_change) AS ids"
+)
+
 # Sort-key columns and whether the order is descending on them.
 ORDER_KEYS: Final[dict[SortOrder, tuple[tuple[str, ...], bool]]] = {
     SortOrder.ID_ASC: (("id",), False),

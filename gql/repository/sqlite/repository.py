@@ -49,6 +49,7 @@ from gql.repository.rows import (
     CHANGE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WRITE_COLUMNS,
+    LARGEST_CONNECTION_ID_SQL,
     ORDER_KEYS,
     SITE_COLUMNS,
     TABLES,
@@ -344,9 +345,11 @@ class SqliteRepository:
         async def work(connection: aiosqlite.Connection) -> ConnectionChange:
             row = stored_values(values)
             names = [name for name in row if name != "id"]
+            # Not SQLite's own choice (the largest stored id + 1), which takes back the id
+            # of the newest connection once it is deleted, and with it its change log.
             cursor = await connection.execute(
-                f"INSERT INTO connection_info ({', '.join(names)})"
-                f" VALUES ({', '.join('?' * len(names))})",
+                f"INSERT INTO connection_info (id, {', '.join(names)})"
+                f" VALUES (({LARGEST_CONNECTION_ID_SQL}) + 1, {', '.join('?' * len(names))})",
                 [row[name] for name in names],
             )
             assert cursor.lastrowid is not None

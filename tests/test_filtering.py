@@ -37,7 +37,7 @@ UNKNOWN_FLAG_LEVEL = 99
 
 
 @pytest.fixture(scope="module")
-def filter_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def filter_db(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo database with the edge-case rows added."""
     db = tmp_path_factory.mktemp("filtering") / "filtering.db"
     with (

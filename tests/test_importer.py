@@ -93,7 +93,7 @@ async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
     assert again.counts.connections.unchanged == stats["connections"]
 
 
-async def test_stored_values_match_the_stats(ocm_db: Path) -> None:
+async def test_stored_values_match_the_stats(ocm_db: str) -> None:
     stats = _stats()
     with sqlite3.connect(ocm_db) as raw:
         by_type = dict(

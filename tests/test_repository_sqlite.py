@@ -135,7 +135,7 @@ async def test_booleans_come_back_as_booleans(empty_repository: SqliteRepository
     ids=["none", "power", "type", "site", "operational"],
 )
 async def test_pages_are_seeks_on_an_index(
-    demo_db: Path, order: SortOrder, condition: ConnectionFilter
+    demo_db: str, order: SortOrder, condition: ConnectionFilter
 ) -> None:
     """A page deep in the table must not scan or sort: its plan is an index search."""
     captured: list[str] = []
@@ -162,7 +162,7 @@ async def test_pages_are_seeks_on_an_index(
 
 
 async def test_statistics_are_gathered_so_filtered_power_pages_read_the_order_index(
-    demo_db: Path,
+    demo_db: str,
 ) -> None:
     """Without ANALYZE, SQLite read a filter's index and sorted the whole match."""
     repository = await SqliteRepository.open(demo_db)

@@ -81,7 +81,7 @@ class RecordingBroadcaster(InProcessBroadcaster):
 
 
 @pytest.fixture
-def live_db(demo_db: Path, tmp_path: Path) -> tuple[Path, str]:
+def live_db(demo_db: str, tmp_path: Path) -> tuple[Path, str]:
     """A copy of the demo database (the tests write to it) and a writing key for it."""
     db = tmp_path / "live.db"
     with (

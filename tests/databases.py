@@ -139,6 +139,16 @@ async def copy_database(source_url: str, target_url: str) -> None:
         await source.close()
 
 
+def fetch_raw(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of one query run on the database at ``url`` below the repository, for a
+    test that checks what is stored rather than what the repository answers."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :])) as raw:
+            return raw.execute(sql).fetchall()
+    rows = _on(url, lambda connection: connection.fetch(sql))
+    return [tuple(row) for row in rows]
+
+
 def execute_raw(url: str, *statements: str) -> None:
     """Runs SQL on the database at ``url`` below the repository, as a test that plants rows
     the API would refuse needs; on PostgreSQL with foreign-key triggers off (superuser)."""

@@ -10,37 +10,53 @@ reached, PostgreSQL tests skip with the reason on a developer's machine and fail
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+
+from gql.repository.factory import open_repository
+from gql.repository.rows import TABLES, Table
+from gql.settings import Settings
 
 BACKENDS = ("sqlite", "postgres")
 TEST_POSTGRES_URL = os.environ.get(
     "OCM_GQL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 _reachable: bool | None = None
+T = TypeVar("T")
 
 
-def _admin(sql: str) -> None:
-    """Runs ``sql`` on the test server, from sync or async code alike (on its own thread
-    and event loop, so a running loop is no obstacle)."""
+def _on(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """``work`` done on a connection of its own to ``url``, from sync code or from a test's
+    event loop alike."""
 
-    async def run() -> None:
-        connection = await asyncpg.connect(TEST_POSTGRES_URL, timeout=5)
+    async def run() -> T:
+        connection = await asyncpg.connect(url, timeout=5)
         try:
-            await connection.execute(sql)
+            return await work(connection)
         finally:
             await connection.close()
 
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(asyncio.run, run()).result()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    # Called from a running loop: a loop of its own on a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, run()).result()
+
+
+def _admin(sql: str) -> None:
+    _on(TEST_POSTGRES_URL, lambda connection: connection.execute(sql))
 
 
 def require_postgres() -> None:
@@ -60,6 +76,24 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL at {TEST_POSTGRES_URL} cannot be reached")
 
 
+def _prefix() -> str:
+    return f"ocm_gql_test_{os.getpid()}_"
+
+
+def leftover_databases() -> list[str]:
+    """This process's throwaway PostgreSQL databases that still exist (none once every
+    fixture has finished); empty when PostgreSQL was never used."""
+    if not _reachable:
+        return []
+    rows = _on(
+        TEST_POSTGRES_URL,
+        lambda connection: connection.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", _prefix()
+        ),
+    )
+    return sorted(row["datname"] for row in rows)
+
+
 def with_database(server_url: str, name: str) -> str:
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path=f"/{name}"))
@@ -69,7 +103,7 @@ def with_database(server_url: str, name: str) -> str:
 def throwaway_postgres() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     require_postgres()
-    name = f"ocm_gql_test_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{_prefix()}{secrets.token_hex(4)}"
     _admin(f'CREATE DATABASE "{name}"')
     try:
         yield with_database(TEST_POSTGRES_URL, name)
@@ -85,3 +119,43 @@ def throwaway_database(backend: str, folder: Path) -> Iterator[str]:
         return
     with throwaway_postgres() as url:
         yield url
+
+
+async def copy_database(source_url: str, target_url: str) -> None:
+    """Every table of ``source_url`` into the new database ``target_url`` (either backend),
+    through the repositories' own dump and load, so a test can change its copy freely."""
+    source = await open_repository(Settings(database_url=source_url))
+    target = await open_repository(Settings(database_url=target_url))
+    try:
+
+        async def batches() -> AsyncIterator[tuple[Table, list[tuple[Any, ...]]]]:
+            for table in TABLES:
+                async for batch in source.dump_table(table, batch_size=5000):
+                    yield table, batch
+
+        await target.load_tables(batches(), replace=True)
+    finally:
+        await target.close()
+        await source.close()
+
+
+def fetch_raw(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of one query run on the database at ``url`` below the repository, for a
+    test that checks what is stored rather than what the repository answers."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :])) as raw:
+            return raw.execute(sql).fetchall()
+    rows = _on(url, lambda connection: connection.fetch(sql))
+    return [tuple(row) for row in rows]
+
+
+def execute_raw(url: str, *statements: str) -> None:
+    """Runs SQL on the database at ``url`` below the repository, as a test that plants rows
+    the API would refuse needs; on PostgreSQL with foreign-key triggers off (superuser)."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :])) as raw, raw:
+            for statement in statements:
+                raw.execute(statement)
+        return
+    script = ";\n".join(("SET session_replication_role = replica", *statements))
+    _on(url, lambda connection: connection.execute(script))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,8 +15,8 @@ from gql.version import VERSION
 
 
 @pytest.fixture
-def client(demo_db: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(db=demo_db))) as test_client:
+def client(demo_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=demo_db))) as test_client:
         yield test_client
 
 
@@ -63,14 +62,14 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/readyz").json() == {"status": "ok"}
 
 
-def test_not_ready_when_the_database_is_closed(demo_db: Path) -> None:
+def test_not_ready_when_the_database_is_closed(demo_db: str) -> None:
     opened: list[Repository] = []
 
     async def open_and_keep(settings: Settings) -> Repository:
         opened.append(await open_repository(settings))
         return opened[-1]
 
-    with TestClient(create_app(Settings(db=demo_db), open_repo=open_and_keep)) as client:
+    with TestClient(create_app(Settings(database_url=demo_db), open_repo=open_and_keep)) as client:
         assert client.get("/readyz").status_code == 200
         client.portal.call(opened[0].close)  # type: ignore[union-attr]
         response = client.get("/readyz")

@@ -5,12 +5,13 @@ straight from the JSON files and independently of the server's code."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import GraphQLRunner, graphql_runner, run_cli, shared_ocm
+from tests.databases import throwaway_database
 from tests.queries import EVERY_CONNECTION_FIELD
 
 Row = dict[str, Any]
@@ -79,16 +80,16 @@ def _edge_case_sites() -> list[Row]:
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def sample_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The shared OCM sample plus the edge-case sites, imported through the CLI."""
     ocm = shared_ocm()
     folder = tmp_path_factory.mktemp("connection-infos")
     edge_cases = folder / "edge_cases.json"
     edge_cases.write_text(json.dumps(_edge_case_sites()))
-    db = folder / "sample.db"
-    run_cli("seed", "--db", str(db))
-    run_cli("import", "--db", str(db), str(ocm / "poi"), str(edge_cases))
-    return db
+    with throwaway_database(backend, folder) as url:
+        run_cli("seed", "--database-url", url)
+        run_cli("import", "--database-url", url, str(ocm / "poi"), str(edge_cases))
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import tracemalloc
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import graphql
@@ -60,8 +59,8 @@ def plans(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
 
 @pytest.fixture
-def client(demo_db: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(db=demo_db))) as client:
+def client(demo_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=demo_db))) as client:
         yield client
 
 
@@ -98,11 +97,11 @@ def test_a_repeated_document_is_parsed_validated_and_planned_once(
 
 
 def test_other_limits_validate_again_but_share_the_parse(
-    demo_db: Path, parses: Calls, validations: Calls
+    demo_db: str, parses: Calls, validations: Calls
 ) -> None:
     query = _unique("{ ALIAS: connectionInfos(first: 2) { nodes { id } } }")
     for depth in (15, 7, 15):
-        with TestClient(create_app(Settings(db=demo_db, max_depth=depth))) as client:
+        with TestClient(create_app(Settings(database_url=demo_db, max_depth=depth))) as client:
             assert "errors" not in _post(client, query)
     assert (parses.count, validations.count) == (1, 2)
 
@@ -132,10 +131,10 @@ def test_syntax_errors_are_parsed_once_and_kept(client: TestClient, parses: Call
     ids=["cost", "repeats", "validation"],
 )
 def test_a_refused_document_is_parsed_once_per_request_and_not_kept(
-    demo_db: Path, parses: Calls, template: str, code: str
+    demo_db: str, parses: Calls, template: str, code: str
 ) -> None:
     query = _unique(template)
-    with TestClient(create_app(Settings(db=demo_db, max_cost=20_000))) as client:
+    with TestClient(create_app(Settings(database_url=demo_db, max_cost=20_000))) as client:
         for request in range(1, 4):
             assert code in _codes(_post(client, query))
             # The fast lane's parse is handed to the pipeline that words the refusal.
@@ -143,7 +142,7 @@ def test_a_refused_document_is_parsed_once_per_request_and_not_kept(
             assert query not in document_cache
 
 
-def test_a_refused_document_is_freed_after_its_request(demo_db: Path) -> None:
+def test_a_refused_document_is_freed_after_its_request(demo_db: str) -> None:
     query = _unique("{ ALIAS: levels { " + "id " * 11 + "} }")
     kept: list[weakref.ref[graphql.DocumentNode]] = []
     original = documents.parse
@@ -153,7 +152,7 @@ def test_a_refused_document_is_freed_after_its_request(demo_db: Path) -> None:
         kept.append(weakref.ref(document))
         return document
 
-    with TestClient(create_app(Settings(db=demo_db))) as client:
+    with TestClient(create_app(Settings(database_url=demo_db))) as client:
         documents.parse = remembered  # type: ignore[assignment]
         try:
             assert _codes(_post(client, query)) == ["TOO_MANY_REPEATED_FIELDS"]

@@ -1,5 +1,5 @@
-"""End to end: `ocm-gql serve` as a real uvicorn process on loopback, a real SQLite file,
-and a real HTTP client."""
+"""End to end: `ocm-gql serve` as a real uvicorn process on loopback, a real database on
+each backend, and a real HTTP client."""
 
 from __future__ import annotations
 
@@ -10,20 +10,21 @@ import httpx2
 import pytest
 
 from tests.conftest import run_cli, shared_ocm
+from tests.databases import throwaway_database
 from tests.processes import Process, ocm_server
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     folder = tmp_path_factory.mktemp("e2e")
-    db = folder / "e2e.db"
-    run_cli("seed", "--db", str(db), "--demo", "500")
-    run_cli("import", "--db", str(db), str(shared_ocm() / "poi"))
-    running = ocm_server("--db", str(db), "--host", "127.0.0.1", cwd=folder)
-    yield running
-    running.stop()
+    with throwaway_database(backend, folder) as db:
+        run_cli("seed", "--database-url", db, "--demo", "500")
+        run_cli("import", "--database-url", db, str(shared_ocm() / "poi"))
+        running = ocm_server("--database-url", db, "--host", "127.0.0.1", cwd=folder)
+        yield running
+        running.stop()
 
 
 def _post(

@@ -86,7 +86,7 @@ async def test_entities_resolve_in_order_with_null_for_unknown_ids(
     assert any(e and e["__typename"] == "ConnectionInfo" for e in entities)
 
 
-async def test_entities_run_at_most_one_statement_per_type(demo_db: Path) -> None:
+async def test_entities_run_at_most_one_statement_per_type(demo_db: str) -> None:
     counts = []
     for size in (10, 1000):
         async with graphql_runner(demo_db) as runner:
@@ -131,9 +131,9 @@ async def test_malformed_representations_get_their_own_error(demo_graphql: Graph
     assert "got 'Charger'" in messages[1]
 
 
-def test_inline_trace_only_when_the_gateway_asks(demo_db: Path) -> None:
+def test_inline_trace_only_when_the_gateway_asks(demo_db: str) -> None:
     query = {"query": "{ connectionInfos(first: 3) { nodes { id statusType { title } } } }"}
-    with TestClient(create_app(Settings(db=demo_db))) as client:
+    with TestClient(create_app(Settings(database_url=demo_db))) as client:
         plain = client.post("/graphql", json=query).json()
         traced = client.post(
             "/graphql", json=query, headers={"apollo-federation-include-trace": "ftv1"}

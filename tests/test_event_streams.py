@@ -16,6 +16,7 @@ import httpx2
 import pytest
 
 from tests.conftest import run_cli
+from tests.databases import throwaway_database
 from tests.persisted_queries import write_manifest
 from tests.processes import Process, ocm_server
 
@@ -30,16 +31,16 @@ SUBSCRIPTION = (
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, str]]:
+def served(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, str]]:
     folder = tmp_path_factory.mktemp("sse")
-    db = folder / "sse.db"
-    run_cli("seed", "--db", str(db), "--demo", "20")
-    key = run_cli("keys", "create", "--db", str(db), "--name", "sse").strip().splitlines()[-1]
-    server = ocm_server("--db", str(db), cwd=Path(folder))
-    try:
-        yield server, key
-    finally:
-        server.stop()
+    with throwaway_database(backend, folder) as db:
+        run_cli("seed", "--database-url", db, "--demo", "20")
+        created = run_cli("keys", "create", "--database-url", db, "--name", "sse")
+        server = ocm_server("--database-url", db, cwd=Path(folder))
+        try:
+            yield server, created.strip().splitlines()[-1]
+        finally:
+            server.stop()
 
 
 def _set_status(server: Process, key: str, connection_id: int, status: int) -> None:
@@ -114,18 +115,18 @@ BODY_LIMIT = 4096
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+def guarded(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     """A server with a small body limit that runs only its trusted documents."""
     folder = tmp_path_factory.mktemp("sse-limits")
-    db = folder / "limits.db"
-    run_cli("seed", "--db", str(db), "--demo", "20")
     manifest = write_manifest(folder / "manifest.json", LISTED_QUERY, LISTED_SUBSCRIPTION)
     env = {"OCM_GQL_MAX_BODY_BYTES": str(BODY_LIMIT), "OCM_GQL_TRUSTED_DOCUMENTS": str(manifest)}
-    server = ocm_server("--db", str(db), cwd=Path(folder), env=env)
-    try:
-        yield server
-    finally:
-        server.stop()
+    with throwaway_database(backend, folder) as db:
+        run_cli("seed", "--database-url", db, "--demo", "20")
+        server = ocm_server("--database-url", db, cwd=Path(folder), env=env)
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _raw_post(server: Process, head: str, body_chunks: Iterator[bytes]) -> tuple[int, int]:

@@ -17,6 +17,7 @@ import httpx2
 import pytest
 
 from tests.conftest import REPO_ROOT, run_cli
+from tests.databases import throwaway_database
 from tests.processes import Process, free_port, npm_project, ocm_server
 
 pytestmark = pytest.mark.e2e
@@ -46,12 +47,16 @@ def _node(script: str, port: int, env: dict[str, str], project: Path) -> Process
 
 @pytest.fixture(scope="module")
 def stack(
-    node_project: Path, tmp_path_factory: pytest.TempPathFactory
+    backend: str, node_project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Process, Process]]:
     folder = tmp_path_factory.mktemp("federation")
-    db = folder / "federation.db"
-    run_cli("seed", "--db", str(db), "--demo", "300")
-    ours = ocm_server("--db", str(db), cwd=folder)
+    with throwaway_database(backend, folder) as db:
+        yield from _stack(db, folder, node_project)
+
+
+def _stack(db: str, folder: Path, node_project: Path) -> Iterator[tuple[Process, Process]]:
+    run_cli("seed", "--database-url", db, "--demo", "300")
+    ours = ocm_server("--database-url", db, cwd=folder)
     processes = [ours]
     try:
         inspections = _node(

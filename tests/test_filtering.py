@@ -8,18 +8,17 @@ level whose flag is unknown."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gql.filtering import matches
 from gql.reference_cache import ReferenceCache
+from gql.repository.base import Repository
+from gql.repository.factory import open_repository
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
@@ -29,7 +28,8 @@ from gql.repository.models import (
     SortOrder,
     StatusTypeRecord,
 )
-from gql.repository.sqlite import SqliteRepository
+from gql.settings import Settings
+from tests.databases import copy_database, throwaway_database
 
 ABSENT_ID = 987_654_321
 UNKNOWN_FLAG_STATUS = 990
@@ -37,20 +37,18 @@ UNKNOWN_FLAG_LEVEL = 99
 
 
 @pytest.fixture(scope="module")
-def filter_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def filter_db(
+    backend: str, demo_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A copy of the demo database with the edge-case rows added."""
-    db = tmp_path_factory.mktemp("filtering") / "filtering.db"
-    with (
-        contextlib.closing(sqlite3.connect(demo_db)) as source,
-        contextlib.closing(sqlite3.connect(db)) as target,
-    ):
-        source.backup(target)
-    asyncio.run(_add_edge_cases(db))
-    return db
+    with throwaway_database(backend, tmp_path_factory.mktemp("filtering")) as db:
+        asyncio.run(copy_database(demo_db, db))
+        asyncio.run(_add_edge_cases(db))
+        yield db
 
 
-async def _add_edge_cases(db: Path) -> None:
-    repository = await SqliteRepository.open(db)
+async def _add_edge_cases(db: str) -> None:
+    repository = await open_repository(Settings(database_url=db))
     try:
         await repository.upsert_reference(
             ReferenceKind.STATUS_TYPE,
@@ -88,7 +86,7 @@ async def _add_edge_cases(db: Path) -> None:
         await repository.close()
 
 
-async def _all_rows(repository: SqliteRepository) -> list[ConnectionRecord]:
+async def _all_rows(repository: Repository) -> list[ConnectionRecord]:
     return await repository.connection_page(
         PageQuery(filter=ConnectionFilter(), order=SortOrder.ID_ASC, limit=1_000_000)
     )
@@ -96,7 +94,7 @@ async def _all_rows(repository: SqliteRepository) -> list[ConnectionRecord]:
 
 @dataclass
 class Rows:
-    repository: SqliteRepository
+    repository: Repository
     references: ReferenceCache
     records: list[ConnectionRecord]
 
@@ -125,8 +123,8 @@ class Rows:
 
 
 @pytest.fixture
-async def rows(filter_db: Path) -> AsyncIterator[Rows]:
-    repository = await SqliteRepository.open(filter_db)
+async def rows(filter_db: str) -> AsyncIterator[Rows]:
+    repository = await open_repository(Settings(database_url=filter_db))
     try:
         yield Rows(repository, ReferenceCache(repository), await _all_rows(repository))
     finally:

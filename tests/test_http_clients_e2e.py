@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT, run_cli
+from tests.databases import throwaway_database
 from tests.processes import Process, npm_project, ocm_server
 
 pytestmark = pytest.mark.e2e
@@ -41,27 +42,29 @@ def node_project() -> Path:
 
 
 @pytest.fixture(scope="module")
-def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("http-clients") / "http-clients.db"
-    run_cli("seed", "--db", str(db), "--demo", "300")
-    return db
+def server_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(backend, tmp_path_factory.mktemp("http-clients")) as db:
+        run_cli("seed", "--database-url", db, "--demo", "300")
+        yield db
 
 
 @pytest.fixture(scope="module")
-def api_key(server_db: Path) -> str:
+def api_key(server_db: str) -> str:
     """A writing key, created before the server starts; `keys create` prints it last."""
-    output = run_cli("keys", "create", "--db", str(server_db), "--name", "http-clients")
+    output = run_cli("keys", "create", "--database-url", server_db, "--name", "http-clients")
     return output.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
-def server(node_project: Path, server_db: Path, api_key: str) -> Iterator[Process]:
+def server(
+    node_project: Path, server_db: str, api_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Process]:
     """One server for the module (started only when Node is there); the APQ scenarios use
     query texts of their own, so their hashes are unknown to it whatever ran before."""
     running = ocm_server(
-        "--db",
-        str(server_db),
-        cwd=server_db.parent,
+        "--database-url",
+        server_db,
+        cwd=tmp_path_factory.mktemp("http-clients-server"),
         env={
             "OCM_GQL_MAX_BATCH_SIZE": str(MAX_BATCH_SIZE),
             "OCM_GQL_CORS_ORIGINS": ALLOWED_ORIGIN,

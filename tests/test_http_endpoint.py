@@ -26,12 +26,12 @@ JSON = "application/json"
 QUERY = "{ connectionInfos(first: 3) { nodes { id connectionType { title } } } }"
 
 
-def _client(db: Path, **settings: Any) -> TestClient:
-    return TestClient(create_app(Settings(db=db, **settings)))
+def _client(database_url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(Settings(database_url=database_url, **settings)))
 
 
 @pytest.fixture
-def client(demo_db: Path) -> Iterator[TestClient]:
+def client(demo_db: str) -> Iterator[TestClient]:
     with _client(demo_db) as test_client:
         yield test_client
 
@@ -145,7 +145,7 @@ def test_malformed_http_requests(
         assert response.json()["errors"][0]["message"]
 
 
-def test_a_body_over_the_limit_is_413(demo_db: Path) -> None:
+def test_a_body_over_the_limit_is_413(demo_db: str) -> None:
     with _client(demo_db, max_body_bytes=200) as client:
         small = _post(client, {"query": "{ levels { id } }"})
         assert small.status_code == 200
@@ -211,7 +211,7 @@ def _code_of(answer: dict[str, Any]) -> str:
     return str(answer["errors"][0]["extensions"]["code"])
 
 
-def test_a_batch_over_the_limit_is_refused(demo_db: Path) -> None:
+def test_a_batch_over_the_limit_is_refused(demo_db: str) -> None:
     with _client(demo_db, max_batch_size=2) as client:
         assert _post(client, [{"query": "{ levels { id } }"}] * 2).status_code == 200
         response = _post(client, [{"query": "{ levels { id } }"}] * 3)
@@ -222,7 +222,7 @@ def test_a_batch_over_the_limit_is_refused(demo_db: Path) -> None:
         assert _code(response) == "BATCHING_NOT_ENABLED"
 
 
-def test_a_batch_shares_the_requests_loaders(demo_db: Path) -> None:
+def test_a_batch_shares_the_requests_loaders(demo_db: str) -> None:
     """Five lookups with all their relations in one batch cost what one lookup costs."""
     opened: list[Repository] = []
 
@@ -234,7 +234,7 @@ def test_a_batch_shares_the_requests_loaders(demo_db: Path) -> None:
         "query($id: Int!) { connectionInfo(id: $id) "
         "{ id connectionType { id } statusType { id } level { id } currentType { id } } }"
     )
-    with TestClient(create_app(Settings(db=demo_db), open_repo=open_and_keep)) as client:
+    with TestClient(create_app(Settings(database_url=demo_db), open_repo=open_and_keep)) as client:
         repository = opened[0]
 
         def statements(body: Any) -> int:
@@ -291,7 +291,7 @@ def test_an_invalid_query_is_not_persisted(client: TestClient) -> None:
     assert _code(_post(client, {"extensions": persisted})) == "PERSISTED_QUERY_NOT_FOUND"
 
 
-def test_apq_can_be_turned_off(demo_db: Path) -> None:
+def test_apq_can_be_turned_off(demo_db: str) -> None:
     with _client(demo_db, apq_cache_size=0) as client:
         query = "{ levels { id } }"
         persisted = apq_extensions(query)
@@ -300,7 +300,7 @@ def test_apq_can_be_turned_off(demo_db: Path) -> None:
         assert _code(response) == "PERSISTED_QUERY_NOT_SUPPORTED"
 
 
-def test_trusted_documents_run_only_listed_operations(demo_db: Path, tmp_path: Path) -> None:
+def test_trusted_documents_run_only_listed_operations(demo_db: str, tmp_path: Path) -> None:
     listed = "query Levels { levels { id title } }"
     manifest = write_manifest(tmp_path / "manifest.json", listed)
     with _client(demo_db, trusted_documents=manifest) as client:
@@ -356,7 +356,7 @@ def test_the_etag_depends_on_the_media_type(client: TestClient) -> None:
     assert len(tags) == 2
 
 
-def test_cache_control_is_configurable_and_errors_are_not_stored(demo_db: Path) -> None:
+def test_cache_control_is_configurable_and_errors_are_not_stored(demo_db: str) -> None:
     with _client(demo_db, cache_control="public, max-age=60") as client:
         ok = client.get("/graphql", params={"query": QUERY})
         assert ok.headers["cache-control"] == "public, max-age=60"
@@ -410,7 +410,7 @@ def test_preflight_allows_json_posts_from_any_origin_by_default(client: TestClie
     assert "etag" in simple.headers["access-control-expose-headers"].lower()
 
 
-def test_configured_origins_only(demo_db: Path) -> None:
+def test_configured_origins_only(demo_db: str) -> None:
     with _client(demo_db, cors_origins=("https://app.example",)) as client:
         preflight = {
             "access-control-request-method": "POST",
@@ -428,7 +428,7 @@ def test_configured_origins_only(demo_db: Path) -> None:
         assert "access-control-allow-origin" not in answer.headers
 
 
-def test_cors_can_be_turned_off(demo_db: Path) -> None:
+def test_cors_can_be_turned_off(demo_db: str) -> None:
     with _client(demo_db, cors_origins=()) as client:
         answer = _post(client, {"query": QUERY}, origin="https://app.example")
         assert "access-control-allow-origin" not in answer.headers
@@ -438,8 +438,8 @@ def test_cors_can_be_turned_off(demo_db: Path) -> None:
 
 
 @pytest.fixture
-def slow_app(demo_db: Path) -> Iterator[tuple[TestClient, SlowPages]]:
-    app, opened = slow_pages_app(Settings(db=demo_db, execution_timeout_ms=200))
+def slow_app(demo_db: str) -> Iterator[tuple[TestClient, SlowPages]]:
+    app, opened = slow_pages_app(Settings(database_url=demo_db, execution_timeout_ms=200))
     with TestClient(app) as client:
         yield client, opened[0]
 
@@ -517,7 +517,7 @@ def _query_string(length: int) -> str:
     return urlencode({"query": "{ __typename }" + " " * (length - len(base))})
 
 
-def test_a_get_query_string_over_the_limit_is_414(demo_db: Path) -> None:
+def test_a_get_query_string_over_the_limit_is_414(demo_db: str) -> None:
     with _client(demo_db, max_url_bytes=100) as client:
         assert len(_query_string(100)) == 100
         at_limit = client.get(f"/graphql?{_query_string(100)}", headers={"accept": JSON})

@@ -18,7 +18,7 @@ from gql.app import create_app
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.reference_cache import ReferenceCache
-from gql.repository.sqlite import SqliteRepository
+from gql.repository.factory import open_repository
 from gql.settings import Settings
 from tests.persisted_queries import apq_extensions, write_manifest
 from tests.slow_pages import slow_app
@@ -31,12 +31,12 @@ DEEP_SUBSCRIPTION = (
 )
 
 
-def _client(db: Path, **settings: Any) -> TestClient:
-    return TestClient(create_app(Settings(db=db, **settings)))
+def _client(database_url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(Settings(database_url=database_url, **settings)))
 
 
 @pytest.fixture
-def client(demo_db: Path) -> Iterator[TestClient]:
+def client(demo_db: str) -> Iterator[TestClient]:
     with _client(demo_db) as test_client:
         yield test_client
 
@@ -137,14 +137,14 @@ def test_refusals_are_the_plain_endpoints(
         assert over_sse.json() == plain.json()
 
 
-def test_a_body_over_the_limit_is_413(demo_db: Path) -> None:
+def test_a_body_over_the_limit_is_413(demo_db: str) -> None:
     with _client(demo_db, max_body_bytes=256) as client:
         padded = json.dumps({"query": QUERY}).ljust(300)
         assert _refusal(_stream(client, padded), 413) == "PAYLOAD_TOO_LARGE"
         assert _stream(client, {"query": QUERY}).status_code == 200
 
 
-def test_a_url_over_the_limit_is_414_and_a_wrong_content_type_415(demo_db: Path) -> None:
+def test_a_url_over_the_limit_is_414_and_a_wrong_content_type_415(demo_db: str) -> None:
     with _client(demo_db, max_url_bytes=100) as client:
         long_url = client.get("/graphql", params={"query": QUERY.ljust(200)}, headers=STREAM)
         assert _refusal(long_url, 414) == "URI_TOO_LONG"
@@ -154,10 +154,10 @@ def test_a_url_over_the_limit_is_414_and_a_wrong_content_type_415(demo_db: Path)
         assert _refusal(text, 415) == "UNSUPPORTED_MEDIA_TYPE"
 
 
-async def test_a_body_is_read_no_further_than_the_limit(demo_db: Path) -> None:
+async def test_a_body_is_read_no_further_than_the_limit(demo_db: str) -> None:
     """Straight over ASGI, counting what the server takes: a declared length over the
     limit is refused unread, an undeclared one is cut once it passes the limit."""
-    app = create_app(Settings(db=demo_db, max_body_bytes=1000))
+    app = create_app(Settings(database_url=demo_db, max_body_bytes=1000))
 
     async def post(headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
         taken = 0
@@ -197,7 +197,7 @@ async def test_a_body_is_read_no_further_than_the_limit(demo_db: Path) -> None:
     assert await post([(b"transfer-encoding", b"chunked")]) == (413, 4)
 
 
-def test_trusted_documents_hold_over_sse(demo_db: Path, tmp_path: Path) -> None:
+def test_trusted_documents_hold_over_sse(demo_db: str, tmp_path: Path) -> None:
     listed = "query Levels { levels { id title } }"
     manifest = write_manifest(tmp_path / "manifest.json", listed)
     with _client(demo_db, trusted_documents=manifest) as client:
@@ -220,7 +220,7 @@ def test_automatic_persisted_queries_over_sse(client: TestClient) -> None:
     assert _events(by_hash) == _events(registered)
 
 
-def test_a_subscription_over_a_limit_gets_its_code(demo_db: Path) -> None:
+def test_a_subscription_over_a_limit_gets_its_code(demo_db: str) -> None:
     with _client(demo_db, max_depth=2) as client:
         assert _refusal(_stream(client, {"query": DEEP_SUBSCRIPTION}), 400) == "QUERY_TOO_DEEP"
     with _client(demo_db, max_cost=1) as client:
@@ -237,12 +237,12 @@ def test_a_subscription_over_a_limit_gets_its_code(demo_db: Path) -> None:
 
 
 async def test_request_limits_refuse_a_costly_subscription_for_every_transport(
-    demo_db: Path,
+    demo_db: str,
 ) -> None:
     """The extension itself stops it (Strawberry would start a subscription whatever
     result on_execute sets): WebSocket gets the same refusal as SSE."""
-    settings = Settings(db=demo_db, max_cost=1)
-    repository = await SqliteRepository.open(demo_db)
+    settings = Settings(database_url=demo_db, max_cost=1)
+    repository = await open_repository(settings)
     try:
         context = Context.for_request(settings, repository, ReferenceCache(repository))
         results = await schema.subscribe(DEEP_SUBSCRIPTION, context_value=context)
@@ -256,8 +256,8 @@ async def test_request_limits_refuse_a_costly_subscription_for_every_transport(
     ]
 
 
-def test_a_query_over_the_time_limit_is_504(demo_db: Path) -> None:
-    app, wrappers = slow_app(Settings(db=demo_db, execution_timeout_ms=200))
+def test_a_query_over_the_time_limit_is_504(demo_db: str) -> None:
+    app, wrappers = slow_app(Settings(database_url=demo_db, execution_timeout_ms=200))
     with TestClient(app) as client:
         wrappers[0].delay = 60
         page = "{ connectionInfos(first: 3) { nodes { id } } }"
@@ -271,7 +271,7 @@ def test_a_query_over_the_time_limit_is_504(demo_db: Path) -> None:
         assert _stream(client, {"query": page}).status_code == 200
 
 
-def test_the_rate_limit_applies(demo_db: Path) -> None:
+def test_the_rate_limit_applies(demo_db: str) -> None:
     with _client(demo_db, rate_limit_per_second=0.001, rate_limit_burst=2) as client:
         assert [_stream(client, {"query": QUERY}).status_code for _ in range(2)] == [200, 200]
         refused = _stream(client, {"query": QUERY})

@@ -33,6 +33,7 @@ from gql.importer import (
 from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
 from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
+from tests.databases import fetch_raw
 from tests.special_files import not_a_regular_file
 
 
@@ -93,23 +94,19 @@ async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
     assert again.counts.connections.unchanged == stats["connections"]
 
 
-async def test_stored_values_match_the_stats(ocm_db: Path) -> None:
+async def test_stored_values_match_the_stats(ocm_db: str) -> None:
     stats = _stats()
-    with sqlite3.connect(ocm_db) as raw:
-        by_type = dict(
-            raw.execute(
-                "SELECT connection_type_id, count(*) FROM connection_info GROUP BY 1"
-            ).fetchall()
-        )
-        power_null = raw.execute(
-            "SELECT count(*) FROM connection_info WHERE power_kw_source IS NULL"
-        ).fetchone()[0]
-        quantity_null = raw.execute(
-            "SELECT count(*) FROM connection_info WHERE quantity IS NULL"
-        ).fetchone()[0]
-        status_null = raw.execute(
-            "SELECT count(*) FROM connection_info WHERE status_type_id IS NULL"
-        ).fetchone()[0]
+    by_type = dict(
+        fetch_raw(ocm_db, "SELECT connection_type_id, count(*) FROM connection_info GROUP BY 1")
+    )
+
+    def count(condition: str) -> int:
+        [(found,)] = fetch_raw(ocm_db, f"SELECT count(*) FROM connection_info WHERE {condition}")
+        return int(found)
+
+    power_null = count("power_kw_source IS NULL")
+    quantity_null = count("quantity IS NULL")
+    status_null = count("status_type_id IS NULL")
     assert {str(k): v for k, v in by_type.items()} == stats["ConnectionTypeID"]
     assert power_null == stats["PowerKW_null"]
     assert quantity_null == stats["Quantity_null"]
@@ -509,7 +506,7 @@ async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(tmp_path: Pa
     with sqlite3.connect(tmp_path / "rules.db") as raw:
         assert raw.execute("SELECT max(power_kw) FROM connection_info").fetchone() == (1000.0,)
     # What was stored can be read: the largest id fits GraphQL's Int.
-    async with graphql_runner(tmp_path / "rules.db") as graphql:
+    async with graphql_runner(f"sqlite:///{tmp_path / 'rules.db'}") as graphql:
         data = await graphql.data(
             "{ connectionInfos(first: 3, orderBy: ID_DESC) { edges { node { id } } } }"
         )

@@ -6,9 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from graphql import GraphQLError
@@ -16,17 +13,18 @@ from graphql import GraphQLError
 from gql.graphql import auth as auth_module
 from gql.graphql.auth import RequestAuth
 from gql.keys import ApiKeyError, Writer, authenticate, create_key, revoke_key
+from gql.repository.base import Repository
 from gql.repository.models import ApiKeyRecord
-from gql.repository.sqlite import SqliteRepository
+from gql.repository.url import Backend, DatabaseUrl
+from tests.databases import fetch_raw
 
 KEY_FORMAT = re.compile(r"ocmgql_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
 
 @pytest.fixture
-async def repository(tmp_path: Path) -> AsyncIterator[SqliteRepository]:
-    repository = await SqliteRepository.open(tmp_path / "keys.db")
-    yield repository
-    await repository.close()
+def repository(empty_repository: Repository) -> Repository:
+    """A new database on each backend."""
+    return empty_repository
 
 
 def _parts(key: str) -> tuple[str, str]:
@@ -35,14 +33,14 @@ def _parts(key: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-async def test_a_key_authenticates_as_its_writer(repository: SqliteRepository) -> None:
+async def test_a_key_authenticates_as_its_writer(repository: Repository) -> None:
     key = await create_key(repository, "alice", read_only=False)
     assert await authenticate(repository, key) == Writer("alice", read_only=False)
     reader = await create_key(repository, "bob.ro", read_only=True)
     assert await authenticate(repository, reader) == Writer("bob.ro", read_only=True)
 
 
-async def test_keys_are_unique_and_random(repository: SqliteRepository) -> None:
+async def test_keys_are_unique_and_random(repository: Repository) -> None:
     keys = [await create_key(repository, f"k{i}", read_only=False) for i in range(5)]
     ids, secrets = zip(*map(_parts, keys), strict=True)
     assert len(set(ids)) == len(set(secrets)) == 5
@@ -51,27 +49,26 @@ async def test_keys_are_unique_and_random(repository: SqliteRepository) -> None:
     assert all(len(salt) == 16 for salt in salts)
 
 
-async def test_only_a_salted_hash_is_stored(repository: SqliteRepository, tmp_path: Path) -> None:
+async def test_only_a_salted_hash_is_stored(repository: Repository, database_url: str) -> None:
     key = await create_key(repository, "alice", read_only=False)
     key_id, secret = _parts(key)
     record = await repository.api_key(key_id)
     assert record is not None
     assert record.secret_hash == hashlib.sha256(record.salt + secret.encode()).digest()
     assert record.secret_hash != hashlib.sha256(secret.encode()).digest()  # salted
-    await repository.close()
-    with sqlite3.connect(tmp_path / "keys.db") as raw:
-        raw.text_factory = bytes
-        rows = raw.execute("SELECT * FROM api_key").fetchall()
+    rows = fetch_raw(database_url, "SELECT * FROM api_key")
     stored = b"".join(
-        value if isinstance(value, bytes) else str(value).encode() for row in rows for value in row
+        bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
+        for row in rows
+        for value in row
     )
     assert key_id.encode() in stored  # the lookup part is stored ...
     assert secret.encode() not in stored  # ... the secret never is
     assert key.encode() not in stored
-    # Nor anywhere else in the file (or its journal).
-    files = [tmp_path / "keys.db", tmp_path / "keys.db-wal"]
-    for path in files:
-        if path.exists():
+    # Nor anywhere else in an SQLite file (or its journal).
+    database = DatabaseUrl.parse(database_url)
+    if database.backend is Backend.SQLITE:
+        for path in (database.path, database.path.with_name(database.path.name + "-wal")):
             assert secret.encode() not in path.read_bytes(), path
 
 
@@ -92,19 +89,19 @@ async def test_only_a_salted_hash_is_stored(repository: SqliteRepository, tmp_pa
         "ocmgql_0123456789ab_" + "a" * 43 + "\n",
     ],
 )
-async def test_malformed_keys_are_refused(repository: SqliteRepository, presented: str) -> None:
+async def test_malformed_keys_are_refused(repository: Repository, presented: str) -> None:
     await create_key(repository, "alice", read_only=False)
     assert await authenticate(repository, presented) is None
 
 
-async def test_an_unknown_key_id_is_refused(repository: SqliteRepository) -> None:
+async def test_an_unknown_key_id_is_refused(repository: Repository) -> None:
     key = await create_key(repository, "alice", read_only=False)
     key_id, secret = _parts(key)
     other_id = "0" * 12 if key_id != "0" * 12 else "1" * 12
     assert await authenticate(repository, f"ocmgql_{other_id}_{secret}") is None
 
 
-async def test_a_wrong_secret_for_a_real_key_id_is_refused(repository: SqliteRepository) -> None:
+async def test_a_wrong_secret_for_a_real_key_id_is_refused(repository: Repository) -> None:
     key = await create_key(repository, "alice", read_only=False)
     key_id, secret = _parts(key)
     flipped = ("A" if secret[0] != "A" else "B") + secret[1:]
@@ -115,7 +112,7 @@ async def test_a_wrong_secret_for_a_real_key_id_is_refused(repository: SqliteRep
 
 
 async def test_the_secret_is_compared_in_constant_time(
-    repository: SqliteRepository, monkeypatch: pytest.MonkeyPatch
+    repository: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = await create_key(repository, "alice", read_only=False)
     key_id, _secret = _parts(key)
@@ -140,7 +137,7 @@ async def test_the_secret_is_compared_in_constant_time(
     assert await authenticate(repository, key) is None
 
 
-async def test_revoked_keys_are_refused(repository: SqliteRepository) -> None:
+async def test_revoked_keys_are_refused(repository: Repository) -> None:
     key = await create_key(repository, "alice", read_only=False)
     keep = await create_key(repository, "bob", read_only=False)
     await revoke_key(repository, "alice")
@@ -155,7 +152,7 @@ async def test_revoked_keys_are_refused(repository: SqliteRepository) -> None:
         await revoke_key(repository, "nobody")
 
 
-async def test_names_stay_taken_after_revocation(repository: SqliteRepository) -> None:
+async def test_names_stay_taken_after_revocation(repository: Repository) -> None:
     await create_key(repository, "alice", read_only=False)
     with pytest.raises(ApiKeyError, match="exists already"):
         await create_key(repository, "alice", read_only=True)
@@ -165,7 +162,7 @@ async def test_names_stay_taken_after_revocation(repository: SqliteRepository) -
 
 
 async def test_a_name_taken_concurrently_is_a_clear_error(
-    repository: SqliteRepository, monkeypatch: pytest.MonkeyPatch
+    repository: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two `keys create` processes may both pass the name check; the loser gets the same
     clear error, not a stack trace."""
@@ -180,13 +177,13 @@ async def test_a_name_taken_concurrently_is_a_clear_error(
 
 
 @pytest.mark.parametrize("name", ["a", "ci-bot", "ops@example.org", "A.b_c-9", "x" * 64])
-async def test_valid_names(repository: SqliteRepository, name: str) -> None:
+async def test_valid_names(repository: Repository, name: str) -> None:
     await create_key(repository, name, read_only=False)
     assert [record.name for record in await repository.api_keys()] == [name]
 
 
 @pytest.mark.parametrize("name", ["", "-lead", ".dot", "has space", "x" * 65, "tab\t", "é"])
-async def test_invalid_names(repository: SqliteRepository, name: str) -> None:
+async def test_invalid_names(repository: Repository, name: str) -> None:
     with pytest.raises(ApiKeyError, match="key name"):
         await create_key(repository, name, read_only=False)
     assert await repository.api_keys() == []
@@ -199,14 +196,14 @@ def _code(error: GraphQLError) -> object:
     return (error.extensions or {}).get("code")
 
 
-async def test_request_without_a_key_is_unauthenticated(repository: SqliteRepository) -> None:
+async def test_request_without_a_key_is_unauthenticated(repository: Repository) -> None:
     with pytest.raises(GraphQLError) as raised:
         await RequestAuth(repository, None).writer()
     assert _code(raised.value) == "UNAUTHENTICATED"
     assert "X-API-Key" in raised.value.message
 
 
-async def test_request_with_a_bad_key_is_unauthenticated(repository: SqliteRepository) -> None:
+async def test_request_with_a_bad_key_is_unauthenticated(repository: Repository) -> None:
     key = await create_key(repository, "alice", read_only=False)
     for presented in ("nonsense", key[:-1] + ("A" if key[-1] != "A" else "B")):
         with pytest.raises(GraphQLError) as raised:
@@ -214,7 +211,7 @@ async def test_request_with_a_bad_key_is_unauthenticated(repository: SqliteRepos
         assert _code(raised.value) == "UNAUTHENTICATED"
 
 
-async def test_request_with_a_read_only_key_is_forbidden(repository: SqliteRepository) -> None:
+async def test_request_with_a_read_only_key_is_forbidden(repository: Repository) -> None:
     key = await create_key(repository, "viewer", read_only=True)
     with pytest.raises(GraphQLError) as raised:
         await RequestAuth(repository, key).writer()
@@ -223,12 +220,12 @@ async def test_request_with_a_read_only_key_is_forbidden(repository: SqliteRepos
 
 
 async def test_the_key_is_checked_once_per_request(
-    repository: SqliteRepository, monkeypatch: pytest.MonkeyPatch
+    repository: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = await create_key(repository, "alice", read_only=False)
     calls: list[str] = []
 
-    async def counting(repo: SqliteRepository, presented: str) -> Writer | None:
+    async def counting(repo: Repository, presented: str) -> Writer | None:
         calls.append(presented)
         return await authenticate(repo, presented)
 

@@ -8,7 +8,6 @@ page); `_entities` by its representations; the reference lists by 100.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,7 +258,7 @@ def test_a_cost_too_large_for_json_clients_is_reported_as_the_largest_safe_integ
 # --- the limit, applied just before execution -------------------------------------------
 
 
-async def test_at_the_limit_runs_and_one_over_is_refused_before_any_sql(demo_db: Path) -> None:
+async def test_at_the_limit_runs_and_one_over_is_refused_before_any_sql(demo_db: str) -> None:
     query = "{ connectionInfos(first: 1000) { nodes { id } } }"  # 2,001
     async with graphql_runner(demo_db, max_cost=2001) as runner:
         data = await runner.data(query)
@@ -276,7 +275,7 @@ async def test_at_the_limit_runs_and_one_over_is_refused_before_any_sql(demo_db:
 
 @pytest.mark.parametrize(("first", "refused"), [(20, False), (21, True)])
 async def test_the_limit_uses_the_variables_of_the_request(
-    demo_db: Path, first: int, refused: bool
+    demo_db: str, first: int, refused: bool
 ) -> None:
     async with graphql_runner(demo_db, max_cost=41) as runner:
         result = await runner.execute(PAGE_OF_N, {"n": first})

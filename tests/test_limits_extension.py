@@ -4,7 +4,6 @@ tests/test_documents.py's."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 
-def _client(db: Path, **settings: Any) -> TestClient:
-    return TestClient(create_app(Settings(db=db, **settings)))
+def _client(database_url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(Settings(database_url=database_url, **settings)))
 
 
 def _post(client: TestClient, body: Any, accept: str = GRAPHQL_RESPONSE) -> Any:
@@ -66,7 +65,7 @@ LIMITS = {
 
 
 @pytest.mark.parametrize("limit", LIMITS)
-def test_each_limit_at_its_bound_and_just_over(demo_db: Path, limit: str) -> None:
+def test_each_limit_at_its_bound_and_just_over(demo_db: str, limit: str) -> None:
     settings, at_bound, over, code, details = LIMITS[limit]
     with _client(demo_db, **settings) as client:
         for accept in (GRAPHQL_RESPONSE, JSON):
@@ -88,7 +87,7 @@ def test_each_limit_at_its_bound_and_just_over(demo_db: Path, limit: str) -> Non
             assert error["extensions"] == {"code": code, **details}
 
 
-def test_limits_apply_over_get_and_to_each_operation_of_a_batch(demo_db: Path) -> None:
+def test_limits_apply_over_get_and_to_each_operation_of_a_batch(demo_db: str) -> None:
     settings, at_bound, over, code, _ = LIMITS["depth"]
     with _client(demo_db, **settings) as client:
         response = client.get("/graphql", params={"query": over}, headers={"accept": JSON})
@@ -101,7 +100,7 @@ def test_limits_apply_over_get_and_to_each_operation_of_a_batch(demo_db: Path) -
         assert answered["data"]["connectionInfos"]["nodes"]
 
 
-def test_comments_count_as_tokens(demo_db: Path) -> None:
+def test_comments_count_as_tokens(demo_db: str) -> None:
     # Otherwise a document could carry any amount of text past the parser's limit.
     with _client(demo_db, max_tokens=6) as client:
         assert _post(client, {"query": "{ levels { id } }"}).status_code == 200
@@ -110,14 +109,14 @@ def test_comments_count_as_tokens(demo_db: Path) -> None:
     assert _codes(response.json()) == ["TOO_MANY_TOKENS"]
 
 
-def test_a_refused_operation_runs_no_sql(demo_db: Path) -> None:
+def test_a_refused_operation_runs_no_sql(demo_db: str) -> None:
     opened: list[Repository] = []
 
     async def open_and_keep(settings: Settings) -> Repository:
         opened.append(await open_repository(settings))
         return opened[-1]
 
-    app = create_app(Settings(db=demo_db, max_cost=100), open_repo=open_and_keep)
+    app = create_app(Settings(database_url=demo_db, max_cost=100), open_repo=open_and_keep)
     with TestClient(app) as client:
         before = opened[0].statement_count
         for query in (
@@ -141,7 +140,7 @@ def test_a_refused_operation_runs_no_sql(demo_db: Path) -> None:
         "{ levels { id } __schema { types { name } } }",
     ],
 )
-def test_introspection_off_refuses_schema_and_type(demo_db: Path, query: str) -> None:
+def test_introspection_off_refuses_schema_and_type(demo_db: str, query: str) -> None:
     with _client(demo_db, introspection=False) as client:
         strict = _post(client, {"query": query})
         legacy = _post(client, {"query": query}, JSON)
@@ -152,7 +151,7 @@ def test_introspection_off_refuses_schema_and_type(demo_db: Path, query: str) ->
         assert set(_codes(response.json())) == {INTROSPECTION_DISABLED}
 
 
-def test_typename_still_works_without_introspection(demo_db: Path) -> None:
+def test_typename_still_works_without_introspection(demo_db: str) -> None:
     with _client(demo_db, introspection=False) as client:
         root = _post(client, {"query": "{ __typename }"})
         nested = _post(client, {"query": "{ connectionInfos(first: 1) { nodes { __typename } } }"})
@@ -160,7 +159,7 @@ def test_typename_still_works_without_introspection(demo_db: Path) -> None:
     assert nested.json()["data"]["connectionInfos"]["nodes"] == [{"__typename": "ConnectionInfo"}]
 
 
-def test_introspection_is_on_by_default(demo_db: Path) -> None:
+def test_introspection_is_on_by_default(demo_db: str) -> None:
     with _client(demo_db) as client:
         response = _post(client, {"query": "{ __schema { queryType { name } } }"})
     assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
@@ -186,7 +185,7 @@ MISSPELLED = [
 
 
 @pytest.mark.parametrize("body", MISSPELLED)
-def test_field_suggestions_switch(demo_db: Path, body: dict[str, Any]) -> None:
+def test_field_suggestions_switch(demo_db: str, body: dict[str, Any]) -> None:
     with _client(demo_db) as client:
         on = _post(client, body)
     with _client(demo_db, field_suggestions=False) as client:
@@ -199,14 +198,16 @@ def test_field_suggestions_switch(demo_db: Path, body: dict[str, Any]) -> None:
     assert without_hint["extensions"]["code"] == with_hint["extensions"]["code"]
 
 
-def test_long_documents_are_refused_before_parsing(demo_db: Path) -> None:
+def test_long_documents_are_refused_before_parsing(demo_db: str) -> None:
     from starlette.testclient import TestClient
 
     from gql.app import create_app
     from gql.settings import Settings
 
     query = "{ levels { id } }" + " " * 200
-    with TestClient(create_app(Settings(db=demo_db, max_query_chars=len(query)))) as client:
+    with TestClient(
+        create_app(Settings(database_url=demo_db, max_query_chars=len(query)))
+    ) as client:
         assert client.post("/graphql", json={"query": query}).json()["data"]["levels"]
         refused = client.post(
             "/graphql",
@@ -219,13 +220,13 @@ def test_long_documents_are_refused_before_parsing(demo_db: Path) -> None:
         assert "data" not in refused.json()
 
 
-def test_repeats_are_refused_before_validation(demo_db: Path) -> None:
+def test_repeats_are_refused_before_validation(demo_db: str) -> None:
     from starlette.testclient import TestClient
 
     from gql.app import create_app
     from gql.settings import Settings
 
-    with TestClient(create_app(Settings(db=demo_db, max_repeated_fields=3))) as client:
+    with TestClient(create_app(Settings(database_url=demo_db, max_repeated_fields=3))) as client:
         ok = client.post("/graphql", json={"query": "{ levels { id id id } }"})
         assert ok.json()["data"]["levels"]
         refused = client.post("/graphql", json={"query": "{ levels { id id id id } }"})

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +24,13 @@ from gql.graphql.schema import schema
 from gql.keys import create_key, revoke_key
 from gql.power import THREE_PHASE_AC, effective_power_kw
 from gql.reference_cache import ReferenceCache
+from gql.repository.base import Repository
+from gql.repository.factory import open_repository
 from gql.repository.models import ConnectionTypeRecord, ReferenceKind
-from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
 from gql.writes import ConnectionWrites
 from tests.conftest import run_cli
+from tests.databases import copy_database, execute_raw, fetch_raw, throwaway_database
 from tests.queries import EVERY_SNAPSHOT_FIELD
 
 SITE = 1_000_000_001
@@ -110,10 +109,10 @@ def _above(high: float, integer: bool) -> float:
 class Api:
     """The server's per-process services on one repository; one Context per request."""
 
-    def __init__(self, repository: SqliteRepository, db: Path) -> None:
+    def __init__(self, repository: Repository, db: str) -> None:
         self.repository = repository
         self.db = db
-        self.settings = Settings(db=db)
+        self.settings = Settings(database_url=db)
         self.references = ReferenceCache(repository)
         self.broadcaster = InProcessBroadcaster()
         self.writes = ConnectionWrites(repository, self.references, self.broadcaster)
@@ -178,24 +177,24 @@ class Api:
 
     def stored(self) -> tuple[list[Any], list[Any]]:
         """Every connection row and change-log entry, read past the server's code."""
-        with sqlite3.connect(self.db) as raw:
-            rows = raw.execute("SELECT * FROM connection_info ORDER BY id").fetchall()
-            changes = raw.execute("SELECT * FROM connection_change ORDER BY id").fetchall()
-        return rows, changes
+        return (
+            fetch_raw(self.db, "SELECT * FROM connection_info ORDER BY id"),
+            fetch_raw(self.db, "SELECT * FROM connection_change ORDER BY id"),
+        )
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("writes") / "template.db"
-    run_cli("seed", "--db", str(db), "--demo", "40", "--seed", "1")
-    return db
+def template_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(backend, tmp_path_factory.mktemp("writes")) as db:
+        run_cli("seed", "--database-url", db, "--demo", "40", "--seed", "1")
+        yield db
 
 
 @pytest.fixture
-async def api(template_db: Path, tmp_path: Path) -> AsyncIterator[Api]:
-    db = tmp_path / "writes.db"
-    shutil.copy(template_db, db)
-    repository = await SqliteRepository.open(db)
+async def api(template_db: str, database_url: str) -> AsyncIterator[Api]:
+    await copy_database(template_db, database_url)
+    db = database_url
+    repository = await open_repository(Settings(database_url=db))
     api = Api(repository, db)
     api.key = await create_key(repository, "alice", read_only=False)
     yield api
@@ -750,8 +749,7 @@ async def test_a_site_removed_after_the_check_is_a_conflict(
 
     async def check_then_remove(ids: Any) -> set[int]:
         found = await checked(ids)
-        with sqlite3.connect(api.db) as raw:
-            raw.execute("DELETE FROM charge_point WHERE id = ?", (OTHER_SITE,))
+        execute_raw(api.db, f"DELETE FROM charge_point WHERE id = {OTHER_SITE}")
         return found
 
     monkeypatch.setattr(api.repository, "existing_site_ids", check_then_remove)
@@ -771,7 +769,7 @@ async def test_a_site_removed_after_the_check_is_a_conflict(
 
 
 class Http:
-    def __init__(self, client: TestClient, db: Path, keys: dict[str, str]) -> None:
+    def __init__(self, client: TestClient, db: str, keys: dict[str, str]) -> None:
         self.client = client
         self.db = db
         self.keys = keys
@@ -786,20 +784,19 @@ class Http:
         return response.json()
 
     def stored(self) -> tuple[list[Any], list[Any]]:
-        with sqlite3.connect(self.db) as raw:
-            return (
-                raw.execute("SELECT * FROM connection_info ORDER BY id").fetchall(),
-                raw.execute("SELECT * FROM connection_change ORDER BY id").fetchall(),
-            )
+        return (
+            fetch_raw(self.db, "SELECT * FROM connection_info ORDER BY id"),
+            fetch_raw(self.db, "SELECT * FROM connection_change ORDER BY id"),
+        )
 
 
 @pytest.fixture
-def http(template_db: Path, tmp_path: Path) -> Iterator[Http]:
-    db = tmp_path / "http.db"
-    shutil.copy(template_db, db)
+def http(template_db: str, database_url: str) -> Iterator[Http]:
+    db = database_url
+    asyncio.run(copy_database(template_db, db))
 
     async def make_keys() -> dict[str, str]:
-        repository = await SqliteRepository.open(db)
+        repository = await open_repository(Settings(database_url=db))
         try:
             keys = {
                 "writer": await create_key(repository, "writer", read_only=False),
@@ -812,7 +809,7 @@ def http(template_db: Path, tmp_path: Path) -> Iterator[Http]:
             await repository.close()
 
     keys = asyncio.run(make_keys())
-    with TestClient(create_app(Settings(db=db))) as client:
+    with TestClient(create_app(Settings(database_url=db))) as client:
         yield Http(client, db, keys)
 
 

@@ -62,9 +62,9 @@ def playground_assets() -> Path:
 
 
 @pytest.fixture
-def client(demo_db: Path) -> Iterator[TestClient]:
+def client(demo_db: str) -> Iterator[TestClient]:
     playground_assets()
-    with TestClient(create_app(Settings(db=demo_db))) as test_client:
+    with TestClient(create_app(Settings(database_url=demo_db))) as test_client:
         yield test_client
 
 
@@ -225,12 +225,12 @@ def test_the_suggested_connection_is_the_first_demo_one(client: TestClient) -> N
 
 
 def test_missing_files_give_a_clear_message(
-    demo_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    demo_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     empty = tmp_path / "node_modules"
     empty.mkdir()
     with caplog.at_level(logging.WARNING, logger="gql.playground"):
-        app = create_app(Settings(db=demo_db, playground_assets=empty))
+        app = create_app(Settings(database_url=demo_db, playground_assets=empty))
     (warning,) = [record for record in caplog.records if record.name == "gql.playground"]
     assert INSTALL_COMMAND in warning.getMessage()
     assert str(empty) in warning.getMessage()
@@ -270,13 +270,15 @@ def test_the_setting_comes_from_the_environment(
     assert Settings.from_env(env_file=None).playground_assets is None
 
 
-def test_an_override_folder_is_used(demo_db: Path, tmp_path: Path) -> None:
+def test_an_override_folder_is_used(demo_db: str, tmp_path: Path) -> None:
     override = tmp_path / "node_modules"
     for file in INSTALLED_FILES:
         (override / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(playground_assets() / file, override / file)
     (override / "graphiql" / "graphiql.min.css").write_text("/* from the override */")
     assert find_assets_dir(override) == override
-    with TestClient(create_app(Settings(db=demo_db, playground_assets=override))) as client:
+    with TestClient(
+        create_app(Settings(database_url=demo_db, playground_assets=override))
+    ) as client:
         (css,) = [url for url in _page(client).urls if url.endswith(".css")]
         assert client.get(css).text == "/* from the override */"

@@ -39,7 +39,7 @@ async def _statements(db: Path, query: str, variables: dict[str, object], *, war
 @pytest.mark.parametrize("warm", [False, True], ids=["cold-cache", "warm-cache"])
 @pytest.mark.parametrize("order", ["ID_ASC", "POWER_KW_DESC"])
 async def test_page_of_10_and_of_1000_run_the_same_statements(
-    demo_db: Path, warm: bool, order: str
+    demo_db: str, warm: bool, order: str
 ) -> None:
     small = await _statements(demo_db, FULL_PAGE, {"first": 10, "order": order}, warm=warm)
     large = await _statements(demo_db, FULL_PAGE, {"first": 1000, "order": order}, warm=warm)
@@ -52,12 +52,12 @@ async def test_page_of_10_and_of_1000_run_the_same_statements(
     assert large == (2 if warm else 6)
 
 
-async def test_nested_types_are_loaded_only_when_selected(demo_db: Path) -> None:
+async def test_nested_types_are_loaded_only_when_selected(demo_db: str) -> None:
     ids_only = "query($first: Int!) { connectionInfos(first: $first) { nodes { id } } }"
     assert await _statements(demo_db, ids_only, {"first": 1000}, warm=False) == 1
 
 
-async def test_lookups_by_id_are_batched(demo_db: Path) -> None:
+async def test_lookups_by_id_are_batched(demo_db: str) -> None:
     aliases = " ".join(
         f"c{i}: connectionInfo(id: {1_000_000_000 + i}) {{ id connectionType {{ title }} }}"
         for i in range(1, 50)  # within the default alias limit (50)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +27,7 @@ from gql.broadcast import memory as broadcast_memory
 from gql.repository.models import ConnectionRecord
 from gql.settings import Settings
 from tests.conftest import run_cli
+from tests.databases import copy_database
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -81,16 +80,13 @@ class RecordingBroadcaster(InProcessBroadcaster):
 
 
 @pytest.fixture
-def live_db(demo_db: Path, tmp_path: Path) -> tuple[Path, str]:
+def live_db(demo_db: str, database_url: str) -> tuple[str, str]:
     """A copy of the demo database (the tests write to it) and a writing key for it."""
-    db = tmp_path / "live.db"
-    with (
-        contextlib.closing(sqlite3.connect(demo_db)) as source,
-        contextlib.closing(sqlite3.connect(db)) as target,
-    ):
-        source.backup(target)
-    output = run_cli("keys", "create", "--db", str(db), "--name", "subscription-tests")
-    return db, output.strip().splitlines()[-1]
+    asyncio.run(copy_database(demo_db, database_url))
+    output = run_cli(
+        "keys", "create", "--database-url", database_url, "--name", "subscription-tests"
+    )
+    return database_url, output.strip().splitlines()[-1]
 
 
 @dataclass
@@ -231,7 +227,7 @@ class Live:
 
 @pytest.fixture
 def open_live(
-    live_db: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+    live_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., contextlib.AbstractContextManager[Live]]:
     """Starts the app with the given settings (lifespan included)."""
     monkeypatch.setattr(RecordingBroadcaster, "made", [])
@@ -240,7 +236,7 @@ def open_live(
 
     @contextlib.contextmanager
     def start(**settings: Any) -> Iterator[Live]:
-        with TestClient(create_app(Settings(db=db, **settings))) as client:
+        with TestClient(create_app(Settings(database_url=db, **settings))) as client:
             yield Live(client, key, RecordingBroadcaster.made[-1])
 
     return start

@@ -97,10 +97,10 @@ def _socket(client: TestClient, headers: dict[str, str] | None = None) -> Iterat
 
 
 @pytest.fixture
-def open_app(demo_db: Path) -> Callable[..., contextlib.AbstractContextManager[TestClient]]:
+def open_app(demo_db: str) -> Callable[..., contextlib.AbstractContextManager[TestClient]]:
     @contextlib.contextmanager
     def start(**settings: Any) -> Iterator[TestClient]:
-        with TestClient(create_app(Settings(db=demo_db, **settings))) as client:
+        with TestClient(create_app(Settings(database_url=demo_db, **settings))) as client:
             yield client
 
     return start

@@ -1,17 +1,17 @@
-"""Writes are transactions (gql/writes.py over the SQLite repository): a failure between
-two statements of a write leaves nothing, a cancelled caller cannot cut a write short,
-concurrent writers lose no update, and readers never see half a write."""
+"""Writes are transactions (gql/writes.py over the repository, on each backend): a failure
+between two statements of a write leaves nothing, a cancelled caller cannot cut a write
+short, concurrent writers lose no update, and readers never see half a write. The tests
+that inject a failure inside SQLite's own statements (a trigger, its change-log helper,
+its writer connection) are `sqlite_only`."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import random
-import shutil
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -21,41 +21,44 @@ from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.keys import Writer
 from gql.reference_cache import ReferenceCache
+from gql.repository.base import Repository
+from gql.repository.factory import open_repository
 from gql.repository.models import ChangeAction, ConnectionChange
 from gql.repository.sqlite import SqliteRepository
 from gql.repository.sqlite import repository as sqlite_module
+from gql.repository.url import DatabaseUrl
 from gql.settings import Settings
 from gql.validation import ProblemCode
 from gql.writes import ConnectionWrites
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sqlite_only
+from tests.databases import copy_database, fetch_raw, throwaway_database
 
 SITE = 1_000_000_001
 ALICE = Writer("alice", read_only=False)
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("tx") / "template.db"
-    run_cli("seed", "--db", str(db), "--demo", "20", "--seed", "1")
-    return db
+def template_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(backend, tmp_path_factory.mktemp("tx")) as db:
+        run_cli("seed", "--database-url", db, "--demo", "20", "--seed", "1")
+        yield db
 
 
 class Setup:
-    def __init__(self, repository: SqliteRepository, db: Path) -> None:
+    def __init__(self, repository: Repository, db: str) -> None:
         self.repository = repository
         self.db = db
         self.references = ReferenceCache(repository)
         self.writes = ConnectionWrites(repository, self.references, InProcessBroadcaster())
 
     def stored(self) -> tuple[list[Any], list[Any]]:
-        with sqlite3.connect(self.db) as raw:
-            return (
-                raw.execute("SELECT * FROM connection_info ORDER BY id").fetchall(),
-                raw.execute("SELECT * FROM connection_change ORDER BY id").fetchall(),
-            )
+        return (
+            fetch_raw(self.db, "SELECT * FROM connection_info ORDER BY id"),
+            fetch_raw(self.db, "SELECT * FROM connection_change ORDER BY id"),
+        )
 
     def raw(self, sql: str) -> None:
-        with sqlite3.connect(self.db) as raw:
+        with sqlite3.connect(DatabaseUrl.parse(self.db).path) as raw:
             raw.executescript(sql)
 
     async def create(self, **values: Any) -> int:
@@ -64,16 +67,19 @@ class Setup:
         return result.change.connection_id
 
     def writer_idle(self) -> bool:
+        """SQLite's one writer connection is out of any transaction (PostgreSQL's pool
+        takes its connections back itself: always true there)."""
+        if not isinstance(self.repository, SqliteRepository):
+            return True
         writer = self.repository._writer
         return writer is not None and not writer.in_transaction
 
 
 @pytest.fixture
-async def setup(template_db: Path, tmp_path: Path) -> AsyncIterator[Setup]:
-    db = tmp_path / "tx.db"
-    shutil.copy(template_db, db)
-    repository = await SqliteRepository.open(db)
-    yield Setup(repository, db)
+async def setup(template_db: str, database_url: str) -> AsyncIterator[Setup]:
+    await copy_database(template_db, database_url)
+    repository = await open_repository(Settings(database_url=database_url))
+    yield Setup(repository, database_url)
     await repository.close()
 
 
@@ -86,6 +92,7 @@ BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
 MALLORY = Writer("mallory", read_only=False)
 
 
+@sqlite_only
 async def test_a_failing_log_insert_undoes_the_update(setup: Setup) -> None:
     """The UPDATE runs, then the change-log INSERT fails: the UPDATE is rolled back."""
     connection_id = await setup.create(amps=10, quantity=10)
@@ -105,6 +112,7 @@ async def test_a_failing_log_insert_undoes_the_update(setup: Setup) -> None:
     assert (await setup.writes.update(ALICE, connection_id, {"amps": 30})).change is not None
 
 
+@sqlite_only
 async def test_a_failing_log_insert_undoes_the_create_and_the_delete(setup: Setup) -> None:
     connection_id = await setup.create(amps=10)
     setup.raw(FAIL_LOG_TRIGGER)
@@ -123,6 +131,7 @@ class Injected(Exception):
     pass
 
 
+@sqlite_only
 @pytest.mark.parametrize("when", ["before the log insert", "after the log insert"])
 async def test_an_exception_between_statements_leaves_nothing(
     setup: Setup, monkeypatch: pytest.MonkeyPatch, when: str
@@ -151,6 +160,7 @@ async def test_an_exception_between_statements_leaves_nothing(
     assert (await setup.writes.update(ALICE, connection_id, {"amps": 1})).change is not None
 
 
+@sqlite_only
 async def test_an_unexpected_failure_over_graphql_is_masked_and_writes_nothing(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,7 +175,7 @@ async def test_an_unexpected_failure_over_graphql_is_masked_and_writes_nothing(
     monkeypatch.setattr(sqlite_module, "_log_change", failing)
     before = setup.stored()
     context = Context.for_request(
-        Settings(db=setup.db),
+        Settings(database_url=setup.db),
         setup.repository,
         setup.references,
         writes=setup.writes,
@@ -201,6 +211,7 @@ async def test_a_constraint_failure_in_the_first_statement_is_a_conflict(setup: 
     assert setup.writer_idle()
 
 
+@sqlite_only
 async def test_a_raising_statement_listener_does_not_break_writes(setup: Setup) -> None:
     """Listeners only observe (sqlite3 swallows errors of trace callbacks); a write goes on."""
 
@@ -218,6 +229,7 @@ async def test_a_raising_statement_listener_does_not_break_writes(setup: Setup) 
 # -- cancellation ---------------------------------------------------------------------
 
 
+@sqlite_only
 async def test_a_cancelled_caller_cannot_cut_a_write_short(setup: Setup) -> None:
     connection_id = await setup.create(amps=1, quantity=1)
     at_log = threading.Event()

@@ -473,9 +473,11 @@ class PostgresRepository:
     async def dump_table(
         self, table: Table, *, batch_size: int
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        # The floor (below every key) is typed bigint: as the column's int4 it overflows.
+        floor_type = "bigint" if isinstance(table.key_floor, int) else "text"
         sql = (
             f"SELECT {', '.join(table.columns)} FROM {table.name}"
-            f" WHERE {table.key} > $1 ORDER BY {table.key} LIMIT $2"
+            f" WHERE {table.key} > $1::{floor_type} ORDER BY {table.key} LIMIT $2"
         )
         last: Any = table.key_floor
         key_at = table.columns.index(table.key)

@@ -20,13 +20,15 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from gql.repository.base import Unavailable
+from gql.repository.base import ServerUnreachable, Unavailable
+from gql.repository.url import hide_password
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 DATABASE_BUSY = "DATABASE_BUSY"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
 
 MAX_MESSAGE_CHARS = 1000
@@ -110,6 +112,22 @@ def busy(error: GraphQLError) -> GraphQLError:
     )
 
 
+def unreachable(error: GraphQLError) -> GraphQLError:
+    """The database server cannot be reached (stopped, restarting, a network fault): the
+    pool reconnects once it is back. Its own words go to the log (one line, no password),
+    not to the client. A write cut off at its commit may or may not have been made."""
+    logger.warning("database unreachable: %s", hide_password(error.message))
+    return GraphQLError(
+        "The database cannot be reached right now; try again shortly.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={"code": SERVICE_UNAVAILABLE, "retryable": True},
+    )
+
+
 def masked(error: GraphQLError) -> GraphQLError:
     error_id = uuid.uuid4().hex
     logger.error(
@@ -179,6 +197,8 @@ class ErrorCodes(SchemaExtension):
         if error.path is None:
             # Not tied to a field: graphql-core could not coerce the request's variables.
             return with_code(error, BAD_USER_INPUT)
+        if isinstance(error.original_error, ServerUnreachable):
+            return unreachable(error)
         if isinstance(error.original_error, Unavailable):
             return busy(error)
         return masked(error)

@@ -1,0 +1,607 @@
+"""The PostgreSQL backend, on asyncpg and its connection pool.
+
+The same statements as the SQLite backend, in PostgreSQL's dialect: keyset pages on the
+stored sort-key columns, list conditions as ``= ANY($n)``, and bulk writes as one
+``INSERT ... SELECT FROM unnest(...)`` per batch (one round trip for a batch of rows).
+Concurrent edits of one connection are serialised by a row lock (``SELECT ... FOR
+UPDATE``): the second writer waits for the first and then reads its result, so no update
+is lost, and writers of other rows never wait or retry (as serializable isolation would
+make them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager
+from dataclasses import astuple
+from typing import Any, Final, TypeVar
+
+import asyncpg
+
+from gql.clock import utc_now
+from gql.repository.base import (
+    CannotOpen,
+    SchemaTooNew,
+    ServerUnreachable,
+    Unavailable,
+    WriteConflict,
+)
+from gql.repository.models import (
+    WRITABLE_CONNECTION_FIELDS,
+    ApiKeyRecord,
+    ChangeAction,
+    ConnectionChange,
+    ConnectionFilter,
+    ConnectionRecord,
+    ConnectionWrite,
+    ImportCounts,
+    PageQuery,
+    ReferenceKind,
+    ReferenceRecord,
+    SiteRecord,
+    SortOrder,
+    WriteCounts,
+)
+from gql.repository.postgres.errors import UNREACHABLE, open_failure
+from gql.repository.rows import (
+    API_KEY_COLUMNS,
+    CHANGE_COLUMNS,
+    CONNECTION_COLUMNS,
+    CONNECTION_WRITE_COLUMNS,
+    ORDER_KEYS,
+    SITE_COLUMNS,
+    TABLES,
+    Table,
+    api_key_record,
+    change_record,
+    connection_write_row,
+    id_conditions,
+    power_range,
+    reference_columns,
+    reference_record,
+    seek_values,
+    snapshot,
+    stored_values,
+    writable_source_columns,
+)
+from gql.repository.url import hide_password
+from gql.seed_files import migration_files
+
+T = TypeVar("T")
+
+# Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
+STATISTICS_AFTER_ROWS: Final = 1000
+# How long opening a connection may take before the server counts as unreachable.
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+# Taken by every process that migrates, so two starting at once migrate one after the other.
+_MIGRATION_LOCK: Final = 0x6F636D67716C  # "ocmgql"
+
+_SELECT_CONNECTIONS: Final = f"SELECT {', '.join(CONNECTION_COLUMNS)} FROM connection_info"
+
+# Column types, for the arrays a batch is sent as.
+_TYPES: Final[dict[str, str]] = {
+    "title": "text",
+    "formal_name": "text",
+    "comments": "text",
+    "description": "text",
+    "uuid": "text",
+    "town": "text",
+    "reference": "text",
+    "date_created": "text",
+    "date_last_status_update": "text",
+    "latitude": "float8",
+    "longitude": "float8",
+    "voltage": "float8",
+    "power_kw": "float8",
+    "power_kw_source": "float8",
+}
+
+
+def _type(column: str) -> str:
+    if column.startswith("is_"):
+        return "boolean"
+    return _TYPES.get(column, "integer")
+
+
+class PostgresRepository:
+    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+        self.url = url
+        self._pool = pool
+        self._statements = 0
+        self._statement_listeners: list[Callable[[str], None]] = []
+        self._reference_generation = 0
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = 10) -> PostgresRepository:
+        """Connect to and migrate the database at ``url``. Raises CannotOpen, with the
+        reason in a line without the password, when it cannot be used."""
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                # Pages are built per row from a tuple: no per-connection type setup.
+                server_settings={"application_name": "ocm-gql"},
+            )
+        except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
+            raise CannotOpen(open_failure(error)) from None
+        repository = cls(url, pool)
+        try:
+            await repository._migrate()
+        except BaseException as error:
+            await pool.close()
+            if isinstance(error, (*UNREACHABLE, asyncpg.PostgresError)):
+                raise CannotOpen(open_failure(error)) from None
+            raise
+        return repository
+
+    def add_statement_listener(self, listener: Callable[[str], None]) -> None:
+        """Calls ``listener`` with the text of every statement run from now on."""
+        self._statement_listeners.append(listener)
+
+    @property
+    def statement_count(self) -> int:
+        return self._statements
+
+    @property
+    def reference_generation(self) -> int:
+        return self._reference_generation
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    def _counted(self, sql: str) -> str:
+        self._statements += 1
+        for listener in self._statement_listeners:
+            listener(sql)
+        return sql
+
+    async def _migrate(self) -> None:
+        migrations = migration_files("postgres")
+        newest = migrations[-1][0] if migrations else 0
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await connection.execute(
+                "CREATE TABLE IF NOT EXISTS ocm_gql_schema_version ("
+                " version integer PRIMARY KEY, applied_at text NOT NULL)"
+            )
+            current = await connection.fetchval(
+                "SELECT coalesce(max(version), 0) FROM ocm_gql_schema_version"
+            )
+            if current > newest:
+                raise SchemaTooNew(
+                    f"{hide_password(self.url)} has schema version {current}; "
+                    f"this ocm-gql knows up to {newest}"
+                )
+            for version, path in migrations:
+                if version <= current:
+                    continue
+                await connection.execute(path.read_text(encoding="utf-8"))
+                await connection.execute(
+                    "INSERT INTO ocm_gql_schema_version VALUES ($1, $2)", version, utc_now()
+                )
+
+    async def schema_version(self) -> int:
+        return int(
+            await self._fetchval("SELECT coalesce(max(version), 0) FROM ocm_gql_schema_version")
+        )
+
+    # -- running statements --------------------------------------------------------------
+
+    async def _fetch(self, sql: str, *params: Any) -> list[asyncpg.Record]:
+        try:
+            rows: list[asyncpg.Record] = await self._pool.fetch(self._counted(sql), *params)
+        except UNREACHABLE as error:
+            raise _unreachable(error) from error
+        return rows
+
+    async def _fetchval(self, sql: str, *params: Any) -> Any:
+        try:
+            return await self._pool.fetchval(self._counted(sql), *params)
+        except UNREACHABLE as error:
+            raise _unreachable(error) from error
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_Writer]:
+        """One transaction on one pooled connection; rolled back on any error."""
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                yield _Writer(connection, self._counted)
+        except UNREACHABLE as error:
+            raise _unreachable(error) from error
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise WriteConflict(str(error)) from error
+        except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as error:
+            raise Unavailable(f"{error}; nothing was changed") from error
+
+    async def _write(self, work: Callable[[_Writer], Awaitable[T]]) -> T:
+        """Runs ``work`` in one transaction that a cancelled caller cannot cut short: it
+        still commits or rolls back as a whole."""
+
+        async def run() -> T:
+            async with self._transaction() as writer:
+                return await work(writer)
+
+        return await asyncio.shield(run())
+
+    async def ping(self, *, writable: bool = False) -> None:
+        await self._fetch("SELECT 1 FROM connection_info LIMIT 1")
+        if writable and await self._fetchval("SELECT pg_is_in_recovery()"):
+            raise Unavailable("the server is a read-only standby")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]:
+        rows = await self._fetch(f"{_SELECT_CONNECTIONS} WHERE id = ANY($1::integer[])", list(ids))
+        return {row[0]: ConnectionRecord._make(row) for row in rows}
+
+    async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
+        where, params = _filter_sql(query.filter, query.order)
+        columns, order_descending = ORDER_KEYS[query.order]
+        descending = order_descending != query.backward
+        for bound, is_after in ((query.after, True), (query.before, False)):
+            if bound is None:
+                continue
+            # "After" in the order means a greater key when ascending, smaller when not.
+            operator = ">" if is_after != order_descending else "<"
+            if query.inclusive:
+                operator += "="
+            placeholders = []
+            for value in seek_values(bound):
+                params.append(value)
+                placeholders.append(f"${len(params)}")
+            where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
+        direction = " DESC" if descending else ""
+        params.append(query.limit)
+        sql = (
+            f"{_SELECT_CONNECTIONS}{_where(where)}"
+            f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT ${len(params)}"
+        )
+        rows = await self._fetch(sql, *params)
+        return list(map(ConnectionRecord._make, rows))
+
+    async def count_connections(self, filter: ConnectionFilter) -> int:
+        where, params = _filter_sql(filter)
+        return int(
+            await self._fetchval(f"SELECT count(*) FROM connection_info{_where(where)}", *params)
+        )
+
+    async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
+        sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
+        return [reference_record(kind, row) for row in await self._fetch(sql)]
+
+    async def connection_changes(
+        self, connection_id: int, *, limit: int, before_change: int | None = None
+    ) -> list[ConnectionChange]:
+        """The newest ``limit`` changes of a connection older than ``before_change``."""
+        sql = f"SELECT {', '.join(CHANGE_COLUMNS)} FROM connection_change WHERE connection_id = $1"
+        params: list[Any] = [connection_id]
+        if before_change is not None:
+            params.append(before_change)
+            sql += f" AND id < ${len(params)}"
+        params.append(limit)
+        sql += f" ORDER BY id DESC LIMIT ${len(params)}"
+        return [change_record(row) for row in await self._fetch(sql, *params)]
+
+    async def existing_site_ids(self, ids: Iterable[int]) -> set[int]:
+        rows = await self._fetch(
+            "SELECT id FROM charge_point WHERE id = ANY($1::integer[])", list(ids)
+        )
+        return {row[0] for row in rows}
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def upsert_reference(
+        self, kind: ReferenceKind, rows: Sequence[ReferenceRecord]
+    ) -> WriteCounts:
+        names = reference_columns(kind)
+        try:
+            async with self._transaction() as writer:
+                written = await writer.upsert(kind.value, names, [astuple(row) for row in rows])
+        finally:
+            self._reference_generation += 1
+        return WriteCounts(read=len(rows), written=written)
+
+    async def write_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        *,
+        replace_site_connections: bool,
+    ) -> ImportCounts:
+        counts = ImportCounts()
+        counts.sites.read = len(sites)
+        counts.connections.read = len(connections)
+        async with self._transaction() as writer:
+            if sites:
+                counts.sites.written = await writer.upsert(
+                    "charge_point", SITE_COLUMNS, [astuple(s) for s in sites]
+                )
+            if connections:
+                counts.connections.written = await writer.upsert(
+                    "connection_info",
+                    CONNECTION_WRITE_COLUMNS,
+                    [connection_write_row(c) for c in connections],
+                )
+                await writer.next_ids_after_given("connection_info")
+            if replace_site_connections and sites:
+                # Upserts went first, so a kept connection already points at its site.
+                await writer.execute(
+                    "DELETE FROM connection_info WHERE charge_point_id = ANY($1::integer[])"
+                    " AND NOT (id = ANY($2::integer[]))",
+                    [site.id for site in sites],
+                    [c.id for c in connections],
+                )
+        return counts
+
+    async def bulk_write_done(self, connections_written: int) -> None:
+        if connections_written >= STATISTICS_AFTER_ROWS:
+            await self._fetch("ANALYZE connection_info, charge_point")
+
+    # -- connection edits, each logged in its own transaction ---------------------------
+
+    async def create_connection(self, values: Mapping[str, Any], *, actor: str) -> ConnectionChange:
+        row = stored_values(values)
+        names = list(row)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        sql = (
+            f"INSERT INTO connection_info ({', '.join(names)}) VALUES ({placeholders})"
+            f" RETURNING {', '.join(CONNECTION_COLUMNS)}"
+        )
+
+        async def work(writer: _Writer) -> ConnectionChange:
+            inserted = await writer.fetchrow(sql, *row.values())
+            assert inserted is not None
+            after = ConnectionRecord._make(inserted)
+            return await writer.log_change(ChangeAction.CREATE, actor, None, after)
+
+        return await self._write(work)
+
+    async def update_connection(
+        self,
+        connection_id: int,
+        changes: Mapping[str, Any],
+        *,
+        actor: str,
+        action: ChangeAction = ChangeAction.UPDATE,
+    ) -> ConnectionChange | ConnectionRecord | None:
+        """Applies ``changes`` (writable fields only); None when there is no such row, the
+        row itself, with nothing written or logged, when the changes leave it as it is."""
+        sources = writable_source_columns()
+        locked = (
+            f"SELECT {', '.join(CONNECTION_COLUMNS)}, {', '.join(sources)}"
+            " FROM connection_info WHERE id = $1 FOR UPDATE"
+        )
+        width = len(CONNECTION_COLUMNS)
+
+        async def work(writer: _Writer) -> ConnectionChange | ConnectionRecord | None:
+            found = await writer.fetchrow(locked, connection_id)
+            if found is None:
+                return None
+            before = ConnectionRecord._make(tuple(found)[:width])
+            current = dict(zip(WRITABLE_CONNECTION_FIELDS, tuple(found)[width:], strict=True))
+            if {**current, **changes} == current:
+                return before
+            row = stored_values({**current, **changes})
+            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(row, start=2))
+            updated = await writer.fetchrow(
+                f"UPDATE connection_info SET {assignments} WHERE id = $1"
+                f" RETURNING {', '.join(CONNECTION_COLUMNS)}",
+                connection_id,
+                *row.values(),
+            )
+            assert updated is not None  # the row is locked: it is still there
+            after = ConnectionRecord._make(updated)
+            return await writer.log_change(action, actor, before, after)
+
+        return await self._write(work)
+
+    async def delete_connection(self, connection_id: int, *, actor: str) -> ConnectionChange | None:
+        async def work(writer: _Writer) -> ConnectionChange | None:
+            deleted = await writer.fetchrow(
+                "DELETE FROM connection_info WHERE id = $1"
+                f" RETURNING {', '.join(CONNECTION_COLUMNS)}",
+                connection_id,
+            )
+            if deleted is None:
+                return None
+            before = ConnectionRecord._make(deleted)
+            return await writer.log_change(ChangeAction.DELETE, actor, before, None)
+
+        return await self._write(work)
+
+    # -- API keys ------------------------------------------------------------------------
+
+    async def add_api_key(self, key: ApiKeyRecord) -> None:
+        placeholders = ", ".join(f"${i}" for i in range(1, len(API_KEY_COLUMNS) + 1))
+        sql = f"INSERT INTO api_key ({', '.join(API_KEY_COLUMNS)}) VALUES ({placeholders})"
+
+        async def work(writer: _Writer) -> None:
+            await writer.execute(sql, *astuple(key))
+
+        await self._write(work)
+
+    async def api_keys(self) -> list[ApiKeyRecord]:
+        sql = f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_key ORDER BY created_at, name"
+        return [api_key_record(row) for row in await self._fetch(sql)]
+
+    async def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        sql = f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_key WHERE key_id = $1"
+        rows = await self._fetch(sql, key_id)
+        return api_key_record(rows[0]) if rows else None
+
+    async def revoke_api_key(self, name: str) -> bool:
+        """Marks the named, not yet revoked key revoked; False when there is none."""
+
+        async def work(writer: _Writer) -> bool:
+            status = await writer.execute(
+                "UPDATE api_key SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+                utc_now(),
+                name,
+            )
+            return bool(status == "UPDATE 1")
+
+        return await self._write(work)
+
+    # -- moving a whole database ---------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {table.name})" for table in TABLES)
+        return not await self._fetchval(f"SELECT {any_rows}")
+
+    async def dump_table(
+        self, table: Table, *, batch_size: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        sql = (
+            f"SELECT {', '.join(table.columns)} FROM {table.name}"
+            f" WHERE {table.key} > $1 ORDER BY {table.key} LIMIT $2"
+        )
+        last: Any = table.key_floor
+        key_at = table.columns.index(table.key)
+        while True:
+            found = await self._fetch(sql, last, batch_size)
+            if not found:
+                return
+            yield [table.plain(row) for row in found]
+            last = found[-1][key_at]
+
+    async def load_tables(
+        self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool
+    ) -> dict[str, int]:
+        async def work(writer: _Writer) -> dict[str, int]:
+            if replace:
+                await writer.execute(f"TRUNCATE {', '.join(t.name for t in TABLES)}")
+            written = {table.name: 0 for table in TABLES}
+            async for table, batch in batches:
+                await writer.copy(table, batch)
+                written[table.name] += len(batch)
+            for name in ("connection_info", "connection_change"):
+                await writer.next_ids_after_given(name)
+            return written
+
+        try:
+            return await self._write(work)
+        finally:
+            self._reference_generation += 1
+
+
+class _Writer:
+    """One connection inside a transaction, counting what it runs."""
+
+    def __init__(self, connection: asyncpg.Connection, counted: Callable[[str], str]) -> None:
+        self._connection = connection
+        self._counted = counted
+
+    async def execute(self, sql: str, *params: Any) -> str:
+        status: str = await self._connection.execute(self._counted(sql), *params)
+        return status
+
+    async def fetchrow(self, sql: str, *params: Any) -> asyncpg.Record | None:
+        return await self._connection.fetchrow(self._counted(sql), *params)
+
+    async def upsert(
+        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> int:
+        """Inserts or updates ``rows`` by id in one statement; returns how many rows were
+        written (an unchanged row is neither touched nor counted)."""
+        if not rows:
+            return 0
+        # Within one statement a row may be written once: the last of a repeated id wins,
+        # as it would when the rows were written one after another.
+        by_id = {row[0]: row for row in rows}
+        arrays = [list(values) for values in zip(*by_id.values(), strict=True)]
+        unnest = ", ".join(f"${i}::{_type(c)}[]" for i, c in enumerate(columns, start=1))
+        rest = [c for c in columns if c != "id"]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest})"
+            f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in rest)}"
+            f" WHERE ({', '.join(f'{table}.{c}' for c in rest)})"
+            f" IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in rest)})"
+            " RETURNING id"
+        )
+        written = await self._connection.fetch(self._counted(sql), *arrays)
+        return len(written)
+
+    async def copy(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows written with COPY: the fastest way in, for a table being filled."""
+        self._counted(f"COPY {table.name}")
+        await self._connection.copy_records_to_table(
+            table.name, records=rows, columns=list(table.columns)
+        )
+
+    async def next_ids_after_given(self, table: str) -> None:
+        """Moves the table's id sequence past the largest id, after rows were written with
+        ids of their own, so the next row made here does not take one of theirs."""
+        await self.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+            f" greatest((SELECT max(id) FROM {table}), 1))"
+        )
+
+    async def log_change(
+        self,
+        action: ChangeAction,
+        actor: str,
+        before: ConnectionRecord | None,
+        after: ConnectionRecord | None,
+    ) -> ConnectionChange:
+        subject = after or before
+        assert subject is not None
+        changed_at = utc_now()
+        change_id = await self._connection.fetchval(
+            self._counted(
+                "INSERT INTO connection_change"
+                " (connection_id, action, actor, changed_at, before, after)"
+                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+            ),
+            subject.id,
+            action.value,
+            actor,
+            changed_at,
+            snapshot(before),
+            snapshot(after),
+        )
+        return ConnectionChange(change_id, subject.id, action, actor, changed_at, before, after)
+
+
+def _unreachable(error: BaseException) -> ServerUnreachable:
+    return ServerUnreachable(open_failure(error))
+
+
+def _filter_sql(
+    filter: ConnectionFilter, order: SortOrder = SortOrder.ID_ASC
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for column, values in id_conditions(filter):
+        params.append(list(values))
+        where.append(f"{column} = ANY(${len(params)}::integer[])")
+    power = power_range(filter, order)
+    if power is not None:
+        column, lowest, highest = power
+        params.extend((lowest, highest))
+        where.append(f"{column} BETWEEN ${len(params) - 1} AND ${len(params)}")
+    if filter.is_operational is not None:
+        params.append(filter.is_operational)
+        where.append(
+            f"status_type_id IN (SELECT id FROM status_type WHERE is_operational = ${len(params)})"
+        )
+    if filter.is_fast_charge_capable is not None:
+        params.append(filter.is_fast_charge_capable)
+        where.append(
+            f"level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = ${len(params)})"
+        )
+    return where, params
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""

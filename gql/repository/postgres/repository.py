@@ -131,7 +131,9 @@ class PostgresRepository:
         try:
             pool = await asyncpg.create_pool(
                 url,
-                min_size=1,
+                # No floor to keep: asyncpg would log a traceback each time it fails to
+                # restore one while the server is down. Idle connections stay pooled.
+                min_size=0,
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 # Pages are built per row from a tuple: no per-connection type setup.

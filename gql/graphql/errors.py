@@ -10,6 +10,8 @@ not a field's resolver), which Strawberry would otherwise answer with its bare m
 from __future__ import annotations
 
 import logging
+import math
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -112,11 +114,29 @@ def busy(error: GraphQLError) -> GraphQLError:
     )
 
 
+UNREACHABLE_LOG_SECONDS = 10.0
+"""At most one line in this long about an unreachable database: under load every request
+fails alike, and a line each would flood the log (and block on a full pipe)."""
+_unreachable_logged_at = -math.inf
+
+
+def _log_unreachable(message: str) -> None:
+    global _unreachable_logged_at
+    now = time.monotonic()
+    if now - _unreachable_logged_at >= UNREACHABLE_LOG_SECONDS:
+        _unreachable_logged_at = now
+        logger.warning(
+            "database unreachable: %s (said at most every %g s)",
+            hide_password(message),
+            UNREACHABLE_LOG_SECONDS,
+        )
+
+
 def unreachable(error: GraphQLError) -> GraphQLError:
     """The database server cannot be reached (stopped, restarting, a network fault): the
     pool reconnects once it is back. Its own words go to the log (one line, no password),
     not to the client. A write cut off at its commit may or may not have been made."""
-    logger.warning("database unreachable: %s", hide_password(error.message))
+    _log_unreachable(error.message)
     return GraphQLError(
         "The database cannot be reached right now; try again shortly.",
         nodes=error.nodes,

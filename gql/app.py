@@ -33,14 +33,14 @@ from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, Truste
 from gql.http.pipeline import RequestPipeline, Schemas
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.http.rate_limit import ClientIdentifier, ClientRates, RateLimit, TokenBuckets
+from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository, Unavailable
 from gql.repository.factory import open_repository
-from gql.repository.replicated import databases, for_request
-from gql.repository.url import hide_password
+from gql.repository.replicated import for_request
 from gql.settings import Settings
 from gql.util.lru import BoundedCache
 from gql.version import VERSION
@@ -143,50 +143,6 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         lifespan=lifespan,
         middleware=http_middleware(settings, rates),
     )
-
-
-class Readiness:
-    """`/readyz`: 200 while every database answers within the execution timeout, else 503
-    naming each one that does not (by its setting and URL, without a password) and why.
-    A change of state is logged once, in one line, not at every poll of a load balancer."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._ready = True
-
-    async def check(self, repository: Repository) -> Response:
-        names = {"database": self._settings.database, "read_database": self._settings.read_database}
-        parts = databases(repository)
-        reasons = await asyncio.gather(*(self._problem(part) for part in parts.values()))
-        down = {
-            name: f"{names[name]}: {reason}"
-            for name, reason in zip(parts, reasons, strict=True)
-            if reason is not None
-        }
-        if down:
-            if self._ready:
-                logger.warning("not ready: %s", "; ".join(down.values()))
-                self._ready = False
-            return JSONResponse({"status": "unavailable", "down": down}, status_code=503)
-        if not self._ready:
-            logger.warning("ready again: the database answers")
-            self._ready = True
-        return JSONResponse({"status": "ok"})
-
-    async def _problem(self, repository: Repository) -> str | None:
-        """Why ``repository`` is not ready, or None when it is."""
-        timeout_ms = self._settings.execution_timeout_ms
-        try:
-            async with asyncio.timeout(timeout_ms / 1000):
-                await repository.ping()
-        except TimeoutError:
-            return f"no answer within {timeout_ms} ms"
-        except Unavailable as error:
-            return hide_password(str(error))
-        except Exception:
-            logger.exception("readiness check failed")
-            return "unexpected error (see the server's log)"
-        return None
 
 
 def document_source(settings: Settings) -> DocumentSource:

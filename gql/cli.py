@@ -1,4 +1,4 @@
-"""The ``ocm-gql`` command line: serve, seed, import, export-schema, keys, settings."""
+"""The ``ocm-gql`` command line: serve, seed, import, copy, export-schema, keys, settings."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import get_args
 
+from gql.copying import CopyError, TargetNotEmpty, copy_database
 from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
 from gql.open_files import raise_open_file_limit
+from gql.progress import Progress
 from gql.repository.base import CannotOpen, Repository, Unavailable
 from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
-from gql.repository.url import Backend, DatabaseUrl
+from gql.repository.rows import Table
+from gql.repository.url import Backend, BadDatabaseUrl, DatabaseUrl
 from gql.seeding import seed_demo, seed_reference
 from gql.settings import (
     ENV_PREFIX,
@@ -153,6 +156,33 @@ def _parser() -> argparse.ArgumentParser:
         f"not run and wrote nothing (a missing or unusable database, a broken file); "
         f"{EXIT_REJECTS} some records were rejected (listed on stderr; the others were "
         f"written, unless --dry-run). {_SETTINGS_EPILOG}"
+    )
+
+    copying = command(
+        "copy",
+        "Copy everything (reference lists, sites, connections, API keys, change log) "
+        "from one database to another, in one transaction on the target.",
+        _copy,
+        takes_db=False,
+    )
+    copying.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the database to read: sqlite:///path/file.db or postgresql://user@host:port/db",
+    )
+    copying.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="the database to write (created or migrated first); it must be empty unless --replace",
+    )
+    copying.add_argument(
+        "--replace",
+        action="store_true",
+        help="allow a target that holds rows: they are all replaced by the copy",
     )
 
     export = command(
@@ -347,11 +377,18 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    with Progress() as shown:
+        return _import_showing(args, settings, shown)
+
+
+def _import_showing(args: argparse.Namespace, settings: Settings, shown: Progress) -> int:
+    progress = shown.note
 
     def rejected(rejection: Rejection) -> None:
-        print(rejection, file=sys.stderr)
+        shown.note(str(rejection))
+
+    def counted(label: str, done: int, total: int | None) -> None:
+        shown.count(label, done, total, unit="site")
 
     db = settings.database
     missing = _missing_file(settings)
@@ -371,6 +408,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 args.paths,
                 progress,
                 rejected,
+                counted=counted,
                 max_bytes=settings.import_max_bytes,
                 batch_size=settings.import_batch_size,
                 dry_run=args.dry_run,
@@ -384,6 +422,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 f"cannot write to {db}: {error}; batches already written stay, run the "
                 "import again to complete it"
             ) from None
+        shown.close()
         sites, connections = report.counts.sites, report.counts.connections
         if args.dry_run:
             print(f"sites: {_describe_checked(sites)}")
@@ -404,6 +443,31 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _with_repository(settings, work)
+
+
+def _copy(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        source, target = DatabaseUrl.parse(args.source), DatabaseUrl.parse(args.target)
+    except BadDatabaseUrl as error:
+        raise CommandError(str(error)) from None
+
+    with Progress() as shown:
+
+        def copied(table: Table, rows: int) -> None:
+            shown.count(f"{table.name} rows copied", rows)
+
+        try:
+            report = asyncio.run(
+                copy_database(settings, source, target, replace=args.replace, copied=copied)
+            )
+        except TargetNotEmpty as error:
+            raise CommandError(f"{error}; pass --replace to replace everything in it") from None
+        except CopyError as error:
+            raise CommandError(str(error)) from None
+    for table, rows in report.rows.items():
+        print(f"{table}: {rows} rows")
+    print(f"copied {report.total} rows from {source} to {target} in {report.seconds:.1f}s")
+    return 0
 
 
 async def _seed_reference_only(repository: Repository) -> int:

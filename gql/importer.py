@@ -56,7 +56,6 @@ from gql.validation import (
 _DEFAULTS: Final = Settings()
 _CHUNK: Final = 64 * 1024
 _WHITESPACE: Final = b" \t\r\n"
-_PROGRESS_EVERY: Final = 10_000
 _SHOWN_CHARS: Final = 80
 # Opening a FIFO for reading would wait for a writer; non-blocking, it opens and is refused.
 _NON_BLOCKING: Final = getattr(os, "O_NONBLOCK", 0)
@@ -100,6 +99,9 @@ class ImportReport:
 
 
 Progress = Callable[[str], None]
+Counted = Callable[[str, int, int | None], None]
+"""Told how far a pass has come: ("sites checked", sites, None), then ("sites written",
+sites, sites to write), after every site."""
 Rejected = Callable[[Rejection], None]
 
 
@@ -145,6 +147,7 @@ async def import_exports(
     progress: Progress = lambda _message: None,
     rejected: Rejected = lambda _rejection: None,
     *,
+    counted: Counted = lambda _label, _done, _total: None,
     max_bytes: int = _DEFAULTS.import_max_bytes,
     batch_size: int = _DEFAULTS.import_batch_size,
     dry_run: bool = False,
@@ -173,8 +176,7 @@ async def import_exports(
             counts.connections.rejected += checked.connections_read - len(checked.connections)
             for rejection in checked.rejections:
                 rejected(rejection)
-            if sites % _PROGRESS_EVERY == 0:
-                progress(f"  {sites} sites checked")
+            counted("sites checked", counts.sites.read, None)
         if sites:
             with_records.append(path)
     if dry_run:
@@ -207,8 +209,7 @@ async def import_exports(
             if len(batch_sites) == batch_size:
                 await write_batch()
             sites_done += 1
-            if sites_done % _PROGRESS_EVERY == 0:
-                progress(f"  {sites_done}/{to_write} sites written")
+            counted("sites written", sites_done, to_write)
     if batch_sites:
         await write_batch()
     await repository.bulk_write_done(counts.connections.written)

@@ -291,7 +291,9 @@ def _problem(detail: ErrorDetails, flags: Mapping[str, object]) -> str:
         return str(detail.get("ctx", {}).get("error", detail["msg"]))
     name = str(detail["loc"][0])
     where = "--" + name.replace("_", "-") if name in flags else ENV_PREFIX + name.upper()
-    return f"{where} {_reason(detail)}, got {detail['input']!r}"
+    # The value as given, but never a password (a URL's, or a secret setting's).
+    given = shown(ENV_PREFIX + name.upper(), detail["input"])
+    return f"{where} {_reason(detail)}, got {given!r}"
 
 
 def _reason(detail: ErrorDetails) -> str:

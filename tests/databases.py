@@ -14,6 +14,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +29,9 @@ _reachable: bool | None = None
 
 
 def _admin(sql: str) -> None:
+    """Runs ``sql`` on the test server, from sync or async code alike (on its own thread
+    and event loop, so a running loop is no obstacle)."""
+
     async def run() -> None:
         connection = await asyncpg.connect(TEST_POSTGRES_URL, timeout=5)
         try:
@@ -35,7 +39,8 @@ def _admin(sql: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(run())
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run()).result()
 
 
 def require_postgres() -> None:

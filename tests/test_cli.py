@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import fcntl
 import gzip
 import json
 import os
+import pty
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 
 from gql import cli
 from gql.settings import documented_settings
 from tests.conftest import REPO_ROOT, run_cli, shared_ocm
+from tests.databases import require_postgres, throwaway_postgres
 from tests.special_files import not_a_regular_file
 
 
@@ -38,7 +46,7 @@ def _run(
 def test_help_lists_the_commands() -> None:
     result = _run("--help")
     assert result.returncode == 0
-    for command in ("serve", "seed", "import", "export-schema"):
+    for command in ("serve", "seed", "import", "copy", "export-schema"):
         assert command in result.stdout
 
 
@@ -94,7 +102,7 @@ def test_a_missing_command_names_the_commands() -> None:
     top = _run()
     assert top.returncode == 2
     assert top.stderr.splitlines()[-1].endswith(
-        "required: {serve,seed,import,export-schema,keys,settings}"
+        "required: {serve,seed,import,copy,export-schema,keys,settings}"
     )
 
 
@@ -519,3 +527,211 @@ def test_keys_need_an_existing_database(tmp_path: Path) -> None:
     usage = _run("keys")
     assert usage.returncode == 2
     assert "create" in usage.stderr
+
+
+# -- choosing the database by URL ------------------------------------------------------
+
+PASSWORD = "sekret"
+
+
+def _with_password(url: str) -> str:
+    """``url`` with the password PASSWORD (the test server trusts and ignores it)."""
+    parts = urlsplit(url)
+    netloc = f"{parts.username or 'postgres'}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def test_database_url_names_an_sqlite_file_as_db_does(tmp_path: Path) -> None:
+    seeded = _run("seed", "--database-url", "sqlite:///by-url.db", cwd=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    assert (tmp_path / "by-url.db").is_file()
+    created = _run("keys", "create", "--db", "by-url.db", "--name", "ci", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    absolute = f"sqlite:///{tmp_path / 'by-url.db'}"
+    listed = _run("keys", "list", "--database-url", absolute)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("ci\twrite\t")
+    missing = _run("keys", "list", "--database-url", f"sqlite:///{tmp_path / 'none.db'}")
+    assert missing.returncode == 2
+    assert _error_lines(missing) == [
+        f"ocm-gql: error: no database at {tmp_path / 'none.db'}; create one with "
+        f"`ocm-gql seed --db {tmp_path / 'none.db'}`"
+    ]
+
+
+def test_the_database_url_wins_over_db(tmp_path: Path) -> None:
+    from_env = _run(
+        "seed",
+        cwd=tmp_path,
+        env={"OCM_GQL_DB": "by-db.db", "OCM_GQL_DATABASE_URL": "sqlite:///by-url.db"},
+    )
+    assert from_env.returncode == 0, from_env.stderr
+    assert (tmp_path / "by-url.db").is_file()
+    assert not (tmp_path / "by-db.db").exists()
+    flagged = _run(
+        "seed", "--db", "flag-db.db", "--database-url", "sqlite:///flag.db", cwd=tmp_path
+    )
+    assert flagged.returncode == 0, flagged.stderr
+    assert (tmp_path / "flag.db").is_file()
+    assert not (tmp_path / "flag-db.db").exists()
+
+
+@pytest.mark.parametrize(
+    "url", [f"mysql://root:{PASSWORD}@db/ocm", "sqlite://relative.db", f"http://u:{PASSWORD}@h/"]
+)
+def test_a_database_url_of_no_backend_is_one_line(tmp_path: Path, url: str) -> None:
+    for result in (
+        _run("seed", "--database-url", url, cwd=tmp_path),
+        _run("keys", "list", cwd=tmp_path, env={"OCM_GQL_DATABASE_URL": url}),
+    ):
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("ocm-gql: error: ")
+        assert "sqlite:///" in result.stderr  # says what is accepted
+        assert PASSWORD not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_settings_hide_the_database_password() -> None:
+    url = f"postgresql://ocm:{PASSWORD}@db.example:5433/ocm"
+    env = {"OCM_GQL_DATABASE_URL": url, "OCM_GQL_DATABASE_READ_URL": url.replace("db.", "r.")}
+    rows = _settings_lines(_run("settings", env=env))
+    assert rows["OCM_GQL_DATABASE_URL"] == (
+        "postgresql://ocm:********@db.example:5433/ocm",
+        "environment",
+    )
+    assert rows["OCM_GQL_DATABASE_READ_URL"][0] == "postgresql://ocm:********@r.example:5433/ocm"
+    listed = _run("settings", "--json", "--database-url", url)
+    assert listed.returncode == 0, listed.stderr
+    assert PASSWORD not in listed.stdout
+    by_name = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert by_name["OCM_GQL_DATABASE_URL"]["source"] == "flag"
+
+
+def test_commands_on_postgresql() -> None:
+    with throwaway_postgres() as plain:
+        url = _with_password(plain)
+        seeded = _run("seed", "--database-url", url, "--demo", "30")
+        assert seeded.returncode == 0, seeded.stderr
+        assert "demo: 30 connections (seed 0): 30 written" in seeded.stdout
+        created = _run("keys", "create", "--name", "ci", env={"OCM_GQL_DATABASE_URL": url})
+        assert created.returncode == 0, created.stderr
+        listed = _run("keys", "list", "--json", "--database-url", url)
+        assert listed.returncode == 0, listed.stderr
+        assert [key["name"] for key in json.loads(listed.stdout)] == ["ci"]
+        imported = _run("import", "--database-url", url, str(shared_ocm() / "poi"))
+        assert imported.returncode == 0, imported.stderr
+        stats = json.loads((shared_ocm() / "poi" / "STATS.json").read_text())
+        assert f"sites: {stats['pois']} read, {stats['pois']} written" in imported.stdout
+        for result in (seeded, created, listed, imported):
+            assert PASSWORD not in result.stdout + result.stderr
+
+
+def _newer_schema(url: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(
+                "INSERT INTO ocm_gql_schema_version VALUES (999, '2099-01-01T00:00:00.000Z')"
+            )
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "no database", "unknown role", "newer schema"])
+def test_an_unusable_postgresql_database_is_one_line_without_the_password(fault: str) -> None:
+    require_postgres()
+    with throwaway_postgres() as plain:
+        url = _with_password(plain)
+        parts = urlsplit(url)
+        expected = {
+            "unreachable": "connection refused",
+            "no database": 'database "ocm_gql_none" does not exist',
+            "unknown role": 'role "nobody" does not exist',
+            "newer schema": "999",
+        }[fault]
+        if fault == "unreachable":
+            url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/x"
+        elif fault == "no database":
+            url = urlunsplit(parts._replace(path="/ocm_gql_none"))
+        elif fault == "unknown role":
+            url = url.replace(f"{parts.username}:", "nobody:", 1)
+        else:
+            assert _run("seed", "--database-url", url).returncode == 0
+            _newer_schema(url)
+        for command in (("seed",), ("keys", "list"), ("import", str(REPO_ROOT / "README.md"))):
+            result = _run(*command, "--database-url", url)
+            assert result.returncode == 2, (command, result.stderr)
+            assert result.stdout == ""
+            [line] = result.stderr.splitlines()
+            assert line.startswith("ocm-gql: error: cannot use the database postgresql://"), line
+            assert expected in line, line
+            assert PASSWORD not in result.stderr
+            assert "********" in line
+
+
+# -- import progress ---------------------------------------------------------------------
+
+
+def _many_sites(path: Path, count: int) -> Path:
+    sites = [
+        {"ID": n, "AddressInfo": {"Title": f"Site {n}"}, "Connections": [{"ID": n}]}
+        for n in range(1, count + 1)
+    ]
+    path.write_text(json.dumps(sites))
+    return path
+
+
+def test_import_progress_off_a_terminal_is_a_line_every_10000_sites(tmp_path: Path) -> None:
+    export = _many_sites(tmp_path / "many.json", 25_000)
+    result = _run("import", "--db", str(_seeded_in_process(tmp_path)), str(export))
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr  # no bar redrawn into a log
+    assert result.stderr.splitlines() == [
+        f"[1/1] checking {export}",
+        "  10000 sites checked",
+        "  20000 sites checked",
+        "writing 25000 sites, 1000 per transaction",
+        "  10000/25000 sites written",
+        "  20000/25000 sites written",
+    ]
+    assert "sites: 25000 read, 25000 written" in result.stdout
+
+
+def test_import_progress_on_a_terminal_is_a_bar(tmp_path: Path) -> None:
+    export = _many_sites(tmp_path / "many.json", 3_000)
+    db = _seeded_in_process(tmp_path)
+    controller, terminal = pty.openpty()
+    # 30 rows of 100 columns, as a terminal has (a new pty has 0 columns: no room for a bar).
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "gql", "import", "--db", str(db), str(export)],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        cwd=REPO_ROOT,
+        env=environment,
+    ) as process:
+        os.close(terminal)
+        shown = b""
+        while chunk := _read_terminal(controller):
+            shown += chunk
+        stdout = process.communicate(timeout=120)[0].decode()
+    os.close(controller)
+    assert process.returncode == 0
+    drawn = shown.decode()
+    assert "\r" in drawn  # redrawn in place
+    assert "sites written: 100%" in drawn
+    assert "3000/3000" in drawn
+    assert "  10000" not in drawn  # no progress lines beside the bar
+    assert "sites: 3000 read, 3000 written" in stdout
+
+
+def _read_terminal(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child closed its end
+        return b""

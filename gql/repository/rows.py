@@ -50,6 +50,14 @@ CHANGE_COLUMNS: Final = (
     "after",
 )
 
+# The largest connection id ever used, stored or named by the change log (whose entries
+# outlive a deleted connection): a new connection takes a larger one, so it never
+# inherits another's history. Plain SQL that both backends run as it is.
+LARGEST_CONNECTION_ID_SQL: Final = (
+    "SELECT coalesce(max(used), 0) FROM (SELECT max(id) AS used FROM connection_info"
+    " UNION ALL SELECT max(connection_id) FROM connection_change) AS ids"
+)
+
 # Sort-key columns and whether the order is descending on them.
 ORDER_KEYS: Final[dict[SortOrder, tuple[tuple[str, ...], bool]]] = {
     SortOrder.ID_ASC: (("id",), False),
@@ -203,8 +211,9 @@ class Table:
     blobs: frozenset[str] = frozenset()
     key: str = "id"
     """The unique column a dump reads in order, batch after batch."""
-    key_floor: int | str = -(2**63)
-    """A value below every key."""
+    key_floor: int | str = -1
+    """A value below every key: ids are never negative (and PostgreSQL refuses a value
+    outside the column's 32 bits where it compares an integer)."""
 
     def plain(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A stored row with its booleans as bool and its bytes as bytes."""

@@ -57,6 +57,7 @@ from gql.repository.rows import (
     CHANGE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WRITE_COLUMNS,
+    LARGEST_CONNECTION_ID_SQL,
     ORDER_KEYS,
     SITE_COLUMNS,
     TABLES,
@@ -103,6 +104,16 @@ _TYPES: Final[dict[str, str]] = {
     "voltage": "float8",
     "power_kw": "float8",
     "power_kw_source": "float8",
+}
+
+
+# A cursor's sort key as sent: its id may be any 64-bit integer (a cursor made elsewhere
+# or by hand), which an integer parameter would refuse with an error; compared as bigint
+# it simply finds no row, as on SQLite. The index serves the comparison all the same.
+_SEEK_TYPES: Final[dict[str, str]] = {
+    "id": "bigint",
+    "power_sort_asc": "double precision",
+    "power_sort_desc": "double precision",
 }
 
 
@@ -281,9 +292,9 @@ class PostgresRepository:
             if query.inclusive:
                 operator += "="
             placeholders = []
-            for value in seek_values(bound):
+            for column, value in zip(columns, seek_values(bound), strict=True):
                 params.append(value)
-                placeholders.append(f"${len(params)}")
+                placeholders.append(f"${len(params)}::{_SEEK_TYPES[column]}")
             where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
         direction = " DESC" if descending else ""
         params.append(query.limit)
@@ -565,10 +576,17 @@ class _Writer:
 
     async def next_ids_after_given(self, table: str) -> None:
         """Moves the table's id sequence past the largest id, after rows were written with
-        ids of their own, so the next row made here does not take one of theirs."""
+        ids of their own, so the next row made here does not take one of theirs. Never
+        back (nextval - 1 is the last id handed out): a deleted connection's id, named
+        by its change log, is not handed out again."""
+        largest = (
+            LARGEST_CONNECTION_ID_SQL
+            if table == "connection_info"
+            else f"SELECT max(id) FROM {table}"
+        )
+        sequence = f"pg_get_serial_sequence('{table}', 'id')"
         await self.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-            f" greatest((SELECT max(id) FROM {table}), 1))"
+            f"SELECT setval({sequence}, greatest(({largest}), nextval({sequence}) - 1, 1))"
         )
 
     async def log_change(

@@ -49,6 +49,7 @@ from gql.repository.rows import (
     CHANGE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WRITE_COLUMNS,
+    LARGEST_CONNECTION_ID_SQL,
     ORDER_KEYS,
     SITE_COLUMNS,
     TABLES,
@@ -201,7 +202,8 @@ class SqliteRepository:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time; rolled back on any error, cancellation included."""
+        """One write transaction at a time; rolled back on any error, cancellation included.
+        A broken constraint raises WriteConflict."""
         assert self._writer is not None, "repository is closed"
         async with self._write_lock:
             try:
@@ -217,6 +219,8 @@ class SqliteRepository:
                 await self._writer.execute("ROLLBACK")
                 if isinstance(error, sqlite3.OperationalError) and _is_lock(error):
                     raise Unavailable(f"{error} (another process holds a lock on it)") from error
+                if isinstance(error, sqlite3.IntegrityError):
+                    raise WriteConflict(str(error)) from error
                 raise
 
     async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
@@ -224,11 +228,8 @@ class SqliteRepository:
         still commits or rolls back as a whole, and the next write starts clean."""
 
         async def run() -> T:
-            try:
-                async with self._transaction() as connection:
-                    return await work(connection)
-            except sqlite3.IntegrityError as error:
-                raise WriteConflict(str(error)) from error
+            async with self._transaction() as connection:
+                return await work(connection)
 
         return await asyncio.shield(run())
 
@@ -344,9 +345,11 @@ class SqliteRepository:
         async def work(connection: aiosqlite.Connection) -> ConnectionChange:
             row = stored_values(values)
             names = [name for name in row if name != "id"]
+            # Not SQLite's own choice (the largest stored id + 1), which takes back the id
+            # of the newest connection once it is deleted, and with it its change log.
             cursor = await connection.execute(
-                f"INSERT INTO connection_info ({', '.join(names)})"
-                f" VALUES ({', '.join('?' * len(names))})",
+                f"INSERT INTO connection_info (id, {', '.join(names)})"
+                f" VALUES (({LARGEST_CONNECTION_ID_SQL}) + 1, {', '.join('?' * len(names))})",
                 [row[name] for name in names],
             )
             assert cursor.lastrowid is not None

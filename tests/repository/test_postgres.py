@@ -1,0 +1,150 @@
+"""What only the PostgreSQL backend does: migrations under an advisory lock, its schema
+version table, and query plans. The Protocol's behaviour is tested on every backend in
+test_repository.py."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from gql.repository.base import SchemaTooNew
+from gql.repository.models import ConnectionFilter, PageQuery, SeekKey, SortOrder
+from gql.repository.postgres import PostgresRepository
+from gql.seed_files import migration_files
+from gql.seeding import seed_demo, seed_reference
+from tests.conftest import REPO_ROOT
+from tests.databases import throwaway_postgres
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with throwaway_postgres() as url:
+        yield url
+
+
+async def _versions(url: str) -> list[int]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch("SELECT version FROM ocm_gql_schema_version ORDER BY 1")
+    finally:
+        await connection.close()
+    return [row[0] for row in rows]
+
+
+def test_both_backends_have_the_same_migration_versions() -> None:
+    sqlite = [version for version, _ in migration_files("sqlite")]
+    assert sqlite == [version for version, _ in migration_files("postgres")]
+    assert sqlite == list(range(1, len(sqlite) + 1))
+
+
+def test_processes_starting_at_once_migrate_the_database_once(postgres_url: str) -> None:
+    """Three `seed`s start together on an empty database: the advisory lock lets one
+    migrate while the others wait, then they find the schema in place."""
+    seeds = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gql", "seed", "--database-url", postgres_url],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for seed in seeds:
+        _out, err = seed.communicate(timeout=120)
+        assert seed.returncode == 0, err
+    newest = [version for version, _ in migration_files("postgres")]
+    assert asyncio.run(_versions(postgres_url)) == newest
+
+
+async def test_opening_again_runs_no_migration(postgres_url: str) -> None:
+    await (await PostgresRepository.open(postgres_url)).close()
+    repository = await PostgresRepository.open(postgres_url)
+    try:
+        assert await repository.schema_version() == migration_files("postgres")[-1][0]
+    finally:
+        await repository.close()
+    assert await _versions(postgres_url) == [v for v, _ in migration_files("postgres")]
+
+
+async def test_refuses_a_database_from_a_newer_version(postgres_url: str) -> None:
+    await (await PostgresRepository.open(postgres_url)).close()
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute("INSERT INTO ocm_gql_schema_version VALUES (999, 'later')")
+    finally:
+        await connection.close()
+    with pytest.raises(SchemaTooNew, match="999"):
+        await PostgresRepository.open(postgres_url)
+
+
+@pytest.fixture(scope="module")
+def demo_url() -> Iterator[str]:
+    async def fill(url: str) -> None:
+        repository = await PostgresRepository.open(url)
+        try:
+            await seed_reference(repository)
+            await seed_demo(repository, 20_000, seed=1)
+        finally:
+            await repository.close()
+
+    with throwaway_postgres() as url:
+        asyncio.run(fill(url))
+        yield url
+
+
+@pytest.fixture
+async def demo(demo_url: str) -> AsyncIterator[tuple[PostgresRepository, list[Any]]]:
+    """The demo repository, and the (statement, parameters) it sends from now on."""
+    repository = await PostgresRepository.open(demo_url)
+    sent: list[Any] = []
+    fetch = repository._fetch
+
+    async def spied(sql: str, *params: Any) -> Any:
+        sent.append((sql, params))
+        return await fetch(sql, *params)
+
+    repository._fetch = spied  # type: ignore[method-assign]
+    yield repository, sent
+    await repository.close()
+
+
+@pytest.mark.parametrize("order", list(SortOrder))
+@pytest.mark.parametrize(
+    "condition",
+    [
+        ConnectionFilter(),
+        ConnectionFilter(min_power_kw=20, max_power_kw=60),
+        ConnectionFilter(connection_type_ids=[25]),
+        ConnectionFilter(charge_point_ids=[1_000_000_001]),
+        ConnectionFilter(is_operational=True),
+    ],
+    ids=["none", "power", "type", "site", "operational"],
+)
+async def test_pages_are_seeks_on_an_index(
+    demo: tuple[PostgresRepository, list[Any]], order: SortOrder, condition: ConnectionFilter
+) -> None:
+    """A page deep in the table must not read the table whole: its plan starts from an
+    index; without a filter, or with a power range in a power order, one index serves
+    the seek and the order, so there is no sort."""
+    repository, sent = demo
+    seek = SeekKey(order, 1_000_010_000, 22.0)
+    await repository.connection_page(
+        PageQuery(filter=condition, order=order, limit=100, after=seek)
+    )
+    ((sql, params),) = sent
+    connection = await asyncpg.connect(repository.url)
+    try:
+        plan = "\n".join(row[0] for row in await connection.fetch(f"EXPLAIN {sql}", *params))
+    finally:
+        await connection.close()
+    assert "Seq Scan on connection_info" not in plan, plan
+    if condition == ConnectionFilter() or (condition.min_power_kw and order.by_power):
+        assert "Sort" not in plan, plan
+        assert "Index Scan" in plan, plan

@@ -1,0 +1,174 @@
+"""What only the SQLite backend does: its file, pragmas, migrations by user_version,
+transactions and query plans. The Protocol's behaviour is tested on every backend in
+test_repository.py."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gql.power import effective_power_kw
+from gql.repository.base import SchemaTooNew
+from gql.repository.models import (
+    ChangeAction,
+    ConnectionFilter,
+    PageQuery,
+    SeekKey,
+    SiteRecord,
+    SortOrder,
+)
+from gql.repository.sqlite import SqliteRepository
+from gql.seed_files import migration_files
+from gql.seeding import seed_reference
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    run_cli("seed", "--db", str(db), "--demo", "3000", "--seed", "1")
+    return db
+
+
+@pytest.fixture
+async def sqlite_repository(tmp_path: Path) -> AsyncIterator[SqliteRepository]:
+    repository = await SqliteRepository.open(tmp_path / "test.db")
+    yield repository
+    await repository.close()
+
+
+async def test_a_new_file_is_migrated_to_the_newest_version(tmp_path: Path) -> None:
+    repository = await SqliteRepository.open(tmp_path / "new.db")
+    try:
+        assert await repository.schema_version() == migration_files("sqlite")[-1][0]
+    finally:
+        await repository.close()
+    with sqlite3.connect(tmp_path / "new.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+    assert {"connection_info", "charge_point", "connection_type", "status_type"} <= tables
+
+
+async def test_opening_again_does_not_migrate_again(tmp_path: Path) -> None:
+    db = tmp_path / "again.db"
+    await (await SqliteRepository.open(db)).close()
+    repository = await SqliteRepository.open(db)
+    try:
+        # Only the pragmas, the version check and the readers' pragmas run: no DDL.
+        assert repository.statement_count < 15
+        assert await repository.schema_version() == migration_files("sqlite")[-1][0]
+    finally:
+        await repository.close()
+
+
+async def test_refuses_a_database_from_a_newer_version(tmp_path: Path) -> None:
+    db = tmp_path / "future.db"
+    with sqlite3.connect(db) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    with pytest.raises(SchemaTooNew, match="999"):
+        await SqliteRepository.open(db)
+
+
+@pytest.mark.parametrize("order", list(SortOrder))
+@pytest.mark.parametrize(
+    "condition",
+    [
+        ConnectionFilter(),
+        ConnectionFilter(min_power_kw=20, max_power_kw=60),
+        ConnectionFilter(connection_type_ids=[25]),
+        ConnectionFilter(charge_point_ids=[1_000_000_001]),
+        ConnectionFilter(is_operational=True),
+    ],
+    ids=["none", "power", "type", "site", "operational"],
+)
+async def test_pages_are_seeks_on_an_index(
+    demo_file: Path, order: SortOrder, condition: ConnectionFilter
+) -> None:
+    """A page deep in the table must not scan or sort: its plan is an index search."""
+    captured: list[str] = []
+    repository = await SqliteRepository.open(demo_file)
+    try:
+        repository.add_statement_listener(captured.append)
+        seek = SeekKey(order, 1_000_001_500, 22.0)
+        await repository.connection_page(
+            PageQuery(filter=condition, order=order, limit=100, after=seek)
+        )
+    finally:
+        await repository.close()
+    (sql,) = [s for s in captured if s.startswith("SELECT")]
+    with sqlite3.connect(demo_file) as raw:
+        plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "SEARCH connection_info USING" in plan or (
+        "SCAN connection_info USING" in plan and "INDEX" in plan
+    ), plan
+    # The seek and the order (and a power range on the same key) are served by one
+    # index: no scan of earlier rows, no sort.
+    if condition == ConnectionFilter() or (condition.min_power_kw and order.by_power):
+        assert "TEMP B-TREE" not in plan, plan
+        assert "SEARCH" in plan, plan
+
+
+async def test_statistics_are_gathered_so_filtered_power_pages_read_the_order_index(
+    demo_file: Path,
+) -> None:
+    """Without ANALYZE, SQLite read a filter's index and sorted the whole match."""
+    repository = await SqliteRepository.open(demo_file)
+    captured: list[str] = []
+    try:
+        repository.add_statement_listener(captured.append)
+        await repository.connection_page(
+            PageQuery(
+                filter=ConnectionFilter(min_power_kw=50, is_operational=True),
+                order=SortOrder.POWER_KW_DESC,
+                limit=100,
+            )
+        )
+    finally:
+        await repository.close()
+    (sql,) = [s for s in captured if s.startswith("SELECT")]
+    with sqlite3.connect(demo_file) as raw:
+        assert raw.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 0
+        plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_connection_info_power_desc" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+# -- connection edits and their change log -----------------------------------------------
+
+
+async def _site(repository: SqliteRepository) -> int:
+    await seed_reference(repository)
+    await repository.write_sites([SiteRecord(id=5)], [], replace_site_connections=False)
+    return 5
+
+
+async def test_a_create_is_logged_in_its_own_transaction(
+    sqlite_repository: SqliteRepository,
+) -> None:
+    site = await _site(sqlite_repository)
+    statements: list[str] = []
+    sqlite_repository.add_statement_listener(statements.append)
+    change = await sqlite_repository.create_connection(
+        {"charge_point_id": site, "amps": 32, "voltage": 230, "current_type_id": 10},
+        actor="alice",
+    )
+    assert change.action is ChangeAction.CREATE
+    assert change.actor == "alice"
+    assert change.before is None
+    assert change.after is not None
+    assert change.after.power_kw == effective_power_kw(None, 32, 230.0, 10)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", change.changed_at)
+    # One transaction holds the row and its log entry.
+    assert statements[0] == "BEGIN IMMEDIATE"
+    assert statements[-1] == "COMMIT"
+    assert statements.count("BEGIN IMMEDIATE") == statements.count("COMMIT") == 1
+    assert [s.split(" (")[0] for s in statements if s.startswith("INSERT")] == [
+        "INSERT INTO connection_info",
+        "INSERT INTO connection_change",
+    ]
+    stored = await sqlite_repository.connections_by_ids([change.connection_id])
+    assert stored[change.connection_id] == change.after

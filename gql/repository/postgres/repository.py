@@ -132,6 +132,7 @@ class PostgresRepository:
                 timeout=CONNECT_TIMEOUT_SECONDS,
                 # Pages are built per row from a tuple: no per-connection type setup.
                 server_settings={"application_name": "ocm-gql"},
+                reset=_keep_session,
             )
         except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
             raise CannotOpen(open_failure(error)) from None
@@ -571,6 +572,14 @@ class _Writer:
             snapshot(after),
         )
         return ConnectionChange(change_id, subject.id, action, actor, changed_at, before, after)
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection, after asyncpg has rolled back any open
+    transaction: nothing more. Its default sends RESET ALL, CLOSE ALL, UNLISTEN * and
+    pg_advisory_unlock_all() on every release, a second round trip for each one-statement
+    read, to undo session state this repository never makes (it sets nothing, listens to
+    nothing, and its one advisory lock is the migration's, released at commit)."""
 
 
 def _unreachable(error: BaseException) -> ServerUnreachable:

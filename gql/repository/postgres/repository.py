@@ -147,8 +147,8 @@ class PostgresRepository:
                 min_size=0,
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT_SECONDS,
-                # Pages are built per row from a tuple: no per-connection type setup.
                 server_settings={"application_name": "ocm-gql"},
+                reset=_keep_session,
             )
         except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
             raise CannotOpen(open_failure(error)) from None
@@ -620,6 +620,14 @@ class _Writer:
 def _newest_migration() -> int:
     migrations = migration_files("postgres")
     return migrations[-1][0] if migrations else 0
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection, after asyncpg has rolled back any open
+    transaction: nothing more. Its default sends RESET ALL, CLOSE ALL, UNLISTEN * and
+    pg_advisory_unlock_all() on every release, a second round trip for each one-statement
+    read, to undo session state this repository never makes (it sets nothing, listens to
+    nothing, and its one advisory lock is the migration's, released at commit)."""
 
 
 def _unreachable(error: BaseException) -> ServerUnreachable:

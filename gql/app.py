@@ -16,8 +16,6 @@ from typing import Final
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -29,6 +27,7 @@ from gql.graphql.schema import schema, traced_schema
 from gql.http.credentials import presented_key
 from gql.http.endpoint import GraphQLHTTPEndpoint
 from gql.http.event_stream import EventStreamEndpoint, EventStreamSwitch, wants_event_stream
+from gql.http.middleware import Cors, GZip
 from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
 from gql.http.pipeline import RequestPipeline, Schemas
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
@@ -195,7 +194,7 @@ def http_middleware(settings: Settings, rates: ClientRates | None) -> list[Middl
     if settings.cors_origins:
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                Cors,
                 allow_origins=settings.cors_origins,
                 allow_methods=("GET", "POST"),
                 allow_headers=CORS_REQUEST_HEADERS,
@@ -206,7 +205,5 @@ def http_middleware(settings: Settings, rates: ClientRates | None) -> list[Middl
     if rates is not None:
         middleware.append(Middleware(RateLimit, rates=rates))
     # Level 6 (zlib's default) compresses nearly as well as 9 at about half the cost.
-    middleware.append(
-        Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
-    )
+    middleware.append(Middleware(GZip, minimum_size=settings.gzip_min_bytes, compresslevel=6))
     return middleware

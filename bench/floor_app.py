@@ -18,7 +18,8 @@ the body the server returns, key for key:
 It runs on the same Starlette, uvicorn and settings as `ocm-gql serve`, so the server/floor
 ratio prices the GraphQL layer alone.
 
-Run by bench/run.py: `python bench/floor_app.py --db PATH --host 127.0.0.1 --port P`.
+Run by bench/run.py: `python bench/floor_app.py --host 127.0.0.1 --port P`, the database
+named as `ocm-gql serve` reads it (OCM_GQL_DB or OCM_GQL_DATABASE_URL), or `--db PATH`.
 """
 
 from __future__ import annotations
@@ -308,7 +309,7 @@ def create_floor_app(settings: Settings) -> Starlette:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the benchmark floor.")
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()

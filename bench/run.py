@@ -21,7 +21,9 @@ error, including a body that differs between the server and the floor.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -41,15 +43,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
+
+from gql.repository.url import Backend, BadDatabaseUrl, DatabaseUrl, hide_password
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CACHE = BENCH / ".cache"
 RESULTS = BENCH / "results" / "latest.json"
+POSTGRES_RESULTS = BENCH / "results" / "latest-postgres.json"
 
 DEFAULT_ROWS = 1_000_000
 QUICK_ROWS = 200_000
@@ -276,6 +281,13 @@ def _arguments() -> argparse.Namespace:
         help="seconds of warm-up before each timed run (default 1)",
     )
     parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="run on this PostgreSQL server (postgresql://user@host:port/database): the "
+        "dataset goes into a database of its own beside the one named, made once and reused",
+    )
+    parser.add_argument(
         "--load",
         choices=("auto", "wrk", "python"),
         default="auto",
@@ -290,6 +302,13 @@ def _arguments() -> argparse.Namespace:
         args.duration = 1 if args.quick else 3
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
+    if args.database_url is not None:
+        try:
+            database = DatabaseUrl.parse(args.database_url)
+        except BadDatabaseUrl as error:
+            parser.error(f"--database-url: {error}")
+        if database.backend is not Backend.POSTGRES:
+            parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
     if args.load == "auto":
         args.load = "wrk" if shutil.which("wrk") else "python"
     elif args.load == "wrk" and not shutil.which("wrk"):
@@ -317,21 +336,29 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    db, seed_seconds = _dataset(args.rows)
     deep_after = round(args.rows * DEEP_FRACTION)
-    deep_id, entity_ids = _dataset_keys(db, args.rows, deep_after)
+    if args.database_url is None:
+        db, seed_seconds = _dataset(args.rows)
+        ids = _sqlite_ids(db)
+        database = {"OCM_GQL_DB": str(db)}
+    else:
+        url, seed_seconds = _postgres_dataset(args.database_url, args.rows)
+        ids = asyncio.run(_postgres_ids(url))
+        database = {"OCM_GQL_DATABASE_URL": url}
+    deep_id, entity_ids = _dataset_keys(ids, args.rows, deep_after)
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocm-gql-bench-")))
         server_pid, server_port = stack.enter_context(
-            _serving("server", [sys.executable, "-m", "gql", "serve"], db)
+            _serving("server", [sys.executable, "-m", "gql", "serve"], database)
         )
         floor_pid, floor_port = stack.enter_context(
-            _serving("floor", [sys.executable, str(BENCH / "floor_app.py")], db)
+            _serving("floor", [sys.executable, str(BENCH / "floor_app.py")], database)
         )
         cursor = _cursor_of(server_port, deep_id)
         scenarios = _scenarios(server_port, floor_port, cursor, deep_after, entity_ids)
         print(
-            f"{args.rows:,} rows; load generator {args.load}, a single thread; "
+            f"{args.rows:,} rows on {'SQLite' if args.database_url is None else 'PostgreSQL'}; "
+            f"load generator {args.load}, a single thread; "
             f"{args.rounds} timed runs of {args.duration} s per side and scenario, the first "
             f"after {args.warmup} s of warm-up; the best run counts"
         )
@@ -421,35 +448,157 @@ def _seed_seconds(record: Path) -> float | None:
     return float(seconds) if isinstance(seconds, int | float) else None
 
 
-def _dataset_keys(db: Path, rows: int, deep_after: int) -> tuple[int, list[int]]:
-    """The id of the row the deep page starts after, and the ids the `_entities` scenario
-    asks for: a fixed random sample across the whole table, in random order."""
+def _sqlite_ids(db: Path) -> list[int]:
+    """Every connection id, in order."""
     connection = sqlite3.connect(db)
     try:
-        ids = [row[0] for row in connection.execute("SELECT id FROM connection_info ORDER BY id")]
+        return [row[0] for row in connection.execute("SELECT id FROM connection_info ORDER BY id")]
     finally:
         connection.close()
+
+
+def _dataset_keys(ids: list[int], rows: int, deep_after: int) -> tuple[int, list[int]]:
+    """The id of the row the deep page starts after, and the ids the `_entities` scenario
+    asks for: a fixed random sample across the whole table, in random order."""
     if len(ids) != rows:
-        raise BenchError(f"{db} holds {len(ids):,} connections, not {rows:,}; delete it and rerun")
+        raise BenchError(
+            f"the dataset holds {len(ids):,} connections, not {rows:,}; delete it and rerun"
+        )
     return ids[deep_after - 1], random.Random(0).sample(ids, ENTITY_COUNT)
+
+
+# -- the PostgreSQL dataset --------------------------------------------------------------
+
+
+def _fingerprint(rows: int) -> str:
+    """A short hash of what the generated rows depend on (the generator, its seed files and
+    the schema), so a database made from other inputs is never reused."""
+    digest = hashlib.sha256(str(rows).encode())
+    sources = [
+        ROOT / "gql" / "seeding.py",
+        ROOT / "seed" / "reference.json",
+        ROOT / "seed" / "demo_profile.json",
+        *sorted((ROOT / "seed" / "migrations" / "postgres").glob("*.sql")),
+    ]
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def _with_database(url: str, name: str) -> str:
+    """``url`` naming the database ``name`` on the same server, as the same user."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _postgres_dataset(server_url: str, rows: int) -> tuple[str, float | None]:
+    """The URL of the PostgreSQL database holding the dataset for ``rows`` on the server of
+    ``server_url``, and how long seeding took: made once with `ocm-gql seed --demo` (the
+    same rows as the SQLite file's) in a database named for its fingerprint, then reused."""
+    name = f"ocm_gql_bench_{rows}_{_fingerprint(rows)}"
+    partial = f"{name}_partial"
+    record = CACHE / f"{name}.seed.json"
+    shown = f"{hide_password(_with_database(server_url, name))}"
+    if asyncio.run(_database_exists(server_url, name)):
+        seconds = _seed_seconds(record)
+        took = "" if seconds is None else f", seeded in {seconds:,.1f} s"
+        print(f"dataset {shown} (reused{took})")
+        return _with_database(server_url, name), seconds
+    # Seeded under another name and renamed, so an interrupted seed is never reused.
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{partial}"'))
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{partial}"'))
+    print(f"generating {shown} ({rows:,} connections with their sites), once")
+    partial_url = _with_database(server_url, partial)
+    command = [sys.executable, "-m", "gql", "seed", "--demo", str(rows)]
+    seed_started = time.monotonic()
+    try:
+        subprocess.run(
+            command,
+            check=True,
+            timeout=SEED_TIMEOUT_S,
+            stdout=subprocess.DEVNULL,
+            env=_env({"OCM_GQL_DATABASE_URL": partial_url}),
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        raise BenchError(f"seeding the dataset failed: {hide_password(str(error))}") from None
+    # Hint bits and the visibility map set once now, not by the first timed reads.
+    asyncio.run(_admin(partial_url, "VACUUM (ANALYZE)"))
+    seconds = time.monotonic() - seed_started
+    asyncio.run(_admin(server_url, f'ALTER DATABASE "{partial}" RENAME TO "{name}"'))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    record.write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "database": name,
+                "seconds": round(seconds, 1),
+                "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"seeded in {seconds:,.1f} s")
+    return _with_database(server_url, name), seconds
+
+
+async def _connect(url: str) -> Any:
+    import asyncpg
+
+    try:
+        return await asyncpg.connect(url, timeout=10)
+    except (OSError, asyncpg.PostgresError) as error:
+        raise BenchError(f"cannot connect to {hide_password(url)}: {error}") from None
+
+
+async def _database_exists(server_url: str, name: str) -> bool:
+    connection = await _connect(server_url)
+    try:
+        return bool(await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await connection.close()
+
+
+async def _admin(url: str, statement: str) -> None:
+    """Runs one statement that cannot run in a transaction (CREATE DATABASE, VACUUM)."""
+    connection = await _connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _postgres_ids(url: str) -> list[int]:
+    """Every connection id, in order."""
+    connection = await _connect(url)
+    try:
+        rows = await connection.fetch("SELECT id FROM connection_info ORDER BY id")
+    finally:
+        await connection.close()
+    return [row[0] for row in rows]
 
 
 # -- the servers -------------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "OCM_GQL_LOG_LEVEL": "warning"}
+def _env(database: dict[str, str] | None = None) -> dict[str, str]:
+    """The servers' environment; the database is named in it (OCM_GQL_DB or
+    OCM_GQL_DATABASE_URL) rather than on the command line, where a password would show."""
+    env = {**os.environ, "OCM_GQL_LOG_LEVEL": "warning"}
+    env.pop("OCM_GQL_DATABASE_URL", None)
+    env.pop("OCM_GQL_DATABASE_READ_URL", None)
+    return {**env, **(database or {})}
 
 
 @contextlib.contextmanager
-def _serving(name: str, command: list[str], db: Path) -> Iterator[tuple[int, int]]:
+def _serving(name: str, command: list[str], database: dict[str, str]) -> Iterator[tuple[int, int]]:
     """Runs one server on a free loopback port until the block ends, however it ends;
     gives its pid and port."""
     port = _free_port()
     process = subprocess.Popen(
-        [*command, "--db", str(db), "--host", HOST, "--port", str(port)],
+        [*command, "--host", HOST, "--port", str(port)],
         stdout=subprocess.DEVNULL,
-        env=_env(),
+        env=_env(database),
         # Its own session, so Ctrl-C reaches only this script, which then stops it.
         start_new_session=True,
     )
@@ -991,6 +1140,7 @@ def _save(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "backend": "sqlite" if args.database_url is None else "postgres",
         "rows": args.rows,
         "seed_seconds": seed_seconds,
         "deep_page_after_row": deep_after,
@@ -1023,9 +1173,10 @@ def _save(
         "peak_rss_kib": rss_kb,
         "targets": [asdict(check) for check in checks],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    results_file = RESULTS if args.database_url is None else POSTGRES_RESULTS
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {results_file.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

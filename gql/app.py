@@ -33,12 +33,14 @@ from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, Truste
 from gql.http.pipeline import RequestPipeline, Schemas
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
 from gql.http.rate_limit import ClientIdentifier, ClientRates, RateLimit, TokenBuckets
+from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
 from gql.reference_cache import ReferenceCache
-from gql.repository.base import Repository
+from gql.repository.base import Repository, Unavailable
 from gql.repository.factory import open_repository
+from gql.repository.replicated import for_request
 from gql.settings import Settings
 from gql.util.lru import BoundedCache
 from gql.version import VERSION
@@ -98,22 +100,20 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": VERSION})
 
+    readiness = Readiness(settings)
+
     async def readyz(_request: Request) -> Response:
-        try:
-            await services.repository.ping()
-        except Exception:
-            logger.exception("readiness check failed")
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        return await readiness.check(services.repository)
 
     def context_for(request: Request | WebSocket) -> Context:
+        repository = for_request(services.repository)
         return Context.for_request(
             settings,
-            services.repository,
+            repository,
             services.references,
             request,
             broadcaster=services.broadcaster,
-            writes=services.writes,
+            writes=services.writes.through(repository),
             credential=presented_key(request.headers),
             # A stream's context serves many events: no answers from before a write.
             memoize=isinstance(request, Request) and not wants_event_stream(request.headers),
@@ -165,7 +165,8 @@ def client_rates(settings: Settings, identify: ClientIdentifier) -> ClientRates 
 def _client_identifier(services: Services) -> ClientIdentifier:
     """Rate-limit clients by valid API key, else by address. Checked keys are remembered
     for a minute (bounded), so limiting costs no query per request; a value without a
-    key's shape is never looked up nor remembered."""
+    key's shape is never looked up nor remembered, nor is a key while the database is
+    unavailable."""
     checked: BoundedCache[str, tuple[str | None, float]] = BoundedCache(
         KEY_CHECKS_KEPT, KEY_CHECKS_KEPT * KEY_CHECK_BYTES
     )
@@ -177,7 +178,11 @@ def _client_identifier(services: Services) -> ClientIdentifier:
         now = time.monotonic()
         name, checked_at = checked.get(key) or (None, -math.inf)
         if now - checked_at > 60:
-            writer = await authenticate(services.repository, key)
+            try:
+                writer = await authenticate(services.repository, key)
+            except Unavailable:
+                # The database is down: the request itself will say so; limit it by address.
+                return f"address:{address}"
             name, checked_at = (writer.name if writer else None), now
             checked.put(key, (name, checked_at), KEY_CHECK_BYTES)
         return f"key:{name}" if name else f"address:{address}"

@@ -51,6 +51,15 @@ class ConnectionWrites:
         self._broadcaster = broadcaster
         self._lock = asyncio.Lock()
 
+    def through(self, repository: Repository) -> ConnectionWrites:
+        """The same writes (one lock, one broadcaster) made through ``repository``: one
+        request's view of the databases, which then reads what it wrote."""
+        if repository is self._repository:
+            return self
+        writes = ConnectionWrites(repository, self._references, self._broadcaster)
+        writes._lock = self._lock
+        return writes
+
     async def create(self, writer: Writer, values: Mapping[str, Any]) -> WriteResult:
         problems = await self._problems(values)
         if problems:

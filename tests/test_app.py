@@ -75,4 +75,7 @@ def test_not_ready_when_the_database_is_closed(demo_db: str) -> None:
         response = client.get("/readyz")
         assert client.get("/healthz").status_code == 200  # the process itself is fine
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable"}
+    assert response.json() == {
+        "status": "unavailable",
+        "down": {"database": f"{demo_db}: unexpected error (see the server's log)"},
+    }

@@ -10,6 +10,8 @@ not a field's resolver), which Strawberry would otherwise answer with its bare m
 from __future__ import annotations
 
 import logging
+import math
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,13 +22,15 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from gql.repository.base import Unavailable
+from gql.repository.base import ServerUnreachable, Unavailable
+from gql.repository.url import hide_password
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 DATABASE_BUSY = "DATABASE_BUSY"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
 
 MAX_MESSAGE_CHARS = 1000
@@ -110,6 +114,40 @@ def busy(error: GraphQLError) -> GraphQLError:
     )
 
 
+UNREACHABLE_LOG_SECONDS = 10.0
+"""At most one line in this long about an unreachable database: under load every request
+fails alike, and a line each would flood the log (and block on a full pipe)."""
+_unreachable_logged_at = -math.inf
+
+
+def _log_unreachable(message: str) -> None:
+    global _unreachable_logged_at
+    now = time.monotonic()
+    if now - _unreachable_logged_at >= UNREACHABLE_LOG_SECONDS:
+        _unreachable_logged_at = now
+        logger.warning(
+            "database unreachable: %s (said at most every %g s)",
+            hide_password(message),
+            UNREACHABLE_LOG_SECONDS,
+        )
+
+
+def unreachable(error: GraphQLError) -> GraphQLError:
+    """The database server cannot be reached (stopped, restarting, a network fault): the
+    pool reconnects once it is back. Its own words go to the log (one line, no password),
+    not to the client. A write cut off at its commit may or may not have been made."""
+    _log_unreachable(error.message)
+    return GraphQLError(
+        "The database cannot be reached right now; try again shortly.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={"code": SERVICE_UNAVAILABLE, "retryable": True},
+    )
+
+
 def masked(error: GraphQLError) -> GraphQLError:
     error_id = uuid.uuid4().hex
     logger.error(
@@ -179,6 +217,8 @@ class ErrorCodes(SchemaExtension):
         if error.path is None:
             # Not tied to a field: graphql-core could not coerce the request's variables.
             return with_code(error, BAD_USER_INPUT)
+        if isinstance(error.original_error, ServerUnreachable):
+            return unreachable(error)
         if isinstance(error.original_error, Unavailable):
             return busy(error)
         return masked(error)

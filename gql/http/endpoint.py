@@ -24,6 +24,7 @@ from gql.graphql.context import Context
 from gql.graphql.schema import Schema
 from gql.http.media import ResponseMedia, negotiate
 from gql.http.pipeline import (
+    UNAVAILABLE_HEADERS,
     VARY,
     Outcome,
     RequestPipeline,
@@ -68,14 +69,18 @@ class GraphQLHTTPEndpoint:
             outcome = await self._pipeline.execute(params, operations, schema, context)
         except RequestError as error:
             return error_response(error, media)
-        status = (
-            400 if outcome.request_failed and media is ResponseMedia.GRAPHQL_RESPONSE_JSON else 200
-        )
         if outcome.server_failed:
-            status = 500
-        if request.method == "GET" and status == 200:
+            return json_response(outcome.body, 500, media)
+        if media is ResponseMedia.GRAPHQL_RESPONSE_JSON:
+            if outcome.unavailable:
+                response = json_response(outcome.body, 503, media)
+                response.headers.update(UNAVAILABLE_HEADERS)
+                return response
+            if outcome.request_failed:
+                return json_response(outcome.body, 400, media)
+        if request.method == "GET":
             return self._cacheable(request, outcome, media)
-        return json_response(outcome.body, status, media)
+        return json_response(outcome.body, 200, media)
 
     async def _batch_item(
         self,

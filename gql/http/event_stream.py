@@ -37,6 +37,7 @@ from gql.graphql.schema import Schema
 from gql.http.media import ResponseMedia
 from gql.http.persisted import Document
 from gql.http.pipeline import (
+    UNAVAILABLE_HEADERS,
     Outcome,
     RequestPipeline,
     answer,
@@ -92,7 +93,7 @@ class EventStreamEndpoint:
         outcome = await self._pipeline.execute(
             params, incoming.operations, schema, context, document
         )
-        if outcome.request_failed:
+        if outcome.request_failed or outcome.unavailable:
             return _refusal(outcome)
         return Response(
             self._next(outcome.body) + self._transport.encode_complete(),
@@ -170,6 +171,10 @@ def wants_event_stream(headers: Headers) -> bool:
 
 
 def _refusal(outcome: Outcome) -> Response:
+    if outcome.unavailable:
+        response = json_response(outcome.body, 503, _ERROR_MEDIA)
+        response.headers.update(UNAVAILABLE_HEADERS)
+        return response
     return json_response(outcome.body, 500 if outcome.server_failed else 400, _ERROR_MEDIA)
 
 

@@ -28,7 +28,7 @@ from strawberry.types.graphql import OperationType
 
 from gql.graphql import fast_lane
 from gql.graphql.context import Context
-from gql.graphql.errors import INTERNAL_SERVER_ERROR, clip_message
+from gql.graphql.errors import INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE, clip_message
 from gql.graphql.limits.extension import parsed
 from gql.graphql.schema import TRACE_HEADER, Schema
 from gql.http.media import ResponseMedia
@@ -81,15 +81,18 @@ class Outcome:
     server_failed: bool = False
     """True when it never ran because of a bug of ours (a masked error outside any field):
     a 500, not the client's 400."""
+    unavailable: bool = False
+    """True when the database could not be reached and nothing was answered: a 503
+    (its body has no data, as the spec asks of a status that is not 2xx)."""
 
     @classmethod
     def of(cls, result: ExecutionResult) -> Outcome:
         request_failed = _never_ran(result)
-        server_failed = request_failed and any(
-            (error.extensions or {}).get("code") == INTERNAL_SERVER_ERROR
-            for error in result.errors or ()
-        )
-        return cls(_result_body(result, request_failed), request_failed, server_failed)
+        codes = {(error.extensions or {}).get("code") for error in result.errors or ()}
+        server_failed = request_failed and INTERNAL_SERVER_ERROR in codes
+        unavailable = SERVICE_UNAVAILABLE in codes and _nothing_answered(result)
+        body = _result_body(result, request_failed or unavailable)
+        return cls(body, request_failed, server_failed, unavailable)
 
 
 class RequestPipeline:
@@ -198,6 +201,10 @@ def subscription_document(
     return document
 
 
+UNAVAILABLE_HEADERS: Final = {"Retry-After": "1"}
+"""Sent with a 503: the pool reconnects by itself, so trying again soon is reasonable."""
+
+
 def timed_out(timeout_ms: int) -> RequestError:
     return RequestError(
         504,
@@ -270,11 +277,16 @@ def _never_ran(result: ExecutionResult) -> bool:
     )
 
 
-def _result_body(result: ExecutionResult, request_failed: bool) -> dict[str, Any]:
+def _nothing_answered(result: ExecutionResult) -> bool:
+    """No root field has a value: a response of nulls only, however it came to be."""
+    return result.data is None or all(value is None for value in result.data.values())
+
+
+def _result_body(result: ExecutionResult, without_data: bool) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if result.errors:
         body["errors"] = [error.formatted for error in result.errors]
-    if not request_failed:
+    if not without_data:
         body["data"] = result.data
     if result.extensions:
         body["extensions"] = result.extensions

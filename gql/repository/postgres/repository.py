@@ -132,23 +132,29 @@ class PostgresRepository:
         self._reference_generation = 0
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = 10) -> PostgresRepository:
+    async def open(
+        cls, url: str, *, pool_size: int = 10, migrate: bool = True
+    ) -> PostgresRepository:
         """Connect to and migrate the database at ``url``. Raises CannotOpen, with the
-        reason in a line without the password, when it cannot be used."""
+        reason in a line without the password, when it cannot be used. Without
+        ``migrate`` (a read replica, which cannot be written) its schema must already be
+        the newest."""
         try:
             pool = await asyncpg.create_pool(
                 url,
-                min_size=1,
+                # No floor to keep: asyncpg would log a traceback each time it fails to
+                # restore one while the server is down. Idle connections stay pooled.
+                min_size=0,
                 max_size=pool_size,
                 timeout=CONNECT_TIMEOUT_SECONDS,
-                # Pages are built per row from a tuple: no per-connection type setup.
                 server_settings={"application_name": "ocm-gql"},
+                reset=_keep_session,
             )
         except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
             raise CannotOpen(open_failure(error)) from None
         repository = cls(url, pool)
         try:
-            await repository._migrate()
+            await (repository._migrate() if migrate else repository._check_schema())
         except BaseException as error:
             await pool.close()
             if isinstance(error, (*UNREACHABLE, asyncpg.PostgresError)):
@@ -179,7 +185,7 @@ class PostgresRepository:
 
     async def _migrate(self) -> None:
         migrations = migration_files("postgres")
-        newest = migrations[-1][0] if migrations else 0
+        newest = _newest_migration()
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
             await connection.execute(
@@ -201,6 +207,24 @@ class PostgresRepository:
                 await connection.execute(
                     "INSERT INTO ocm_gql_schema_version VALUES ($1, $2)", version, utc_now()
                 )
+
+    async def _check_schema(self) -> None:
+        newest = _newest_migration()
+        current = 0
+        if await self._pool.fetchval("SELECT to_regclass('ocm_gql_schema_version') IS NOT NULL"):
+            current = await self._pool.fetchval(
+                "SELECT coalesce(max(version), 0) FROM ocm_gql_schema_version"
+            )
+        if current > newest:
+            raise SchemaTooNew(
+                f"{hide_password(self.url)} has schema version {current}; "
+                f"this ocm-gql knows up to {newest}"
+            )
+        if current < newest:
+            raise CannotOpen(
+                f"{hide_password(self.url)} has schema version {current}, not {newest}: "
+                "a read replica is migrated by its primary (wait until it has caught up)"
+            )
 
     async def schema_version(self) -> int:
         return int(
@@ -591,6 +615,19 @@ class _Writer:
             snapshot(after),
         )
         return ConnectionChange(change_id, subject.id, action, actor, changed_at, before, after)
+
+
+def _newest_migration() -> int:
+    migrations = migration_files("postgres")
+    return migrations[-1][0] if migrations else 0
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection, after asyncpg has rolled back any open
+    transaction: nothing more. Its default sends RESET ALL, CLOSE ALL, UNLISTEN * and
+    pg_advisory_unlock_all() on every release, a second round trip for each one-statement
+    read, to undo session state this repository never makes (it sets nothing, listens to
+    nothing, and its one advisory lock is the migration's, released at commit)."""
 
 
 def _unreachable(error: BaseException) -> ServerUnreachable:

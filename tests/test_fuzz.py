@@ -54,6 +54,7 @@ from tests.answers import (
     errors_in,
 )
 from tests.conftest import REPO_ROOT, run_cli
+from tests.databases import throwaway_database
 from tests.hypothesis_runs import reproducible
 
 # Requests with a federation trace run on the traced schema, where graphql-core leaves the
@@ -112,16 +113,17 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A demo database of its own (the fuzzed mutations write to it) behind the app."""
-    db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    run_cli("seed", "--db", str(db), "--demo", str(DEMO_ROWS), "--seed", "7")
-    [write_key] = run_cli("keys", "create", "--db", str(db), "--name", "fuzz").split()
-    [read_only_key] = run_cli(
-        "keys", "create", "--db", str(db), "--name", "fuzz-ro", "--read-only"
-    ).split()
-    with ErrorRecords() as logged, TestClient(create_app(Settings(db=db))) as client:
-        yield Server(client, write_key, read_only_key, logged)
+    with throwaway_database(backend, tmp_path_factory.mktemp("fuzz")) as db:
+        run_cli("seed", "--database-url", db, "--demo", str(DEMO_ROWS), "--seed", "7")
+        [write_key] = run_cli("keys", "create", "--database-url", db, "--name", "fuzz").split()
+        [read_only_key] = run_cli(
+            "keys", "create", "--database-url", db, "--name", "fuzz-ro", "--read-only"
+        ).split()
+        app = create_app(Settings(database_url=db))
+        with ErrorRecords() as logged, TestClient(app) as client:
+            yield Server(client, write_key, read_only_key, logged)
 
 
 def _dumps(value: Any) -> bytes:

@@ -349,6 +349,26 @@ def test_a_900_kb_comment_is_refused_and_nothing_is_written(server: Server) -> N
     assert len(response.content) < SMALL_ANSWER
 
 
+@pytest.mark.parametrize("field", ["comments", "reference"])
+def test_a_nul_character_is_a_user_error_and_nothing_is_written(server: Server, field: str) -> None:
+    """PostgreSQL's text cannot store NUL: refused as input on each backend alike, not an
+    INTERNAL_SERVER_ERROR from the database."""
+    mutation = f"""mutation($input: UpdateConnectionInfoInput!) {{
+      updateConnectionInfo(id: {SITE}, input: $input) {{
+        connectionInfo {{ {field} }} userErrors {{ field code }} }} }}"""
+    response = server.post(
+        {"query": mutation, "variables": {"input": {field: "a\u0000b"}}},
+        **{"x-api-key": server.key},
+    )
+    payload = server.answer(response)["data"]["updateConnectionInfo"]
+    assert payload == {
+        "connectionInfo": None,
+        "userErrors": [{"field": ["input", field], "code": "INVALID_CHARACTER"}],
+    }
+    read = server.post({"query": f"{{ connectionInfo(id: {SITE}) {{ {field} }} }}"})
+    assert "\u0000" not in read.text
+
+
 def test_fifty_thousand_undeclared_variables_are_ignored(server: Server) -> None:
     variables = {f"v{i}": i for i in range(50_000)}
     response = server.post({"query": "{ levels { id } }", "variables": variables})

@@ -533,6 +533,32 @@ async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(
     assert [edge["node"]["id"] for edge in data["connectionInfos"]["edges"]] == [TOP, 19]
 
 
+async def test_a_nul_character_in_any_text_is_a_rejection(
+    database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL's text cannot store NUL: such a record is rejected with its reason on
+    each backend, and the rest is imported."""
+    export = tmp_path / "nul.json"
+    export.write_text(
+        json.dumps(
+            [
+                _poi(1, _connection(10, Comments="a\x00b"), _connection(11, Reference="\x00")),
+                _poi(2, _connection(20), AddressInfo={"Title": "T\x00", "Town": "ok"}),
+                _poi(3, _connection(30, Comments="fine")),
+            ]
+        )
+    )
+    report, rejections = await _import_into_new(database_url, export)
+    nul = "must not contain the NUL character (U+0000)"
+    assert {r.record: r.reason for r in rejections} == {
+        "connection 10 of site 1": f"Comments {nul}: 'a\\x00b'",
+        "connection 11 of site 1": f"Reference {nul}: '\\x00'",
+        "site 2": f"AddressInfo.Title {nul}: 'T\\x00'",
+    }
+    assert (report.counts.sites.written, report.counts.connections.written) == (2, 1)
+    assert _table_counts(database_url) == (2, 1)
+
+
 async def test_a_rejection_quotes_a_huge_value_clipped(database_url: str, tmp_path: Path) -> None:
     export = tmp_path / "huge.json"
     export.write_text(

@@ -118,6 +118,15 @@ async def test_text_length_limits(check: Checker, field: str) -> None:
     assert str(limit) in problems[0].message
 
 
+@pytest.mark.parametrize("field", sorted(CONTRACT_LENGTHS))
+async def test_a_nul_character_is_refused(check: Checker, field: str) -> None:
+    """PostgreSQL's text cannot hold NUL, so neither backend takes it (SQLite could)."""
+    problems = await check({field: "before\x00after"})
+    assert [(p.field, p.code) for p in problems] == [(field, ProblemCode.INVALID_CHARACTER)]
+    assert "NUL" in problems[0].message
+    assert await check({field: "\x01 other control characters \x7f are text"}) == []
+
+
 @pytest.mark.parametrize(("field", "kind"), sorted(REFERENCES.items()))
 async def test_each_reference_kind_must_exist(
     check: Checker, field: str, kind: ReferenceKind

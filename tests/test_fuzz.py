@@ -16,7 +16,11 @@ Operations come from hypothesis-graphql over our own SDL (`public_sdl()`, which 
 Nothing the server logs at ERROR level (where masked errors and unexpected exceptions
 go) may appear during a run.
 
-Examples per test: `OCM_GQL_FUZZ_EXAMPLES` (default 200, so this module takes well under a
+Generated operations, which read and write, run on each backend; the fuzzing of what is
+mostly refused before the database (invalid, corrupted or random documents, bodies,
+envelopes, GET parameters) on SQLite alone, which keeps the module near a minute.
+
+Examples per test: `OCM_GQL_FUZZ_EXAMPLES` (default 200, so this module takes about a
 minute). Runs are derandomized (the same examples every time) unless `OCM_GQL_FUZZ_SEED`
 is set; a failure prints the falsifying example and a `@reproduce_failure` blob. For a
 longer, randomized local run:
@@ -71,6 +75,11 @@ EXAMPLES = int(os.environ.get("OCM_GQL_FUZZ_EXAMPLES", "200"))
 SEED = os.environ.get("OCM_GQL_FUZZ_SEED")
 SITE = 1_000_000_001  # a demo site (and connection) id
 DEMO_ROWS = 300
+
+
+# For fuzzing whose requests are mostly refused before the database (documents that do not
+# validate or parse, bodies, envelopes): the backend is not their subject, so one is enough.
+front_door = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def fuzz(examples: int = EXAMPLES) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -268,6 +277,7 @@ def test_federation_root_fields(server: Server, query: str, accept: str) -> None
 # -- invalid documents ------------------------------------------------------------------
 
 
+@front_door
 @fuzz()
 @given(
     document=from_schema(PUBLIC_SDL, mode=Mode.NEGATIVE),
@@ -313,6 +323,7 @@ def corrupted(draw: st.DrawFn) -> str:
     return document
 
 
+@front_door
 @fuzz()
 @given(document=corrupted(), accept=ACCEPTS)
 def test_corrupted_documents(server: Server, document: str, accept: str) -> None:
@@ -327,6 +338,7 @@ def test_corrupted_documents(server: Server, document: str, accept: str) -> None
             assert answer.status_code == (400 if accept == GRAPHQL_RESPONSE else 200)
 
 
+@front_door
 @fuzz()
 @given(document=st.text(max_size=300), accept=ACCEPTS)
 def test_random_text_as_a_document(server: Server, document: str, accept: str) -> None:
@@ -519,6 +531,7 @@ CONTENT_TYPES = st.sampled_from(
 )
 
 
+@front_door
 @fuzz()
 @given(
     payload=ENVELOPE | st.lists(ENVELOPE, max_size=12) | JSON_VALUES,
@@ -532,6 +545,7 @@ def test_fuzzed_request_envelopes(
     server.check(answer, (payload, content_type, accept))
 
 
+@front_door
 @fuzz()
 @given(body=st.binary(max_size=200), content_type=CONTENT_TYPES)
 def test_random_bytes_as_a_body(server: Server, body: bytes, content_type: str) -> None:
@@ -540,6 +554,7 @@ def test_random_bytes_as_a_body(server: Server, body: bytes, content_type: str) 
     assert answer.status_code in (400, 413, 415), answer.status_code
 
 
+@front_door
 @fuzz()
 @given(
     params=st.dictionaries(

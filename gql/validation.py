@@ -3,8 +3,10 @@ once, so a client fixes its input in one round trip.
 
 Ranges follow OCM's own checks; voltage goes up to 1,500 V to cover megawatt charging
 (MCS, 1,250 V DC). Text limits follow OCM's (100 characters for an operator reference,
-4,000 for comments, as OCM allows for a user comment). The importer applies the same
-rules (value_problems) to every record it reads, with the site limits below.
+4,000 for comments, as OCM allows for a user comment). No text may hold the NUL
+character: PostgreSQL's text cannot store it, so both backends refuse it alike. The
+importer applies the same rules (value_problems) to every record it reads, with the site
+limits below.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class ProblemCode(enum.Enum):
     REQUIRED = "REQUIRED"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     TOO_LONG = "TOO_LONG"
+    INVALID_CHARACTER = "INVALID_CHARACTER"
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
@@ -102,7 +105,7 @@ def value_problems(
     max_lengths: Mapping[str, int] = MAX_LENGTHS,
 ) -> list[Problem]:
     """The problems found without the database: numbers out of range (NaN and infinity
-    included) and texts too long."""
+    included), texts too long and texts holding NUL."""
     problems: list[Problem] = []
     for name, (lowest, highest, unit) in ranges.items():
         value = values.get(name)
@@ -120,6 +123,14 @@ def value_problems(
         if text is not None and len(text) > limit:
             problems.append(
                 Problem(name, f"must be at most {limit} characters", ProblemCode.TOO_LONG)
+            )
+        if text is not None and "\x00" in text:
+            problems.append(
+                Problem(
+                    name,
+                    "must not contain the NUL character (U+0000)",
+                    ProblemCode.INVALID_CHARACTER,
+                )
             )
     return problems
 

@@ -149,6 +149,16 @@ def fetch_raw(url: str, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
+def fetch_dicts(url: str, sql: str) -> list[dict[str, Any]]:
+    """As fetch_raw, each row a dict by column name."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :])) as raw:
+            raw.row_factory = sqlite3.Row
+            return [dict(row) for row in raw.execute(sql).fetchall()]
+    rows = _on(url, lambda connection: connection.fetch(sql))
+    return [dict(row) for row in rows]
+
+
 def execute_raw(url: str, *statements: str) -> None:
     """Runs SQL on the database at ``url`` below the repository, as a test that plants rows
     the API would refuse needs; on PostgreSQL with foreign-key triggers off (superuser)."""

@@ -65,10 +65,14 @@ async def test_page_size_errors_name_the_limit(demo_graphql: GraphQLRunner) -> N
 
 
 async def test_unexpected_errors_are_masked_and_logged(
-    demo_graphql: GraphQLRunner, caplog: pytest.LogCaptureFixture
+    demo_graphql: GraphQLRunner, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A closed database is a real failure inside a resolver, not a client mistake.
-    await demo_graphql.repository.close()
+    # A failure inside a resolver that is neither a client mistake nor a known database
+    # state (those have codes of their own): a bug, as far as the client can tell.
+    async def broken(_filter: object) -> int:
+        raise RuntimeError("sqlite disk image is malformed")
+
+    monkeypatch.setattr(demo_graphql.repository, "count_connections", broken)
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
         error = await _error(demo_graphql, "{ connectionInfos { totalCount } }")
     extensions = error["extensions"]

@@ -2,7 +2,8 @@
 huge and deeply nested variables, deeply nested documents, garbage cursors. Each gets a
 4xx or a GraphQL error with a code that says what was wrong (and, for arguments, which
 one), never a 5xx or an INTERNAL_SERVER_ERROR, and never a message that echoes a huge
-input back whole. tests/test_fuzz.py covers the same ground with generated input."""
+input back whole. On each backend. tests/test_fuzz.py covers the same ground with
+generated input."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from gql.graphql.schema import fast_executor
 from gql.settings import Settings
 from tests.answers import GRAPHQL_RESPONSE, JSON, ErrorRecords, check_answer, codes_in
 from tests.conftest import run_cli
+from tests.databases import throwaway_database
 
 SITE = 1_000_000_001
 MAX_BODY = Settings().max_body_bytes
@@ -61,12 +63,13 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("hostile") / "hostile.db"
-    run_cli("seed", "--db", str(db), "--demo", "500", "--seed", "3")
-    [key] = run_cli("keys", "create", "--db", str(db), "--name", "hostile").split()
-    with ErrorRecords() as logged, TestClient(create_app(Settings(db=db))) as client:
-        yield Server(client, key, logged)
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with throwaway_database(backend, tmp_path_factory.mktemp("hostile")) as db:
+        run_cli("seed", "--database-url", db, "--demo", "500", "--seed", "3")
+        [key] = run_cli("keys", "create", "--database-url", db, "--name", "hostile").split()
+        app = create_app(Settings(database_url=db))
+        with ErrorRecords() as logged, TestClient(app) as client:
+            yield Server(client, key, logged)
 
 
 def _refused(server: Server, response: Any, status: int, code: str) -> dict[str, Any]:
@@ -344,6 +347,26 @@ def test_a_900_kb_comment_is_refused_and_nothing_is_written(server: Server) -> N
         "userErrors": [{"field": ["input", "comments"], "code": "TOO_LONG"}],
     }
     assert len(response.content) < SMALL_ANSWER
+
+
+@pytest.mark.parametrize("field", ["comments", "reference"])
+def test_a_nul_character_is_a_user_error_and_nothing_is_written(server: Server, field: str) -> None:
+    """PostgreSQL's text cannot store NUL: refused as input on each backend alike, not an
+    INTERNAL_SERVER_ERROR from the database."""
+    mutation = f"""mutation($input: UpdateConnectionInfoInput!) {{
+      updateConnectionInfo(id: {SITE}, input: $input) {{
+        connectionInfo {{ {field} }} userErrors {{ field code }} }} }}"""
+    response = server.post(
+        {"query": mutation, "variables": {"input": {field: "a\u0000b"}}},
+        **{"x-api-key": server.key},
+    )
+    payload = server.answer(response)["data"]["updateConnectionInfo"]
+    assert payload == {
+        "connectionInfo": None,
+        "userErrors": [{"field": ["input", field], "code": "INVALID_CHARACTER"}],
+    }
+    read = server.post({"query": f"{{ connectionInfo(id: {SITE}) {{ {field} }} }}"})
+    assert "\u0000" not in read.text
 
 
 def test_fifty_thousand_undeclared_variables_are_ignored(server: Server) -> None:

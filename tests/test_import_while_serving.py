@@ -1,5 +1,6 @@
-"""An import into the database a real server is writing to: the import writes in short
-transactions, so the server's own writes get the lock in between and none of them fails."""
+"""An import into the database a real server is writing to, on each backend: the import
+writes in short transactions, so the server's own writes get in between (on SQLite, the
+file's one write lock) and none of them fails."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import httpx2
 import pytest
 
 from gql.importer import ImportReport, import_exports
-from gql.repository.sqlite import SqliteRepository
+from gql.repository.factory import open_repository
+from gql.settings import Settings
 from tests.conftest import run_cli
 from tests.processes import ocm_server
 
@@ -45,12 +47,12 @@ def _export(path: Path, sites: int) -> Path:
     return path
 
 
-def test_server_writes_go_through_while_an_import_runs(tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
-    run_cli("seed", "--db", str(db), "--demo", "20")
-    key = run_cli("keys", "create", "--name", "server-writer", "--db", str(db)).strip()
+def test_server_writes_go_through_while_an_import_runs(database_url: str, tmp_path: Path) -> None:
+    db = database_url
+    run_cli("seed", "--database-url", db, "--demo", "20")
+    key = run_cli("keys", "create", "--name", "server-writer", "--database-url", db).strip()
     export = _export(tmp_path / "export.json", 3000)
-    server = ocm_server("--db", str(db), cwd=tmp_path)
+    server = ocm_server("--database-url", db, cwd=tmp_path)
     answers: list[dict[str, Any]] = []
     stop = threading.Event()
 
@@ -70,7 +72,7 @@ def test_server_writes_go_through_while_an_import_runs(tmp_path: Path) -> None:
             writes_when["import writes"] = len(answers)
 
     async def run_import() -> ImportReport:
-        repository = await SqliteRepository.open(db)
+        repository = await open_repository(Settings(database_url=db))
         try:
             return await import_exports(repository, [export], progress, batch_size=100)
         finally:

@@ -2,14 +2,13 @@
 forms, broken files, dry runs, databases without reference lists;
 and the bounds: streaming with a cap on the decompressed size, regular files only, memory
 that does not grow with the file, the mutations' rules on every record, clipped reasons,
-and writes in bounded transactions that a re-run completes."""
+and writes in bounded transactions that a re-run completes. On each backend."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import json
-import sqlite3
 import sys
 import textwrap
 import tracemalloc
@@ -30,11 +29,14 @@ from gql.importer import (
     parse_site,
     read_records,
 )
-from gql.repository.sqlite import SqliteRepository
+from gql.repository.base import Repository
+from gql.repository.factory import open_repository
 from gql.seeding import seed_reference
+from gql.settings import Settings
 from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
-from tests.databases import fetch_raw
+from tests.databases import fetch_raw, throwaway_database
 from tests.special_files import not_a_regular_file
+from tests.transactions import begun, traced
 
 
 def _stats() -> dict[str, Any]:
@@ -42,28 +44,33 @@ def _stats() -> dict[str, Any]:
     return stats
 
 
-def _table_counts(db: Path) -> tuple[int, int]:
-    with sqlite3.connect(db) as raw:
-        sites = raw.execute("SELECT count(*) FROM charge_point").fetchone()[0]
-        connections = raw.execute("SELECT count(*) FROM connection_info").fetchone()[0]
+def _table_counts(db: str) -> tuple[int, int]:
+    [(sites, connections)] = fetch_raw(
+        db,
+        "SELECT (SELECT count(*) FROM charge_point), (SELECT count(*) FROM connection_info)",
+    )
     return sites, connections
 
 
-async def _seeded(path: Path) -> SqliteRepository:
-    repository = await SqliteRepository.open(path)
+async def _opened(db: str) -> Repository:
+    return await open_repository(Settings(database_url=db))
+
+
+async def _seeded(db: str) -> Repository:
+    repository = await _opened(db)
     await seed_reference(repository)
     return repository
 
 
 async def _import(
-    repository: SqliteRepository, *inputs: Path, **limits: int
+    repository: Repository, *inputs: Path, **limits: int
 ) -> tuple[ImportReport, list[Rejection]]:
     rejections: list[Rejection] = []
     report = await import_exports(repository, inputs, rejected=rejections.append, **limits)
     return report, rejections
 
 
-async def _import_into_new(db: Path, export: Path) -> tuple[ImportReport, list[Rejection]]:
+async def _import_into_new(db: str, export: Path) -> tuple[ImportReport, list[Rejection]]:
     """Imports ``export`` into a new seeded database, closed again afterwards."""
     repository = await _seeded(db)
     try:
@@ -72,9 +79,9 @@ async def _import_into_new(db: Path, export: Path) -> tuple[ImportReport, list[R
         await repository.close()
 
 
-async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
+async def test_import_of_the_sample_matches_its_stats(database_url: str) -> None:
     stats = _stats()
-    repository = await _seeded(tmp_path / "import.db")
+    repository = await _seeded(database_url)
     try:
         report, rejections = await _import(repository, shared_ocm() / "poi")
         again, _ = await _import(repository, shared_ocm() / "poi")
@@ -87,7 +94,7 @@ async def test_import_of_the_sample_matches_its_stats(tmp_path: Path) -> None:
         stats["connections"],
     )
     assert rejections == []
-    assert _table_counts(tmp_path / "import.db") == (stats["pois"], stats["connections"])
+    assert _table_counts(database_url) == (stats["pois"], stats["connections"])
     # A second import changes nothing.
     assert again.counts.sites.written == 0
     assert again.counts.connections.written == 0
@@ -122,7 +129,7 @@ def _poi(site_id: int, *connections: dict[str, Any], **fields: Any) -> dict[str,
     }
 
 
-async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
+async def test_rejects_each_bad_record_with_its_reason(database_url: str, tmp_path: Path) -> None:
     export = tmp_path / "mixed.json"
     export.write_text(
         json.dumps(
@@ -138,7 +145,7 @@ async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
             ]
         )
     )
-    report, rejections = await _import_into_new(tmp_path / "mixed.db", export)
+    report, rejections = await _import_into_new(database_url, export)
     reasons = {r.record: r.reason for r in rejections}
     assert reasons == {
         "connection 11 of site 1": "unknown ConnectionTypeID 99999",
@@ -156,10 +163,10 @@ async def test_rejects_each_bad_record_with_its_reason(tmp_path: Path) -> None:
     assert (counts.sites.read, counts.sites.written, counts.sites.rejected) == (8, 5, 3)
     assert (counts.connections.read, counts.connections.written) == (7, 1)
     assert counts.connections.rejected == 6
-    assert _table_counts(tmp_path / "mixed.db") == (5, 1)
+    assert _table_counts(database_url) == (5, 1)
 
 
-async def test_reads_the_verbose_form_and_gzip(tmp_path: Path) -> None:
+async def test_reads_the_verbose_form_and_gzip(database_url: str, tmp_path: Path) -> None:
     verbose = [
         {
             "ID": 500,
@@ -185,7 +192,7 @@ async def test_reads_the_verbose_form_and_gzip(tmp_path: Path) -> None:
     ]
     export = tmp_path / "verbose.json.gz"
     export.write_bytes(gzip.compress(json.dumps(verbose).encode()))
-    repository = await _seeded(tmp_path / "verbose.db")
+    repository = await _seeded(database_url)
     try:
         _, rejections = await _import(repository, export)
         row = (await repository.connections_by_ids([5000]))[5000]
@@ -199,10 +206,10 @@ async def test_reads_the_verbose_form_and_gzip(tmp_path: Path) -> None:
         30,
     )
     assert (row.amps, row.voltage, row.power_kw, row.quantity) == (125, 400.0, 50.0, 2)
-    with sqlite3.connect(tmp_path / "verbose.db") as raw:
-        site = raw.execute(
-            "SELECT country_id, data_provider_id, operator_id, status_type_id FROM charge_point"
-        ).fetchone()
+    [site] = fetch_raw(
+        database_url,
+        "SELECT country_id, data_provider_id, operator_id, status_type_id FROM charge_point",
+    )
     assert site == (74, 1, 3, 50)
 
 
@@ -215,18 +222,20 @@ async def test_reads_the_verbose_form_and_gzip(tmp_path: Path) -> None:
         ("empty.json", b""),
     ],
 )
-async def test_a_broken_file_writes_nothing(tmp_path: Path, name: str, content: bytes) -> None:
+async def test_a_broken_file_writes_nothing(
+    database_url: str, tmp_path: Path, name: str, content: bytes
+) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps([_poi(1, {"ID": 10})]))
     broken = tmp_path / name
     broken.write_bytes(content)
-    repository = await _seeded(tmp_path / "broken.db")
+    repository = await _seeded(database_url)
     try:
         with pytest.raises(ImportFileError, match=name):
             await _import(repository, good, broken)
     finally:
         await repository.close()
-    assert _table_counts(tmp_path / "broken.db") == (0, 0)
+    assert _table_counts(database_url) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -266,10 +275,10 @@ def test_the_shape_of_a_site_is_an_id_and_an_address() -> None:
             assert parse_site(raw).id == raw["ID"]
 
 
-async def test_a_reference_list_is_rejected_record_by_record(tmp_path: Path) -> None:
+async def test_a_reference_list_is_rejected_record_by_record(database_url: str) -> None:
     reference = shared_ocm() / "reference" / "ConnectionTypes.json"
     entries = len(json.loads(reference.read_text()))
-    repository = await _seeded(tmp_path / "reference.db")
+    repository = await _seeded(database_url)
     try:
         report, rejections = await _import(repository, reference)
     finally:
@@ -279,34 +288,36 @@ async def test_a_reference_list_is_rejected_record_by_record(tmp_path: Path) -> 
     ]
     assert (report.counts.sites.read, report.counts.sites.rejected) == (entries, entries)
     assert (report.counts.sites.written, report.transactions) == (0, 0)
-    assert _table_counts(tmp_path / "reference.db") == (0, 0)
+    assert _table_counts(database_url) == (0, 0)
 
 
 async def test_a_database_without_reference_lists_is_refused_before_reading(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     notes: list[str] = []
-    repository = await SqliteRepository.open(tmp_path / "bare.db")
+    repository = await _opened(database_url)
     try:
         with pytest.raises(NoReferenceLists, match=r"no reference lists \(connection_type, "):
             await import_exports(repository, [shared_ocm() / "poi"], notes.append)
     finally:
         await repository.close()
     assert notes == []  # no file was even listed
-    assert _table_counts(tmp_path / "bare.db") == (0, 0)
+    assert _table_counts(database_url) == (0, 0)
 
 
-async def test_a_dry_run_checks_and_counts_but_writes_nothing(tmp_path: Path) -> None:
+async def test_a_dry_run_checks_and_counts_but_writes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
     export = tmp_path / "mixed.json"
     export.write_text(json.dumps([_poi(1, {"ID": 10}, {"ID": 11, "LevelID": 9}), {"ID": 2}]))
-    repository = await _seeded(tmp_path / "dry.db")
+    repository = await _seeded(database_url)
     statements: list[str] = []
-    repository.add_statement_listener(statements.append)
     rejections: list[Rejection] = []
     try:
-        report = await import_exports(
-            repository, [export], rejected=rejections.append, dry_run=True
-        )
+        with traced(repository, statements.append):
+            report = await import_exports(
+                repository, [export], rejected=rejections.append, dry_run=True
+            )
     finally:
         await repository.close()
     assert [r.record for r in rejections] == ["connection 11 of site 1", "record #1"]
@@ -314,20 +325,21 @@ async def test_a_dry_run_checks_and_counts_but_writes_nothing(tmp_path: Path) ->
     assert (counts.sites.read, counts.sites.written, counts.sites.rejected) == (2, 0, 1)
     assert (counts.connections.read, counts.connections.rejected) == (2, 1)
     assert report.transactions == 0
-    assert "BEGIN IMMEDIATE" not in statements
-    assert _table_counts(tmp_path / "dry.db") == (0, 0)
+    assert statements  # it read
+    assert begun(statements) == 0
+    assert _table_counts(database_url) == (0, 0)
 
 
 def test_cli_reports_a_summary_and_rejections(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from gql.cli import main
 
     export = tmp_path / "one.json"
     export.write_text(json.dumps([_poi(1, {"ID": 10}, {"ID": 11, "LevelID": 9})]))
-    db = str(tmp_path / "cli.db")
-    run_cli("seed", "--db", db)
-    assert main(["import", "--db", db, str(export)]) == 3  # a rejection
+    db = database_url
+    run_cli("seed", "--database-url", db)
+    assert main(["import", "--database-url", db, str(export)]) == 3  # a rejection
     out, err = capsys.readouterr()
     assert "sites: 1 read, 1 written, 0 unchanged, 0 rejected" in out
     assert "connections: 2 read, 1 written, 0 unchanged, 1 rejected" in out
@@ -335,7 +347,7 @@ def test_cli_reports_a_summary_and_rejections(
     assert "[1/1]" in err  # progress
     broken = tmp_path / "broken.json"
     broken.write_text("[")
-    assert main(["import", "--db", db, str(broken)]) == 2
+    assert main(["import", "--database-url", db, str(broken)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
 
 
@@ -363,13 +375,15 @@ def _export(path: Path, sites: Iterable[Any], tail: bytes = b"]") -> Path:
     return path
 
 
-async def test_a_gzip_bomb_is_refused_at_the_cap_and_writes_nothing(tmp_path: Path) -> None:
+async def test_a_gzip_bomb_is_refused_at_the_cap_and_writes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
     cap = 1024 * 1024
     expanded = _export(tmp_path / "expanded.json", _sites(12_000)).read_bytes()
     bomb = tmp_path / "bomb.json.gz"
     bomb.write_bytes(gzip.compress(expanded))
     assert len(expanded) > 5 * cap > 20 * bomb.stat().st_size  # small file, large content
-    repository = await _seeded(tmp_path / "bomb.db")
+    repository = await _seeded(database_url)
     tracemalloc.start()
     try:
         with pytest.raises(
@@ -383,21 +397,24 @@ async def test_a_gzip_bomb_is_refused_at_the_cap_and_writes_nothing(tmp_path: Pa
         await repository.close()
     # Reading stopped at the cap: it never held the content, nor its records.
     assert peak < len(expanded) / 4
-    assert _table_counts(tmp_path / "bomb.db") == (0, 0)
+    assert _table_counts(database_url) == (0, 0)
 
 
-async def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+async def test_memory_does_not_grow_with_the_file(backend: str, tmp_path: Path) -> None:
     peaks = []
     for count in (100, 1000):
         export = _export(tmp_path / f"sites-{count}.json", _sites(count))
-        repository = await _seeded(tmp_path / f"sites-{count}.db")
-        tracemalloc.start()
-        try:
-            report, _ = await _import(repository, export, batch_size=20)
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
-            await repository.close()
+        folder = tmp_path / f"sites-{count}"
+        folder.mkdir()
+        with throwaway_database(backend, folder) as db:
+            repository = await _seeded(db)
+            tracemalloc.start()
+            try:
+                report, _ = await _import(repository, export, batch_size=20)
+                peaks.append(tracemalloc.get_traced_memory()[1])
+            finally:
+                tracemalloc.stop()
+                await repository.close()
         assert report.counts.sites.written == count
         assert report.transactions == count // 20
     small, large = peaks
@@ -407,12 +424,12 @@ async def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(60)  # a FIFO opened blocking would wait here for a writer forever
 @pytest.mark.parametrize("kind", ["device", "fifo"])
-async def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
+async def test_only_regular_files_are_read(database_url: str, tmp_path: Path, kind: str) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
     odd = not_a_regular_file(folder / "odd.json", kind)
     _export(folder / "good.json", _sites(2))
-    repository = await _seeded(tmp_path / "odd.db")
+    repository = await _seeded(database_url)
     try:
         with pytest.raises(ImportFileError, match=r"odd\.json: not a regular file") as refused:
             await _import(repository, odd)
@@ -429,16 +446,18 @@ async def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
         list(read_records(odd))
 
 
-async def test_a_file_broken_after_many_batches_writes_nothing(tmp_path: Path) -> None:
+async def test_a_file_broken_after_many_batches_writes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
     broken = _export(tmp_path / "late.json", _sites(350), tail=b', {"ID": ')
-    repository = await _seeded(tmp_path / "late.db")
+    repository = await _seeded(database_url)
     try:
         with pytest.raises(ImportFileError, match=r"late\.json: not valid JSON: ") as refused:
             await _import(repository, broken, batch_size=100)
     finally:
         await repository.close()
     assert "\n" not in str(refused.value)
-    assert _table_counts(tmp_path / "late.db") == (0, 0)
+    assert _table_counts(database_url) == (0, 0)
 
 
 TOP = 2**31 - 1
@@ -449,7 +468,9 @@ def _connection(connection_id: int, **fields: Any) -> dict[str, Any]:
     return {"ID": connection_id, **fields}
 
 
-async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(tmp_path: Path) -> None:
+async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(
+    database_url: str, tmp_path: Path
+) -> None:
     export = tmp_path / "rules.json"
     export.write_text(
         json.dumps(
@@ -474,7 +495,7 @@ async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(tmp_path: Pa
             ]
         )
     )
-    report, rejections = await _import_into_new(tmp_path / "rules.db", export)
+    report, rejections = await _import_into_new(database_url, export)
     reasons = {r.record: r.reason for r in rejections}
     assert reasons == {
         "connection 11 of site 1": "PowerKW must be between 0 and 1000 kW: -50.0",
@@ -503,17 +524,42 @@ async def test_records_meet_the_mutations_rules_and_ids_fit_graphql(tmp_path: Pa
         ),
     }
     assert (report.counts.sites.written, report.counts.connections.written) == (2, 2)
-    with sqlite3.connect(tmp_path / "rules.db") as raw:
-        assert raw.execute("SELECT max(power_kw) FROM connection_info").fetchone() == (1000.0,)
+    assert fetch_raw(database_url, "SELECT max(power_kw) FROM connection_info") == [(1000.0,)]
     # What was stored can be read: the largest id fits GraphQL's Int.
-    async with graphql_runner(f"sqlite:///{tmp_path / 'rules.db'}") as graphql:
+    async with graphql_runner(database_url) as graphql:
         data = await graphql.data(
             "{ connectionInfos(first: 3, orderBy: ID_DESC) { edges { node { id } } } }"
         )
     assert [edge["node"]["id"] for edge in data["connectionInfos"]["edges"]] == [TOP, 19]
 
 
-async def test_a_rejection_quotes_a_huge_value_clipped(tmp_path: Path) -> None:
+async def test_a_nul_character_in_any_text_is_a_rejection(
+    database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL's text cannot store NUL: such a record is rejected with its reason on
+    each backend, and the rest is imported."""
+    export = tmp_path / "nul.json"
+    export.write_text(
+        json.dumps(
+            [
+                _poi(1, _connection(10, Comments="a\x00b"), _connection(11, Reference="\x00")),
+                _poi(2, _connection(20), AddressInfo={"Title": "T\x00", "Town": "ok"}),
+                _poi(3, _connection(30, Comments="fine")),
+            ]
+        )
+    )
+    report, rejections = await _import_into_new(database_url, export)
+    nul = "must not contain the NUL character (U+0000)"
+    assert {r.record: r.reason for r in rejections} == {
+        "connection 10 of site 1": f"Comments {nul}: 'a\\x00b'",
+        "connection 11 of site 1": f"Reference {nul}: '\\x00'",
+        "site 2": f"AddressInfo.Title {nul}: 'T\\x00'",
+    }
+    assert (report.counts.sites.written, report.counts.connections.written) == (2, 1)
+    assert _table_counts(database_url) == (2, 1)
+
+
+async def test_a_rejection_quotes_a_huge_value_clipped(database_url: str, tmp_path: Path) -> None:
     export = tmp_path / "huge.json"
     export.write_text(
         json.dumps(
@@ -524,7 +570,7 @@ async def test_a_rejection_quotes_a_huge_value_clipped(tmp_path: Path) -> None:
             ]
         )
     )
-    repository = await _seeded(tmp_path / "huge.db")
+    repository = await _seeded(database_url)
     try:
         _, rejections = await _import(repository, export)
     finally:
@@ -536,18 +582,20 @@ async def test_a_rejection_quotes_a_huge_value_clipped(tmp_path: Path) -> None:
     assert rejections[2].reason.startswith("Amps is not an integer: {'lots': ['aaa")
 
 
-async def test_writes_go_in_transactions_of_the_batch_size(tmp_path: Path) -> None:
+async def test_writes_go_in_transactions_of_the_batch_size(
+    database_url: str, tmp_path: Path
+) -> None:
     export = _export(tmp_path / "batches.json", _sites(250))
-    repository = await _seeded(tmp_path / "batches.db")
+    repository = await _seeded(database_url)
     statements: list[str] = []
-    repository.add_statement_listener(statements.append)
     try:
-        report, _ = await _import(repository, export, batch_size=100)
-        again, _ = await _import(repository, export, batch_size=100)
+        with traced(repository, statements.append):
+            report, _ = await _import(repository, export, batch_size=100)
+            again, _ = await _import(repository, export, batch_size=100)
     finally:
         await repository.close()
     assert report.transactions == 3
-    assert statements.count("BEGIN IMMEDIATE") == 3 + 3  # both imports
+    assert begun(statements) == 3 + 3  # both imports
     assert (report.counts.sites.written, report.counts.connections.written) == (250, 500)
     assert (again.counts.sites.written, again.counts.connections.unchanged) == (0, 500)
 
@@ -558,36 +606,40 @@ KILLED_IMPORT = textwrap.dedent(
     import asyncio, os, sys
     from pathlib import Path
     from gql.importer import import_exports
-    from gql.repository.sqlite import SqliteRepository
+    from gql.repository.factory import open_repository
+    from gql.settings import Settings
+    from tests.transactions import traced
 
     async def main(db: str, export: str) -> None:
-        repository = await SqliteRepository.open(Path(db))
+        repository = await open_repository(Settings(database_url=db))
         commits = 0
 
         def listener(sql: str) -> None:
             nonlocal commits
             if sql == "COMMIT":
                 commits += 1
-            elif sql == "BEGIN IMMEDIATE" and commits:
+            elif sql.startswith("BEGIN") and commits:
                 os._exit(137)
 
-        repository.add_statement_listener(listener)
-        await import_exports(repository, [Path(export)], batch_size=100)
+        with traced(repository, listener):
+            await import_exports(repository, [Path(export)], batch_size=100)
 
     asyncio.run(main(sys.argv[1], sys.argv[2]))
     """
 )
 
 
-async def test_an_import_killed_half_way_is_completed_by_a_rerun(tmp_path: Path) -> None:
+async def test_an_import_killed_half_way_is_completed_by_a_rerun(
+    database_url: str, tmp_path: Path
+) -> None:
     export = _export(tmp_path / "killed.json", _sites(250))
-    db = tmp_path / "killed.db"
+    db = database_url
     await (await _seeded(db)).close()
     killed = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         KILLED_IMPORT,
-        str(db),
+        db,
         str(export),
         cwd=REPO_ROOT,
         stderr=asyncio.subprocess.PIPE,
@@ -595,7 +647,7 @@ async def test_an_import_killed_half_way_is_completed_by_a_rerun(tmp_path: Path)
     _, stderr = await asyncio.wait_for(killed.communicate(), timeout=120)
     assert killed.returncode == 137, stderr.decode()
     assert _table_counts(db) == (100, 200)  # the first batch, whole
-    repository = await SqliteRepository.open(db)
+    repository = await _opened(db)
     try:
         report, _ = await _import(repository, export, batch_size=100)
     finally:

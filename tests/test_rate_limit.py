@@ -4,7 +4,6 @@ middleware on its own, and the app's wiring (a bucket per valid key, else per ad
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from gql.http import rate_limit
 from gql.http.rate_limit import RATE_LIMITED, ClientRates, RateLimit, TokenBuckets
 from gql.settings import Settings
 from tests.conftest import run_cli
+from tests.databases import throwaway_database
 
 
 class FakeClock:
@@ -166,17 +166,18 @@ QUERY = {"query": "{ levels { id } }"}
 
 
 @pytest.fixture(scope="module")
-def keyed_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    db = tmp_path_factory.mktemp("rate") / "rate.db"
-    run_cli("seed", "--db", str(db))
-    key = run_cli("keys", "create", "--db", str(db), "--name", "robot").strip()
-    return db, key
+def keyed_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A database (its URL) with a key (as presented), on each backend."""
+    with throwaway_database(backend, tmp_path_factory.mktemp("rate")) as db:
+        run_cli("seed", "--database-url", db)
+        key = run_cli("keys", "create", "--database-url", db, "--name", "robot").strip()
+        yield db, key
 
 
 @pytest.fixture
-def app_client(keyed_db: tuple[Path, str]) -> Iterator[TestClient]:
+def app_client(keyed_db: tuple[str, str]) -> Iterator[TestClient]:
     # Slow enough that no token comes back during the test: a burst of 3, then 429.
-    settings = Settings(db=keyed_db[0], rate_limit_per_second=0.001, rate_limit_burst=3)
+    settings = Settings(database_url=keyed_db[0], rate_limit_per_second=0.001, rate_limit_burst=3)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -205,7 +206,7 @@ def test_health_checks_are_never_limited(app_client: TestClient) -> None:
         assert app_client.get("/readyz").status_code == 200
 
 
-def test_a_valid_key_has_its_own_bucket(app_client: TestClient, keyed_db: tuple[Path, str]) -> None:
+def test_a_valid_key_has_its_own_bucket(app_client: TestClient, keyed_db: tuple[str, str]) -> None:
     key = keyed_db[1]
     for _ in range(4):
         _post(app_client)
@@ -219,7 +220,7 @@ def test_a_valid_key_has_its_own_bucket(app_client: TestClient, keyed_db: tuple[
 
 
 def test_a_key_s_bucket_is_not_the_address_s(
-    app_client: TestClient, keyed_db: tuple[Path, str]
+    app_client: TestClient, keyed_db: tuple[str, str]
 ) -> None:
     key = {"x-api-key": keyed_db[1]}
     assert [_post(app_client, **key).status_code for _ in range(4)] == [200, 200, 200, 429]
@@ -242,26 +243,26 @@ def test_a_made_up_key_shares_the_address_bucket(app_client: TestClient, made_up
     assert _post(app_client, **{"x-api-key": made_up + "y"}).status_code == 429
 
 
-def test_addresses_have_their_own_buckets(keyed_db: tuple[Path, str]) -> None:
-    settings = Settings(db=keyed_db[0], rate_limit_per_second=0.001, rate_limit_burst=1)
+def test_addresses_have_their_own_buckets(keyed_db: tuple[str, str]) -> None:
+    settings = Settings(database_url=keyed_db[0], rate_limit_per_second=0.001, rate_limit_burst=1)
     app = create_app(settings)
-    with (
-        TestClient(app, client=("192.0.2.1", 50000)) as first,
-        TestClient(app, client=("192.0.2.2", 50000)) as second,
-    ):
+    # One client at a time: each runs the app on an event loop of its own, and a
+    # PostgreSQL pool may be used only on the loop that opened it. The buckets outlive both.
+    with TestClient(app, client=("192.0.2.1", 50000)) as first:
         assert _post(first).status_code == 200
         assert _post(first).status_code == 429
+    with TestClient(app, client=("192.0.2.2", 50000)) as second:
         assert _post(second).status_code == 200
 
 
-def test_off_when_the_rate_is_zero(keyed_db: tuple[Path, str]) -> None:
-    settings = Settings(db=keyed_db[0], rate_limit_per_second=0, rate_limit_burst=1)
+def test_off_when_the_rate_is_zero(keyed_db: tuple[str, str]) -> None:
+    settings = Settings(database_url=keyed_db[0], rate_limit_per_second=0, rate_limit_burst=1)
     with TestClient(create_app(settings)) as client:
         assert all(_post(client).status_code == 200 for _ in range(50))
 
 
 def test_only_well_formed_keys_are_looked_up_and_remembered(
-    keyed_db: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+    keyed_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 1 MB header value was once kept by the key-check cache before its shape was
     checked: now a value that cannot be a key is never looked up nor kept."""
@@ -275,7 +276,7 @@ def test_only_well_formed_keys_are_looked_up_and_remembered(
         return await real(repository, presented)
 
     monkeypatch.setattr(gql.app, "authenticate", counted)
-    settings = Settings(db=keyed_db[0], rate_limit_per_second=1000, rate_limit_burst=1000)
+    settings = Settings(database_url=keyed_db[0], rate_limit_per_second=1000, rate_limit_burst=1000)
     with TestClient(create_app(settings)) as client:
         for n in range(20):
             assert _post(client, **{"x-api-key": f"junk{n}" + "x" * 100_000}).status_code == 200

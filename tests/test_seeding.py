@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
-from pathlib import Path
 
+from gql.repository.base import Repository
 from gql.repository.models import ReferenceKind
-from gql.repository.sqlite import SqliteRepository
 from gql.seed_build import build_demo_profile, build_reference, dump
 from gql.seed_files import seed_dir
 from gql.seeding import DEMO_ID_BASE, DemoProfile, demo_batches, seed_reference
 from tests.conftest import run_cli, shared_ocm
+from tests.databases import fetch_raw
 
 
 def test_seed_files_are_what_seed_build_makes_from_ocm_data() -> None:
@@ -25,26 +24,23 @@ def test_seed_files_are_what_seed_build_makes_from_ocm_data() -> None:
     assert (seed_dir() / "demo_profile.json").read_bytes() == dump(profile)
 
 
-async def test_seeded_lists_equal_ocm_reference_files(tmp_path: Path) -> None:
+async def test_seeded_lists_equal_ocm_reference_files(empty_repository: Repository) -> None:
     ocm = shared_ocm()
-    repository = await SqliteRepository.open(tmp_path / "seed.db")
-    try:
-        await seed_reference(repository)
-        again = await seed_reference(repository)
-        for kind, file_name in [
-            (ReferenceKind.CONNECTION_TYPE, "ConnectionTypes.json"),
-            (ReferenceKind.STATUS_TYPE, "StatusTypes.json"),
-            (ReferenceKind.LEVEL, "ChargerTypes.json"),
-            (ReferenceKind.SUPPLY_TYPE, "CurrentTypes.json"),
-        ]:
-            ocm_rows = {r["ID"]: r for r in json.loads((ocm / "reference" / file_name).read_text())}
-            ours = await repository.reference_rows(kind)
-            assert [r.id for r in ours] == sorted(ocm_rows)
-            for row in ours:
-                assert row.title == ocm_rows[row.id]["Title"]
-            assert again[kind].written == 0  # seeding twice changes nothing
-    finally:
-        await repository.close()
+    repository = empty_repository
+    await seed_reference(repository)
+    again = await seed_reference(repository)
+    for kind, file_name in [
+        (ReferenceKind.CONNECTION_TYPE, "ConnectionTypes.json"),
+        (ReferenceKind.STATUS_TYPE, "StatusTypes.json"),
+        (ReferenceKind.LEVEL, "ChargerTypes.json"),
+        (ReferenceKind.SUPPLY_TYPE, "CurrentTypes.json"),
+    ]:
+        ocm_rows = {r["ID"]: r for r in json.loads((ocm / "reference" / file_name).read_text())}
+        ours = await repository.reference_rows(kind)
+        assert [r.id for r in ours] == sorted(ocm_rows)
+        for row in ours:
+            assert row.title == ocm_rows[row.id]["Title"]
+        assert again[kind].written == 0  # seeding twice changes nothing
 
 
 def test_demo_data_is_deterministic_per_seed() -> None:
@@ -73,13 +69,12 @@ def test_demo_data_follows_the_real_mix() -> None:
     assert max(sizes) <= max(profile.connections_per_site)
 
 
-def test_seed_command_with_demo(tmp_path: Path) -> None:
-    db = tmp_path / "demo.db"
-    out = run_cli("seed", "--db", str(db), "--demo", "250", "--seed", "5")
+def test_seed_command_with_demo(database_url: str) -> None:
+    db = database_url
+    out = run_cli("seed", "--database-url", db, "--demo", "250", "--seed", "5")
     assert "connection_type: 42 read, 42 written" in out
     assert "demo: 250 connections (seed 5): 250 written" in out
-    again = run_cli("seed", "--db", str(db), "--demo", "250", "--seed", "5")
+    again = run_cli("seed", "--database-url", db, "--demo", "250", "--seed", "5")
     assert "42 read, 0 written, 42 unchanged" in again
     assert "250 connections (seed 5): 0 written" in again
-    with sqlite3.connect(db) as raw:
-        assert raw.execute("SELECT count(*) FROM connection_info").fetchone()[0] == 250
+    assert fetch_raw(db, "SELECT count(*) FROM connection_info") == [(250,)]

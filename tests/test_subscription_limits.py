@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,11 +34,12 @@ from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
+from gql.repository.factory import open_repository
 from gql.repository.models import ConnectionRecord
-from gql.repository.sqlite import SqliteRepository
 from gql.settings import Settings
 from gql.writes import ConnectionWrites
 from tests.conftest import run_cli
+from tests.databases import copy_database, throwaway_database
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -208,22 +207,22 @@ def next_event(ws: Any, id: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("limits") / "limits.db"
-    run_cli("seed", "--db", str(db), "--demo", "20", "--seed", "1")
-    return db
+def small_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(backend, tmp_path_factory.mktemp("limits")) as db:
+        run_cli("seed", "--database-url", db, "--demo", "20", "--seed", "1")
+        yield db
 
 
 @pytest.fixture
 def serve(
-    small_db: Path, monkeypatch: pytest.MonkeyPatch
+    small_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., contextlib.AbstractContextManager[Server]]:
     monkeypatch.setattr(KeptBroadcaster, "made", [])
     monkeypatch.setattr(gql.app, "InProcessBroadcaster", KeptBroadcaster)
 
     @contextlib.contextmanager
     def start(**settings: Any) -> Iterator[Server]:
-        app = ClientAddressFromHeader(create_app(Settings(db=small_db, **settings)))
+        app = ClientAddressFromHeader(create_app(Settings(database_url=small_db, **settings)))
         with TestClient(app) as client:
             yield Server(client, KeptBroadcaster.made[-1])
 
@@ -316,12 +315,11 @@ mutation SetStatus($id: Int!, $status: Int!) {
 
 
 @pytest.fixture
-async def writable(small_db: Path, tmp_path: Path) -> AsyncIterator[tuple[Context, Context]]:
+async def writable(small_db: str, database_url: str) -> AsyncIterator[tuple[Context, Context]]:
     """A writer's context and a subscriber's, sharing one broadcaster as the app's do."""
-    db = tmp_path / "writes.db"
-    shutil.copy(small_db, db)
-    repository = await SqliteRepository.open(db)
-    settings = Settings(db=db)
+    await copy_database(small_db, database_url)
+    settings = Settings(database_url=database_url)
+    repository = await open_repository(settings)
     references = ReferenceCache(repository)
     broadcaster = InProcessBroadcaster()
     writes = ConnectionWrites(repository, references, broadcaster)

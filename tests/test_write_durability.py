@@ -1,7 +1,8 @@
-"""Writes under real processes: a process killed in the middle of a write's transaction
-leaves nothing of it, a server killed under load keeps every acknowledged write, and many
-concurrent writers and readers on one SQLite file never see `database is locked`, never
-lose an update and never read a half-written row.
+"""Writes under real processes, on each backend: a process killed in the middle of a
+write's transaction leaves nothing of it, a server killed under load keeps every
+acknowledged write, and many concurrent writers and readers on one database (SQLite: one
+file) never see `database is locked`, never lose an update and never read a half-written
+row.
 
 OCM_GQL_STRESS_SECONDS sets how long the stress test runs (default 10)."""
 
@@ -11,7 +12,6 @@ import asyncio
 import itertools
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -27,6 +27,7 @@ import orjson
 import pytest
 
 from tests.conftest import REPO_ROOT, run_cli
+from tests.databases import execute_raw, fetch_dicts, fetch_raw
 from tests.processes import Process, ocm_server
 
 pytestmark = pytest.mark.e2e
@@ -38,19 +39,22 @@ STRESS_SECONDS = float(os.environ.get("OCM_GQL_STRESS_SECONDS", "10"))
 QUIET = {"OCM_GQL_LOG_LEVEL": "warning"}  # the server's output pipe is read only at stop
 
 
-def _seed(db: Path) -> None:
-    run_cli("seed", "--db", str(db), "--demo", "40", "--seed", "1")
+def _seed(db: str) -> None:
+    run_cli("seed", "--database-url", db, "--demo", "40", "--seed", "1")
 
 
-def _key(db: Path, name: str) -> str:
-    [key] = run_cli("keys", "create", "--db", str(db), "--name", name).splitlines()
+def _key(db: str, name: str) -> str:
+    [key] = run_cli("keys", "create", "--database-url", db, "--name", name).splitlines()
     return key
 
 
-def _rows(db: Path) -> dict[int, dict[str, Any]]:
-    with sqlite3.connect(db) as raw:
-        raw.row_factory = sqlite3.Row
-        return {row["id"]: dict(row) for row in raw.execute("SELECT * FROM connection_info")}
+def _rows(db: str) -> dict[int, dict[str, Any]]:
+    return {row["id"]: row for row in fetch_dicts(db, "SELECT * FROM connection_info")}
+
+
+def _whole_shared_row(db: str) -> None:
+    """The shared row starts whole: amps == quantity."""
+    execute_raw(db, f"UPDATE connection_info SET amps = 0, quantity = 0 WHERE id = {SHARED}")
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,11 @@ class Entry:
     after: dict[str, Any] | None
 
 
-def _log(db: Path) -> list[Entry]:
-    with sqlite3.connect(db) as raw:
-        rows = raw.execute(
-            "SELECT id, connection_id, action, actor, before, after FROM connection_change"
-            " ORDER BY id"
-        ).fetchall()
+def _log(db: str) -> list[Entry]:
+    rows = fetch_raw(
+        db,
+        "SELECT id, connection_id, action, actor, before, after FROM connection_change ORDER BY id",
+    )
     return [
         Entry(
             id=row[0],
@@ -82,9 +85,25 @@ def _log(db: Path) -> list[Entry]:
     ]
 
 
-def _integrity(db: Path) -> str:
-    with sqlite3.connect(db) as raw:
-        return str(raw.execute("PRAGMA integrity_check").fetchone()[0])
+def _integrity(db: str) -> str:
+    """The backend's own check of its storage: "ok", or what it found."""
+    if db.startswith("sqlite:///"):
+        [(verdict,)] = fetch_raw(db, "PRAGMA integrity_check")
+        return str(verdict)
+    # amcheck: every table's pages, and every index against its table (an error if not).
+    execute_raw(db, "CREATE EXTENSION IF NOT EXISTS amcheck")
+    public = "c.relnamespace = 'public'::regnamespace"
+    fetch_raw(
+        db,
+        f"SELECT bt_index_check(c.oid, true) FROM pg_class c JOIN pg_am a ON a.oid = c.relam"
+        f" WHERE {public} AND c.relkind = 'i' AND a.amname = 'btree'",
+    )
+    problems = fetch_raw(
+        db,
+        "SELECT c.relname, v.msg FROM pg_class c, verify_heapam(c.oid) v"
+        f" WHERE {public} AND c.relkind = 'r'",
+    )
+    return "ok" if not problems else str(problems)
 
 
 def _visible(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -112,22 +131,24 @@ def _check_chains(entries: list[Entry], rows: dict[int, dict[str, Any]]) -> None
 CRASHER = textwrap.dedent(
     """
     import asyncio, os, sys
-    from pathlib import Path
-    from gql.repository.sqlite import SqliteRepository
+    from gql.repository.factory import open_repository
+    from gql.settings import Settings
+    from tests.transactions import traced
 
     async def main(db: str, action: str, crash_at: str, connection_id: int) -> None:
-        repository = await SqliteRepository.open(Path(db))
-        armed = False
+        repository = await open_repository(Settings(database_url=db))
 
         def listener(sql: str) -> None:
-            if not armed:
-                return
             print(sql.split(" (")[0][:60], file=sys.stderr, flush=True)
             if sql.startswith(crash_at):
                 os._exit(137)
 
-        repository.add_statement_listener(listener)
-        armed = True
+        with traced(repository, listener):
+            await write(repository, action, connection_id)
+            await repository.ping()  # the first statement after COMMIT
+        print("not crashed", file=sys.stderr, flush=True)
+
+    async def write(repository, action: str, connection_id: int) -> None:
         if action == "create":
             await repository.create_connection(
                 {"charge_point_id": 1000000001, "amps": 99, "quantity": 99}, actor="crasher"
@@ -144,8 +165,6 @@ CRASHER = textwrap.dedent(
             )
         else:
             await repository.delete_connection(connection_id, actor="crasher")
-        await repository.ping()  # the first statement after COMMIT
-        print("not crashed", file=sys.stderr, flush=True)
 
     asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
     """
@@ -159,9 +178,9 @@ FIRST_STATEMENT = {
 }
 
 
-def _crash(db: Path, action: str, crash_at: str, connection_id: int) -> str:
+def _crash(db: str, action: str, crash_at: str, connection_id: int) -> str:
     result = subprocess.run(
-        [sys.executable, "-c", CRASHER, str(db), action, crash_at, str(connection_id)],
+        [sys.executable, "-c", CRASHER, db, action, crash_at, str(connection_id)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -175,28 +194,28 @@ def _crash(db: Path, action: str, crash_at: str, connection_id: int) -> str:
 @pytest.mark.parametrize("action", sorted(FIRST_STATEMENT))
 @pytest.mark.parametrize("crash_at", ["INSERT INTO connection_change", "COMMIT"])
 def test_a_crash_inside_the_transaction_leaves_nothing(
-    tmp_path: Path, action: str, crash_at: str
+    database_url: str, action: str, crash_at: str
 ) -> None:
-    db = tmp_path / "crash.db"
+    db = database_url
     _seed(db)
     connection_id = SHARED
     rows_before, log_before = _rows(db), _log(db)
     trace = _crash(db, action, crash_at, connection_id)
     # The write's first statement really ran before the process died.
     lines = trace.splitlines()
-    assert lines[0] == "BEGIN IMMEDIATE", trace
+    assert lines[0].startswith("BEGIN"), trace
     assert any(line.startswith(FIRST_STATEMENT[action]) for line in lines), trace
     assert lines[-1].startswith(crash_at), trace
     assert _integrity(db) == "ok"
     assert _rows(db) == rows_before
     assert _log(db) == log_before
-    # The file is usable at once: no lock or half transaction is left.
-    run_cli("keys", "create", "--db", str(db), "--name", "after-crash")
+    # The database is usable at once: no lock or half transaction is left.
+    run_cli("keys", "create", "--database-url", db, "--name", "after-crash")
 
 
 @pytest.mark.parametrize("action", sorted(FIRST_STATEMENT))
-def test_a_crash_right_after_commit_keeps_all_of_it(tmp_path: Path, action: str) -> None:
-    db = tmp_path / "crash.db"
+def test_a_crash_right_after_commit_keeps_all_of_it(database_url: str, action: str) -> None:
+    db = database_url
     _seed(db)
     rows_before = _rows(db)
     trace = _crash(db, action, "SELECT 1", SHARED)
@@ -462,20 +481,18 @@ async def _run_load(
     return writers, time.monotonic() - started
 
 
-def _stress(tmp_path: Path, servers: int, seconds: float) -> None:
-    """8 writers and 8 readers against ``servers`` server processes on one file; then
-    the file must hold exactly the acknowledged writes."""
-    db = tmp_path / "stress.db"
+def _stress(db: str, folder: Path, servers: int, seconds: float) -> None:
+    """8 writers and 8 readers against ``servers`` server processes on one database;
+    then the database must hold exactly the acknowledged writes."""
     _seed(db)
     keys = {f"writer{i}": _key(db, f"writer{i}") for i in range(8)}
-    with sqlite3.connect(db) as raw:  # the shared row starts whole: amps == quantity
-        raw.execute("UPDATE connection_info SET amps = 0, quantity = 0 WHERE id = ?", (SHARED,))
+    _whole_shared_row(db)
     rows_before = _rows(db)
     tally = Tally()
     running: list[Process] = []
     try:
         for _ in range(servers):
-            running.append(ocm_server("--db", str(db), cwd=tmp_path, env=QUIET))
+            running.append(ocm_server("--database-url", db, cwd=folder, env=QUIET))
         urls = [server.url for server in running]
         writers, elapsed = asyncio.run(_run_load(urls, keys, 8, seconds, tally))
     finally:
@@ -530,25 +547,27 @@ def _stress(tmp_path: Path, servers: int, seconds: float) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_many_writers_and_readers_on_one_file(tmp_path: Path) -> None:
-    _stress(tmp_path, servers=1, seconds=STRESS_SECONDS)
+def test_many_writers_and_readers_on_one_database(database_url: str, tmp_path: Path) -> None:
+    _stress(database_url, tmp_path, servers=1, seconds=STRESS_SECONDS)
 
 
 @pytest.mark.timeout(120)
-def test_two_server_processes_writing_one_file(tmp_path: Path) -> None:
-    """Across processes only SQLite's own locking orders the writers (BEGIN IMMEDIATE
-    and the busy timeout): still no `database is locked`, and nothing lost."""
-    _stress(tmp_path, servers=2, seconds=max(1.0, STRESS_SECONDS / 3))
+def test_two_server_processes_writing_one_database(database_url: str, tmp_path: Path) -> None:
+    """Across processes only the database orders the writers (SQLite: BEGIN IMMEDIATE
+    and the busy timeout; PostgreSQL: row locks): still no `database is locked`, and
+    nothing lost."""
+    _stress(database_url, tmp_path, servers=2, seconds=max(1.0, STRESS_SECONDS / 3))
 
 
 @pytest.mark.timeout(120)
-def test_a_server_killed_under_load_keeps_every_acknowledged_write(tmp_path: Path) -> None:
-    db = tmp_path / "killed.db"
+def test_a_server_killed_under_load_keeps_every_acknowledged_write(
+    database_url: str, tmp_path: Path
+) -> None:
+    db = database_url
     _seed(db)
     keys = {f"writer{i}": _key(db, f"writer{i}") for i in range(4)}
-    with sqlite3.connect(db) as raw:
-        raw.execute("UPDATE connection_info SET amps = 0, quantity = 0 WHERE id = ?", (SHARED,))
-    server = ocm_server("--db", str(db), cwd=tmp_path, env=QUIET)
+    _whole_shared_row(db)
+    server = ocm_server("--database-url", db, cwd=tmp_path, env=QUIET)
     tally = Tally()
     in_flight: list[str] = []
 
@@ -599,8 +618,8 @@ def test_a_server_killed_under_load_keeps_every_acknowledged_write(tmp_path: Pat
         assert len(acks) <= len(logged) <= len(acks) + 1, writer
         for entry, ack in zip(logged, acks, strict=False):
             assert _entry_matches(entry, ack), (entry, ack)
-    # The file serves again at once.
-    again = ocm_server("--db", str(db), cwd=tmp_path, env=QUIET)
+    # The database serves again at once.
+    again = ocm_server("--database-url", db, cwd=tmp_path, env=QUIET)
     try:
         answer = httpx2.post(
             f"{again.url}/graphql",
@@ -633,15 +652,15 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_keys_made_and_revoked_by_the_cli_take_effect_in_a_running_server(
-    tmp_path: Path,
+    database_url: str, tmp_path: Path
 ) -> None:
-    """The server checks every request's key against the file: a key made by another
+    """The server checks every request's key against the database: a key made by another
     process works at once, and a revoked one stops working at once."""
-    db = tmp_path / "live.db"
+    db = database_url
     _seed(db)
-    server = ocm_server("--db", str(db), cwd=tmp_path, env=QUIET)
+    server = ocm_server("--database-url", db, cwd=tmp_path, env=QUIET)
     try:
-        made = _cli("keys", "create", "--db", str(db), "--name", "live")
+        made = _cli("keys", "create", "--database-url", db, "--name", "live")
         assert made.returncode == 0, made.stderr
         key = made.stdout.strip()
 
@@ -655,7 +674,7 @@ def test_keys_made_and_revoked_by_the_cli_take_effect_in_a_running_server(
             return body
 
         assert set_amps(1)["data"]["updateConnectionInfo"]["connectionInfo"]["amps"] == 1
-        revoked = _cli("keys", "revoke", "--db", str(db), "live")
+        revoked = _cli("keys", "revoke", "--database-url", db, "live")
         assert revoked.returncode == 0, revoked.stderr
         refused = set_amps(2)
         assert refused["data"] is None

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +64,14 @@ class Process:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        # Read as it comes: a full pipe would block the child's next log line, and with
+        # it the whole server (an access line per request fills 64 KiB soon enough).
+        self._output: list[str] = []
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(
+            target=self._output.extend, args=(self.process.stdout,), daemon=True
+        )
+        self._reader.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -78,14 +87,16 @@ class Process:
         raise AssertionError(f"{command[:3]} was not ready in {timeout} s:\n{output}")
 
     def stop(self) -> str:
+        """Stops the process (SIGTERM, then SIGKILL after 20 s); returns all it printed."""
         if self.process.poll() is None:
             self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return output or ""
+            self.process.wait()
+        self._reader.join(timeout=20)
+        return "".join(self._output)
 
 
 def ocm_server(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Process:

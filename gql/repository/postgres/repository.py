@@ -48,7 +48,6 @@ from gql.repository.models import (
     ReferenceKind,
     ReferenceRecord,
     SiteRecord,
-    SortOrder,
     WriteCounts,
 )
 from gql.repository.postgres.errors import UNREACHABLE, open_failure
@@ -58,22 +57,19 @@ from gql.repository.rows import (
     CONNECTION_COLUMNS,
     CONNECTION_WRITE_COLUMNS,
     LARGEST_CONNECTION_ID_SQL,
-    ORDER_KEYS,
     SITE_COLUMNS,
     TABLES,
     Table,
     api_key_record,
     change_record,
     connection_write_row,
-    id_conditions,
-    power_range,
     reference_columns,
     reference_record,
-    seek_values,
     snapshot,
     stored_values,
     writable_source_columns,
 )
+from gql.repository.statements import SELECT_CONNECTIONS, count_statement, page_statement
 from gql.repository.url import hide_password
 from gql.seed_files import migration_files
 
@@ -86,7 +82,6 @@ CONNECT_TIMEOUT_SECONDS: Final = 5.0
 # Taken by every process that migrates, so two starting at once migrate one after the other.
 _MIGRATION_LOCK: Final = 0x6F636D67716C  # "ocmgql"
 
-_SELECT_CONNECTIONS: Final = f"SELECT {', '.join(CONNECTION_COLUMNS)} FROM connection_info"
 
 # Column types, for the arrays a batch is sent as.
 _TYPES: Final[dict[str, str]] = {
@@ -110,7 +105,7 @@ _TYPES: Final[dict[str, str]] = {
 # A cursor's sort key as sent: its id may be any 64-bit integer (a cursor made elsewhere
 # or by hand), which an integer parameter would refuse with an error; compared as bigint
 # it simply finds no row, as on SQLite. The index serves the comparison all the same.
-_SEEK_TYPES: Final[dict[str, str]] = {
+_PARAM_TYPES: Final[dict[str, str]] = {
     "id": "bigint",
     "power_sort_asc": "double precision",
     "power_sort_desc": "double precision",
@@ -277,39 +272,16 @@ class PostgresRepository:
     # -- reads ---------------------------------------------------------------------------
 
     async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]:
-        rows = await self._fetch(f"{_SELECT_CONNECTIONS} WHERE id = ANY($1::integer[])", list(ids))
+        rows = await self._fetch(f"{SELECT_CONNECTIONS} WHERE id = ANY($1::integer[])", list(ids))
         return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
-        where, params = _filter_sql(query.filter, query.order)
-        columns, order_descending = ORDER_KEYS[query.order]
-        descending = order_descending != query.backward
-        for bound, is_after in ((query.after, True), (query.before, False)):
-            if bound is None:
-                continue
-            # "After" in the order means a greater key when ascending, smaller when not.
-            operator = ">" if is_after != order_descending else "<"
-            if query.inclusive:
-                operator += "="
-            placeholders = []
-            for column, value in zip(columns, seek_values(bound), strict=True):
-                params.append(value)
-                placeholders.append(f"${len(params)}::{_SEEK_TYPES[column]}")
-            where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
-        direction = " DESC" if descending else ""
-        params.append(query.limit)
-        sql = (
-            f"{_SELECT_CONNECTIONS}{_where(where)}"
-            f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT ${len(params)}"
-        )
-        rows = await self._fetch(sql, *params)
-        return list(map(ConnectionRecord._make, rows))
+        sql, params = page_statement(query, _DIALECT)
+        return list(map(ConnectionRecord._make, await self._fetch(sql, *params)))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
-        where, params = _filter_sql(filter)
-        return int(
-            await self._fetchval(f"SELECT count(*) FROM connection_info{_where(where)}", *params)
-        )
+        sql, params = count_statement(filter, _DIALECT)
+        return int(await self._fetchval(sql, *params))
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
         sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
@@ -634,31 +606,15 @@ def _unreachable(error: BaseException) -> ServerUnreachable:
     return ServerUnreachable(open_failure(error))
 
 
-def _filter_sql(
-    filter: ConnectionFilter, order: SortOrder = SortOrder.ID_ASC
-) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    for column, values in id_conditions(filter):
+class _PostgresDialect:
+    def param(self, params: list[Any], value: Any, column: str | None = None) -> str:
+        params.append(value)
+        cast = _PARAM_TYPES.get(column or "")
+        return f"${len(params)}::{cast}" if cast else f"${len(params)}"
+
+    def in_list(self, params: list[Any], column: str, values: Sequence[int]) -> str:
         params.append(list(values))
-        where.append(f"{column} = ANY(${len(params)}::integer[])")
-    power = power_range(filter, order)
-    if power is not None:
-        column, lowest, highest = power
-        params.extend((lowest, highest))
-        where.append(f"{column} BETWEEN ${len(params) - 1} AND ${len(params)}")
-    if filter.is_operational is not None:
-        params.append(filter.is_operational)
-        where.append(
-            f"status_type_id IN (SELECT id FROM status_type WHERE is_operational = ${len(params)})"
-        )
-    if filter.is_fast_charge_capable is not None:
-        params.append(filter.is_fast_charge_capable)
-        where.append(
-            f"level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = ${len(params)})"
-        )
-    return where, params
+        return f"{column} = ANY(${len(params)}::integer[])"
 
 
-def _where(clauses: list[str]) -> str:
-    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+_DIALECT: Final = _PostgresDialect()

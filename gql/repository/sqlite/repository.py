@@ -41,31 +41,26 @@ from gql.repository.models import (
     ReferenceKind,
     ReferenceRecord,
     SiteRecord,
-    SortOrder,
     WriteCounts,
 )
 from gql.repository.rows import (
     API_KEY_COLUMNS,
     CHANGE_COLUMNS,
-    CONNECTION_COLUMNS,
     CONNECTION_WRITE_COLUMNS,
     LARGEST_CONNECTION_ID_SQL,
-    ORDER_KEYS,
     SITE_COLUMNS,
     TABLES,
     Table,
     api_key_record,
     change_record,
     connection_write_row,
-    id_conditions,
-    power_range,
     reference_columns,
     reference_record,
-    seek_values,
     snapshot,
     stored_values,
     writable_source_columns,
 )
+from gql.repository.statements import SELECT_CONNECTIONS, count_statement, page_statement
 from gql.seed_files import migration_files
 
 T = TypeVar("T")
@@ -74,8 +69,6 @@ T = TypeVar("T")
 STATISTICS_AFTER_ROWS: Final = 1000
 # SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
 _LOCK_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-
-_SELECT_CONNECTIONS: Final = f"SELECT {', '.join(CONNECTION_COLUMNS)} FROM connection_info"
 
 
 class SqliteRepository:
@@ -244,41 +237,20 @@ class SqliteRepository:
     # -- reads ---------------------------------------------------------------------------
 
     async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]:
-        sql = f"{_SELECT_CONNECTIONS} WHERE id IN (SELECT value FROM json_each(?))"
+        sql = f"{SELECT_CONNECTIONS} WHERE id IN (SELECT value FROM json_each(?))"
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql, (_json_list(ids),))
         return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
-        where, params = _filter_sql(query.filter, query.order)
-        columns, order_descending = ORDER_KEYS[query.order]
-        descending = order_descending != query.backward
-        for bound, is_after in ((query.after, True), (query.before, False)):
-            if bound is None:
-                continue
-            # "After" in the order means a greater key when ascending, smaller when not.
-            operator = ">" if is_after != order_descending else "<"
-            if query.inclusive:
-                operator += "="
-            values = seek_values(bound)
-            where.append(f"({', '.join(columns)}) {operator} ({', '.join('?' * len(values))})")
-            params.extend(values)
-        direction = " DESC" if descending else ""
-        sql = (
-            f"{_SELECT_CONNECTIONS}{_where(where)}"
-            f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT ?"
-        )
-        params.append(query.limit)
+        sql, params = page_statement(query, _DIALECT)
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql, params)
         return list(map(ConnectionRecord._make, rows))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
-        where, params = _filter_sql(filter)
         async with self._reader() as connection:
-            return await _scalar(
-                connection, f"SELECT count(*) FROM connection_info{_where(where)}", params
-            )
+            return await _scalar(connection, *count_statement(filter, _DIALECT))
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
         sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
@@ -544,7 +516,7 @@ async def _connection_row(
     connection: aiosqlite.Connection, connection_id: int
 ) -> ConnectionRecord | None:
     rows = list(
-        await connection.execute_fetchall(f"{_SELECT_CONNECTIONS} WHERE id = ?", (connection_id,))
+        await connection.execute_fetchall(f"{SELECT_CONNECTIONS} WHERE id = ?", (connection_id,))
     )
     return ConnectionRecord._make(rows[0]) if rows else None
 
@@ -578,30 +550,17 @@ def _upsert_sql(table: str, columns: Sequence[str]) -> str:
     )
 
 
-def _filter_sql(
-    filter: ConnectionFilter, order: SortOrder = SortOrder.ID_ASC
-) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    for column, values in id_conditions(filter):
-        where.append(f"{column} IN (SELECT value FROM json_each(?))")
+class _SqliteDialect:
+    def param(self, params: list[Any], value: Any, column: str | None = None) -> str:
+        params.append(value)
+        return "?"
+
+    def in_list(self, params: list[Any], column: str, values: Sequence[int]) -> str:
         params.append(_json_list(values))
-    power = power_range(filter, order)
-    if power is not None:
-        column, lowest, highest = power
-        where.append(f"{column} BETWEEN ? AND ?")
-        params.extend((lowest, highest))
-    if filter.is_operational is not None:
-        where.append("status_type_id IN (SELECT id FROM status_type WHERE is_operational = ?)")
-        params.append(int(filter.is_operational))
-    if filter.is_fast_charge_capable is not None:
-        where.append("level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = ?)")
-        params.append(int(filter.is_fast_charge_capable))
-    return where, params
+        return f"{column} IN (SELECT value FROM json_each(?))"
 
 
-def _where(clauses: list[str]) -> str:
-    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+_DIALECT: Final = _SqliteDialect()
 
 
 def _json_list(values: Iterable[int]) -> str:

@@ -1,0 +1,89 @@
+"""The statements of a page and of a count, written once for every backend, so that
+both seek, filter and order alike (a cursor made on one must work on the other). A
+backend's Dialect writes the parts that differ: placeholders and lists of ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
+
+from gql.repository.models import ConnectionFilter, PageQuery, SortOrder
+from gql.repository.rows import (
+    CONNECTION_COLUMNS,
+    ORDER_KEYS,
+    id_conditions,
+    power_range,
+    seek_values,
+)
+
+SELECT_CONNECTIONS: Final = f"SELECT {', '.join(CONNECTION_COLUMNS)} FROM connection_info"
+
+
+class Dialect(Protocol):
+    def param(self, params: list[Any], value: Any, column: str | None = None) -> str:
+        """Appends ``value`` to ``params`` and returns its placeholder; ``column`` names
+        the column it is compared with, when there is one."""
+        ...
+
+    def in_list(self, params: list[Any], column: str, values: Sequence[int]) -> str:
+        """The condition that ``column`` is one of ``values``, its parameter appended."""
+        ...
+
+
+def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
+    """The keyset page: the filter, the seek past each bound, the order, the limit."""
+    params: list[Any] = []
+    where = _conditions(query.filter, query.order, dialect, params)
+    columns, order_descending = ORDER_KEYS[query.order]
+    for bound, is_after in ((query.after, True), (query.before, False)):
+        if bound is None:
+            continue
+        # "After" in the order means a greater key when ascending, smaller when not.
+        operator = ">" if is_after != order_descending else "<"
+        if query.inclusive:
+            operator += "="
+        placeholders = [
+            dialect.param(params, value, column)
+            for column, value in zip(columns, seek_values(bound), strict=True)
+        ]
+        where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
+    direction = " DESC" if order_descending != query.backward else ""
+    limit = dialect.param(params, query.limit)
+    sql = (
+        f"{SELECT_CONNECTIONS}{_where(where)}"
+        f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT {limit}"
+    )
+    return sql, params
+
+
+def count_statement(filter: ConnectionFilter, dialect: Dialect) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    where = _conditions(filter, SortOrder.ID_ASC, dialect, params)
+    return f"SELECT count(*) FROM connection_info{_where(where)}", params
+
+
+def _conditions(
+    filter: ConnectionFilter, order: SortOrder, dialect: Dialect, params: list[Any]
+) -> list[str]:
+    where = [dialect.in_list(params, column, values) for column, values in id_conditions(filter)]
+    power = power_range(filter, order)
+    if power is not None:
+        column, lowest, highest = power
+        low = dialect.param(params, lowest, column)
+        high = dialect.param(params, highest, column)
+        where.append(f"{column} BETWEEN {low} AND {high}")
+    if filter.is_operational is not None:
+        operational = dialect.param(params, filter.is_operational)
+        where.append(
+            f"status_type_id IN (SELECT id FROM status_type WHERE is_operational = {operational})"
+        )
+    if filter.is_fast_charge_capable is not None:
+        fast = dialect.param(params, filter.is_fast_charge_capable)
+        where.append(
+            f"level_id IN (SELECT id FROM level_type WHERE is_fast_charge_capable = {fast})"
+        )
+    return where
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -70,7 +70,10 @@ async def copy_database(
     try:
         writer = await _open(settings, target, "target")
         try:
-            rows = await _copy(reader, writer, target, replace, copied, batch_size)
+            try:
+                rows = await _copy(reader, writer, target, replace, copied, batch_size)
+            except (Unavailable, WriteConflict) as error:
+                raise CopyError(_line(f"nothing was copied to {target}: {error}")) from None
         finally:
             await writer.close()
     finally:
@@ -86,20 +89,6 @@ async def _open(settings: Settings, database: DatabaseUrl, role: str) -> Reposit
 
 
 async def _copy(
-    source: Repository,
-    target: Repository,
-    target_url: DatabaseUrl,
-    replace: bool,
-    copied: Copied,
-    batch_size: int,
-) -> dict[str, int]:
-    try:
-        return await _checked_copy(source, target, target_url, replace, copied, batch_size)
-    except (Unavailable, WriteConflict) as error:
-        raise CopyError(_line(f"nothing was copied to {target_url}: {error}")) from None
-
-
-async def _checked_copy(
     source: Repository,
     target: Repository,
     target_url: DatabaseUrl,

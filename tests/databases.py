@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from gql.repository.factory import open_repository
-from gql.repository.rows import TABLES, Table
+from gql import copying
+from gql.repository.url import DatabaseUrl
 from gql.settings import Settings
 
 BACKENDS = ("sqlite", "postgres")
@@ -123,20 +123,10 @@ def throwaway_database(backend: str, folder: Path) -> Iterator[str]:
 
 async def copy_database(source_url: str, target_url: str) -> None:
     """Every table of ``source_url`` into the new database ``target_url`` (either backend),
-    through the repositories' own dump and load, so a test can change its copy freely."""
-    source = await open_repository(Settings(database_url=source_url))
-    target = await open_repository(Settings(database_url=target_url))
-    try:
-
-        async def batches() -> AsyncIterator[tuple[Table, list[tuple[Any, ...]]]]:
-            for table in TABLES:
-                async for batch in source.dump_table(table, batch_size=5000):
-                    yield table, batch
-
-        await target.load_tables(batches(), replace=True)
-    finally:
-        await target.close()
-        await source.close()
+    as `ocm-gql copy` does it, so a test can change its copy freely."""
+    await copying.copy_database(
+        Settings(), DatabaseUrl.parse(source_url), DatabaseUrl.parse(target_url), replace=True
+    )
 
 
 def fetch_raw(url: str, sql: str) -> list[tuple[Any, ...]]:

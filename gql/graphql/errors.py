@@ -53,16 +53,22 @@ class UserInputError(GraphQLError):
         super().__init__(message, extensions=extensions)
 
 
-def with_code(error: GraphQLError, code: str, **extensions: Any) -> GraphQLError:
+def replaced(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:
+    """The same error (where it happened, what caused it) told with another message and
+    extensions."""
     return GraphQLError(
-        error.message,
+        message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
         original_error=error.original_error,
-        extensions={**(error.extensions or {}), "code": code, **extensions},
+        extensions=extensions,
     )
+
+
+def with_code(error: GraphQLError, code: str, **extensions: Any) -> GraphQLError:
+    return replaced(error, error.message, {**(error.extensions or {}), "code": code, **extensions})
 
 
 def with_syntax_code(error: GraphQLSyntaxError) -> GraphQLError:
@@ -88,29 +94,17 @@ def clip_message(message: str) -> str:
 def clipped(error: GraphQLError) -> GraphQLError:
     if len(error.message) <= MAX_MESSAGE_CHARS:
         return error
-    return GraphQLError(
-        clip_message(error.message),
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions=error.extensions,
-    )
+    return replaced(error, clip_message(error.message), error.extensions)
 
 
 def busy(error: GraphQLError) -> GraphQLError:
     """Another process (an import, say) held the database's write lock past the busy
     timeout: not a bug, and the same request is likely to succeed a moment later."""
-    return GraphQLError(
+    return replaced(
+        error,
         "The database is busy: another process held its write lock for too long. Nothing "
         "was changed; try again shortly.",
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions={"code": DATABASE_BUSY, "retryable": True},
+        {"code": DATABASE_BUSY, "retryable": True},
     )
 
 
@@ -137,14 +131,10 @@ def unreachable(error: GraphQLError) -> GraphQLError:
     pool reconnects once it is back. Its own words go to the log (one line, no password),
     not to the client. A write cut off at its commit may or may not have been made."""
     _log_unreachable(error.message)
-    return GraphQLError(
+    return replaced(
+        error,
         "The database cannot be reached right now; try again shortly.",
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions={"code": SERVICE_UNAVAILABLE, "retryable": True},
+        {"code": SERVICE_UNAVAILABLE, "retryable": True},
     )
 
 

@@ -4,13 +4,14 @@ backend's Dialect writes the parts that differ: placeholders and lists of ids.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol
 
 from gql.repository.models import ConnectionFilter, PageQuery, SortOrder
 from gql.repository.rows import (
     CONNECTION_COLUMNS,
     ORDER_KEYS,
+    Table,
     id_conditions,
     power_range,
     seek_values,
@@ -60,6 +61,30 @@ def count_statement(filter: ConnectionFilter, dialect: Dialect) -> tuple[str, li
     params: list[Any] = []
     where = _conditions(filter, SortOrder.ID_ASC, dialect, params)
     return f"SELECT count(*) FROM connection_info{_where(where)}", params
+
+
+async def dumped(
+    table: Table,
+    batch_size: int,
+    dialect: Dialect,
+    fetch: Callable[..., Awaitable[Sequence[Sequence[Any]]]],
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """A whole table in key order, in batches of plain rows: each batch one short read
+    (``fetch(sql, *params)``) that seeks past the last key of the one before."""
+    params: list[Any] = []
+    after = dialect.param(params, table.key_floor, table.key)
+    limit = dialect.param(params, batch_size)
+    sql = (
+        f"SELECT {', '.join(table.columns)} FROM {table.name}"
+        f" WHERE {table.key} > {after} ORDER BY {table.key} LIMIT {limit}"
+    )
+    key_at = table.columns.index(table.key)
+    while True:
+        found = await fetch(sql, *params)
+        if not found:
+            return
+        yield [table.plain(row) for row in found]
+        params[0] = found[-1][key_at]
 
 
 def _conditions(

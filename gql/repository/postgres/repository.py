@@ -69,7 +69,12 @@ from gql.repository.rows import (
     stored_values,
     writable_source_columns,
 )
-from gql.repository.statements import SELECT_CONNECTIONS, count_statement, page_statement
+from gql.repository.statements import (
+    SELECT_CONNECTIONS,
+    count_statement,
+    dumped,
+    page_statement,
+)
 from gql.repository.url import hide_password
 from gql.seed_files import migration_files
 
@@ -466,23 +471,8 @@ class PostgresRepository:
         any_rows = " OR ".join(f"EXISTS (SELECT 1 FROM {table.name})" for table in TABLES)
         return not await self._fetchval(f"SELECT {any_rows}")
 
-    async def dump_table(
-        self, table: Table, *, batch_size: int
-    ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        # The floor (below every key) is typed bigint: as the column's int4 it overflows.
-        floor_type = "bigint" if isinstance(table.key_floor, int) else "text"
-        sql = (
-            f"SELECT {', '.join(table.columns)} FROM {table.name}"
-            f" WHERE {table.key} > $1::{floor_type} ORDER BY {table.key} LIMIT $2"
-        )
-        last: Any = table.key_floor
-        key_at = table.columns.index(table.key)
-        while True:
-            found = await self._fetch(sql, last, batch_size)
-            if not found:
-                return
-            yield [table.plain(row) for row in found]
-            last = found[-1][key_at]
+    def dump_table(self, table: Table, *, batch_size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        return dumped(table, batch_size, _DIALECT, self._fetch)
 
     async def load_tables(
         self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool

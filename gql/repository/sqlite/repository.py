@@ -60,7 +60,12 @@ from gql.repository.rows import (
     stored_values,
     writable_source_columns,
 )
-from gql.repository.statements import SELECT_CONNECTIONS, count_statement, page_statement
+from gql.repository.statements import (
+    SELECT_CONNECTIONS,
+    count_statement,
+    dumped,
+    page_statement,
+)
 from gql.seed_files import migration_files
 
 T = TypeVar("T")
@@ -439,22 +444,13 @@ class SqliteRepository:
                     return False
         return True
 
-    async def dump_table(
-        self, table: Table, *, batch_size: int
-    ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        # Keyset batches by id: each is one short read, and the reader goes back to the pool.
-        sql = (
-            f"SELECT {', '.join(table.columns)} FROM {table.name}"
-            f" WHERE {table.key} > ? ORDER BY {table.key} LIMIT ?"
-        )
-        last: Any = table.key_floor
-        while True:
-            async with self._reader() as connection:
-                found = list(await connection.execute_fetchall(sql, (last, batch_size)))
-            if not found:
-                return
-            yield [table.plain(row) for row in found]
-            last = found[-1][table.columns.index(table.key)]
+    def dump_table(self, table: Table, *, batch_size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+        return dumped(table, batch_size, _DIALECT, self._read)
+
+    async def _read(self, sql: str, *params: Any) -> list[Any]:
+        # Each read takes a reader and gives it back: a dump holds none between batches.
+        async with self._reader() as connection:
+            return list(await connection.execute_fetchall(sql, params))
 
     async def load_tables(
         self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool

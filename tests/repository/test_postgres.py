@@ -20,6 +20,7 @@ from gql.seed_files import migration_files
 from gql.seeding import seed_demo, seed_reference
 from tests.conftest import REPO_ROOT
 from tests.databases import throwaway_postgres
+from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order
 
 
 @pytest.fixture
@@ -115,18 +116,8 @@ async def demo(demo_url: str) -> AsyncIterator[tuple[PostgresRepository, list[An
     await repository.close()
 
 
-@pytest.mark.parametrize("order", list(SortOrder))
-@pytest.mark.parametrize(
-    "condition",
-    [
-        ConnectionFilter(),
-        ConnectionFilter(min_power_kw=20, max_power_kw=60),
-        ConnectionFilter(connection_type_ids=[25]),
-        ConnectionFilter(charge_point_ids=[1_000_000_001]),
-        ConnectionFilter(is_operational=True),
-    ],
-    ids=["none", "power", "type", "site", "operational"],
-)
+@each_page
+@each_filter
 async def test_pages_are_seeks_on_an_index(
     demo: tuple[PostgresRepository, list[Any]], order: SortOrder, condition: ConnectionFilter
 ) -> None:
@@ -145,6 +136,6 @@ async def test_pages_are_seeks_on_an_index(
     finally:
         await connection.close()
     assert "Seq Scan on connection_info" not in plan, plan
-    if condition == ConnectionFilter() or (condition.min_power_kw and order.by_power):
+    if one_index_serves_seek_and_order(order, condition):
         assert "Sort" not in plan, plan
         assert "Index Scan" in plan, plan

@@ -25,6 +25,7 @@ from gql.repository.sqlite import SqliteRepository
 from gql.seed_files import migration_files
 from gql.seeding import seed_reference
 from tests.conftest import run_cli
+from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order
 
 
 @pytest.fixture(scope="module")
@@ -73,18 +74,8 @@ async def test_refuses_a_database_from_a_newer_version(tmp_path: Path) -> None:
         await SqliteRepository.open(db)
 
 
-@pytest.mark.parametrize("order", list(SortOrder))
-@pytest.mark.parametrize(
-    "condition",
-    [
-        ConnectionFilter(),
-        ConnectionFilter(min_power_kw=20, max_power_kw=60),
-        ConnectionFilter(connection_type_ids=[25]),
-        ConnectionFilter(charge_point_ids=[1_000_000_001]),
-        ConnectionFilter(is_operational=True),
-    ],
-    ids=["none", "power", "type", "site", "operational"],
-)
+@each_page
+@each_filter
 async def test_pages_are_seeks_on_an_index(
     demo_file: Path, order: SortOrder, condition: ConnectionFilter
 ) -> None:
@@ -107,7 +98,7 @@ async def test_pages_are_seeks_on_an_index(
     ), plan
     # The seek and the order (and a power range on the same key) are served by one
     # index: no scan of earlier rows, no sort.
-    if condition == ConnectionFilter() or (condition.min_power_kw and order.by_power):
+    if one_index_serves_seek_and_order(order, condition):
         assert "TEMP B-TREE" not in plan, plan
         assert "SEARCH" in plan, plan
 

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     follow a write in the same request, go to the primary."""
     database_pool_size: AtLeastOne = 10
     """Most connections a PostgreSQL pool opens (per process, per URL)."""
+    workers: AtLeastOne = 1
+    """Server processes `serve` runs on one port (uvicorn's process manager). Beyond one,
+    set `redis_url` so they share live events, caches and limits."""
+    redis_url: str | None = None
+    """Redis shared by several server processes or replicas (`redis://host:6379/0`): live
+    events, reference-cache invalidation, persisted queries and rate limits go through it.
+    Unset: all of these stay within each process."""
+    redis_key_prefix: str = "ocm-gql:"
+    """Prefix of every key and channel this server uses in Redis, so several deployments
+    (or tests) can share one Redis."""
+    apq_ttl_seconds: AtLeastOne = 86_400
+    """With Redis: how long a persisted query is kept after its last use."""
     host: str = "127.0.0.1"
     """Address `serve` listens on."""
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
@@ -204,6 +216,15 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # Path("") would silently be the working directory.
         return None if value == "" else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("database_url", "database_read_url")
     @classmethod

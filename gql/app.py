@@ -36,6 +36,7 @@ from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
+from gql.redis_link import RedisLink
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository, Unavailable
 from gql.repository.factory import open_repository
@@ -78,6 +79,9 @@ class Services:
 
 def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_repository) -> Starlette:
     services = Services()
+    # Shared state of several processes; None keeps everything within this one. The
+    # client connects on first use, so making it here costs nothing.
+    redis = RedisLink.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -95,6 +99,8 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         finally:
             trimmer.cancel()
             await services.repository.close()
+            if redis is not None:
+                await redis.close()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": VERSION})

@@ -293,6 +293,10 @@ def test_sigterm_stops_every_process_after_in_flight_requests(db: Path, tmp_path
         output = server.stop()
     assert server.process.returncode == 0, output
     assert "(2 workers)" in output
+    # Without OCM_GQL_REDIS_URL, one line says what each worker keeps to itself.
+    [warning] = [line for line in output.splitlines() if "without OCM_GQL_REDIS_URL" in line]
+    assert "live subscription events" in warning
+    assert "rate limits" in warning
     assert "Traceback" not in output
     assert output.count("Application shutdown complete") == 2
     # No process is left behind.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from tests.processes import Process, ocm_server
 from tests.test_serve_lifecycle import RawRequest
 from tests.test_write_durability import (
     QUIET,
+    SHARED,
+    UPDATE,
     Tally,
     WriterTask,
     _key,
@@ -304,3 +307,45 @@ def test_sigterm_stops_every_process_after_in_flight_requests(db: Path, tmp_path
     while any(_alive(pid) for pid in family):
         assert time.monotonic() < deadline, [pid for pid in family if _alive(pid)]
         time.sleep(0.1)
+
+
+def test_a_lock_held_past_the_busy_timeout_is_a_coded_error(
+    db: Path, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """Another process holding the write lock past OCM_GQL_BUSY_TIMEOUT_MS: every worker
+    answers DATABASE_BUSY (retryable), never `database is locked`; then the write goes in."""
+    env = {**QUIET, "OCM_GQL_BUSY_TIMEOUT_MS": "200"}
+    server = ocm_server("--db", str(db), *WORKERS, cwd=tmp_path, env=env)
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        workers = _wait_for_workers(server, 2)
+
+        def set_amps(client: httpx2.Client, amps: int) -> httpx2.Response:
+            variables = {"id": SHARED, "input": {"amps": amps}}
+            return client.post("/graphql", json={"query": UPDATE, "variables": variables})
+
+        headers = {"X-API-Key": keys["writer0"]}
+        clients = [httpx2.Client(base_url=server.url, headers=headers, timeout=30)]
+        holder.execute("BEGIN IMMEDIATE")  # another process's write, holding the lock
+        # A connection to each worker: the kernel picks the worker, so open until both.
+        answered: set[int] = set()
+        while answered != workers:
+            assert len(clients) < 200
+            before = _server_sockets(server.port, "01")
+            response = set_amps(clients[-1], 1)
+            [new] = _server_sockets(server.port, "01") - before
+            answered.add(_holder(new, workers))
+            assert response.status_code == 200
+            assert "locked" not in response.text
+            [error] = response.json()["errors"]
+            assert error["extensions"] == {"code": "DATABASE_BUSY", "retryable": True}
+            clients.append(httpx2.Client(base_url=server.url, headers=headers, timeout=30))
+        holder.execute("ROLLBACK")
+        answer = set_amps(clients[0], 2).json()
+        assert answer["data"]["updateConnectionInfo"]["connectionInfo"]["amps"] == 2
+        for client in clients:
+            client.close()
+    finally:
+        holder.close()
+        output = server.stop()
+    assert "locked" not in output

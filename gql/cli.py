@@ -17,7 +17,6 @@ from typing import get_args
 from gql.copying import CopyError, TargetNotEmpty, copy_database
 from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
-from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
 from gql.observability.logging import configure_logging
 from gql.open_files import raise_open_file_limit
 from gql.progress import Progress
@@ -313,8 +312,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     if workers == 1:
-        keep_large_allocations_returnable()
-        freeze_startup_objects()
         serve_here(settings, app, listener)
         return 0
     if settings.redis_url is None:

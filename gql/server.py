@@ -37,7 +37,9 @@ PER_PROCESS_WITHOUT_REDIS = (
 
 
 def serve_here(settings: Settings, app: Starlette, listener: socket.socket) -> None:
-    """Serves ``app`` in this process until SIGTERM or SIGINT."""
+    """Serves ``app``, built already, in this process until SIGTERM or SIGINT."""
+    keep_large_allocations_returnable()
+    freeze_startup_objects()
     config = uvicorn.Config(app, **_options(settings))
     uvicorn.Server(config).run(sockets=[listener])
 
@@ -53,8 +55,9 @@ def serve_workers(settings: Settings, listener: socket.socket) -> bool:
 
 def worker_app(settings: Settings) -> Starlette:
     """A worker's app, built in the worker (uvicorn calls this as the app factory). The
-    memory settings are per process: glibc's threshold, and the collector's view of what
-    lives as long as the process. The open-file limit the parent raised is inherited."""
+    memory settings are per process, as in `serve_here`: glibc's threshold, and the
+    collector's view of what lives as long as the process. The open-file limit the
+    parent raised is inherited."""
     configure_logging(settings.log_level)
     keep_large_allocations_returnable()
     app = create_app(settings)

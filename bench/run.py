@@ -3,7 +3,7 @@
 Usage, from the repository root:
 
     .venv/bin/python bench/run.py [--quick] [--rows N] [--duration S] [--rounds N]
-        [--warmup S] [--load auto|wrk|python]
+        [--warmup S] [--load auto|wrk|python] [--workers N]
 
 Serves a generated dataset (1,000,000 connections with their sites by default, made once
 with `ocm-gql seed --demo N` and cached in bench/.cache) from `ocm-gql serve` and from
@@ -13,6 +13,11 @@ with a load generator in its own process (Debian's `wrk`, or bench/load.py) at a
 concurrency for a fixed time. It prints requests/s, p50/p99 latency, the ratio
 server/floor per scenario, the peak RSS of both servers, and PASS/FAIL against the
 targets; the results also go to bench/results/latest.json.
+
+With `--workers N` it measures scaling instead: `ocm-gql serve --workers N` beside
+`ocm-gql serve --workers 1`, on the same data in the same run, at concurrency 16 for pages
+of 100 and 1,000; it prints requests/s of both, the ratio, requests/s per worker, and the
+CPU the servers and the load generator used (results in bench/results/latest-workers.json).
 
 The exit code is 0 whenever the measurements were made, targets met or not; 1 on an
 error, including a body that differs between the server and the floor.
@@ -76,6 +81,9 @@ FILTER_ORDER = "POWER_KW_DESC"
 RATIO_TARGET = 0.5  # server/floor throughput, pages of 100 and 1,000, c=1 and c=16
 DEEP_TARGET = 1.5  # server latency of the deep page / of the first page
 RSS_TARGET = 2.0  # server peak RSS / floor peak RSS
+SCALING_TARGET = 1.5  # req/s of `serve --workers 2` / of one worker, at c=16
+SCALING_CONCURRENCY = 16
+WORKERS_RESULTS = BENCH / "results" / "latest-workers.json"
 
 SEED_TIMEOUT_S = 3600.0
 READY_TIMEOUT_S = 60.0
@@ -293,6 +301,14 @@ def _arguments() -> argparse.Namespace:
         default="auto",
         help="load generator: wrk (when on PATH, the default) or bench/load.py",
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="measure `serve --workers N` beside one worker (pages of 100 and 1,000 at c=16) "
+        "instead of the server beside the floor",
+    )
     args = parser.parse_args()
     if args.rows is None:
         args.rows = QUICK_ROWS if args.quick else DEFAULT_ROWS
@@ -345,6 +361,10 @@ def _run(args: argparse.Namespace) -> int:
         url, seed_seconds = _postgres_dataset(args.database_url, args.rows)
         ids = asyncio.run(_postgres_ids(url))
         database = {"OCM_GQL_DATABASE_URL": url}
+    if args.workers is not None:
+        _scaling(args, database)
+        print(f"\nwhole run {time.monotonic() - started:,.0f} s")
+        return 0
     deep_id, entity_ids = _dataset_keys(ids, args.rows, deep_after)
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocm-gql-bench-")))
@@ -392,6 +412,139 @@ def _run(args: argparse.Namespace) -> int:
     _save(results, rss_kb, checks, generator_rps, other_cpus, seed_seconds, deep_after, args)
     print(f"\nwhole run {time.monotonic() - started:,.0f} s")
     return 0
+
+
+# -- --workers: one server process beside several ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScalingRow:
+    items: int
+    one: Sample
+    many: Sample
+    cpu: dict[str, float]
+    """CPUs used on average during the best timed run of each side: its server's processes
+    (`one`, `many`) and the load generator (`generator_one`, `generator_many`)."""
+
+    @property
+    def ratio(self) -> float:
+        return self.many.rps / self.one.rps
+
+
+def _scaling(args: argparse.Namespace, database: dict[str, str]) -> None:
+    """`serve --workers N` beside `serve --workers 1`, both up at once on the same data,
+    driven in turn at concurrency 16."""
+    workers = args.workers
+    serve = [sys.executable, "-m", "gql", "serve", "--workers"]
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocm-gql-bench-")))
+        one_pid, one_port = stack.enter_context(_serving("1 worker", [*serve, "1"], database))
+        many_pid, many_port = stack.enter_context(
+            _serving(f"{workers} workers", [*serve, str(workers)], database)
+        )
+        print(
+            f"{args.rows:,} rows on {'SQLite' if args.database_url is None else 'PostgreSQL'}; "
+            f"`serve --workers {workers}` beside `serve --workers 1`, c={SCALING_CONCURRENCY}; "
+            f"load generator {args.load}, a single thread; {args.rounds} timed runs of "
+            f"{args.duration} s per side, the best counts; {os.cpu_count()} CPUs"
+        )
+        rows = []
+        for items in (100, 1000):
+            targets = {
+                "one": _graphql(one_port, PAGE_QUERY, {"first": items}),
+                "many": _graphql(many_port, PAGE_QUERY, {"first": items}),
+            }
+            trees = {"one": one_pid, "many": many_pid}
+            bodies = {side: _fetch(target) for side, target in targets.items()}
+            if bodies["one"] != bodies["many"] or bodies["one"][0] != 200:
+                raise BenchError(f"1 and {workers} workers answer first {items} differently")
+            body_bytes = len(bodies["one"][1])
+            best: dict[str, tuple[Sample, dict[str, float]]] = {}
+            for round_ in range(args.rounds):
+                sides = ["one", "many"] if round_ % 2 == 0 else ["many", "one"]
+                for side in sides:
+                    if round_ == 0 and args.warmup:  # a run whose figures are not kept
+                        warmup = LoadRun(SCALING_CONCURRENCY, 0, args.warmup)
+                        _load(targets[side], warmup, body_bytes, work, args)
+                    timed = LoadRun(SCALING_CONCURRENCY, 0, args.duration)
+                    server_before, generator_before = _tree_cpu(trees[side]), _children_cpu()
+                    clock = time.monotonic()
+                    sample = _load(targets[side], timed, body_bytes, work, args)
+                    elapsed = time.monotonic() - clock
+                    cpu = {
+                        side: (_tree_cpu(trees[side]) - server_before) / elapsed,
+                        f"generator_{side}": (_children_cpu() - generator_before) / elapsed,
+                    }
+                    if side not in best or sample.rps > best[side][0].rps:
+                        best[side] = (sample, cpu)
+            row = ScalingRow(
+                items, best["one"][0], best["many"][0], {**best["one"][1], **best["many"][1]}
+            )
+            rows.append(row)
+            print(
+                f"  first {items:>5,}: 1 worker {row.one.rps:7,.0f} req/s, {workers} workers "
+                f"{row.many.rps:7,.0f} req/s ({row.many.rps / workers:,.0f} per worker), "
+                f"ratio {row.ratio:.2f} "
+                f"[{'PASS' if row.ratio >= SCALING_TARGET else 'FAIL'} >= {SCALING_TARGET}]; "
+                f"CPUs used: servers {row.cpu['one']:.2f} / {row.cpu['many']:.2f}, "
+                f"load generator {row.cpu['generator_one']:.2f} / {row.cpu['generator_many']:.2f}",
+                flush=True,
+            )
+    WORKERS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "backend": "sqlite" if args.database_url is None else "postgres",
+        "rows": args.rows,
+        "workers": workers,
+        "concurrency": SCALING_CONCURRENCY,
+        "load_generator": args.load,
+        "rounds": args.rounds,
+        "duration_s": args.duration,
+        "target_ratio": SCALING_TARGET,
+        "pages": [
+            {
+                "items": row.items,
+                "one_worker": asdict(row.one),
+                "workers": asdict(row.many),
+                "ratio": row.ratio,
+                "rps_per_worker": row.many.rps / workers,
+                "cpus_used": row.cpu,
+            }
+            for row in rows
+        ],
+    }
+    WORKERS_RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {WORKERS_RESULTS.relative_to(ROOT)}")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU-seconds used so far by a process and its live children (a server's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = {pid}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # ended meanwhile
+                if int(_stat_fields(entry.name)[1]) == pid:
+                    pids.add(int(entry.name))
+    total = 0
+    for member in pids:
+        with contextlib.suppress(OSError):
+            fields = _stat_fields(str(member))
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _stat_fields(pid: str) -> list[str]:
+    """/proc/PID/stat after the command name: state, parent, ..."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _children_cpu() -> float:
+    """CPU-seconds used by this script's finished children (the load generator runs)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 # -- the dataset -------------------------------------------------------------------------

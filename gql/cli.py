@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import errno
 import json
-import logging
 import os
 import socket
 import sys
@@ -18,7 +17,7 @@ from typing import get_args
 from gql.copying import CopyError, TargetNotEmpty, copy_database
 from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.keys import ApiKeyError, create_key, revoke_key
-from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
+from gql.observability.logging import configure_logging
 from gql.open_files import raise_open_file_limit
 from gql.progress import Progress
 from gql.repository.base import CannotOpen, Repository, Unavailable
@@ -54,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(_flags(args)).settings
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(settings.log_level)
         result: int = args.run(args, settings)
         return result
     except (CommandError, SettingsError, ImportFileError, ApiKeyError) as error:
@@ -67,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _flags(args: argparse.Namespace) -> dict[str, object]:
     """The settings given as flags (None where a flag was not given or does not exist)."""
-    names = ("db", "database_url", "host", "port", "log_level")
+    names = ("db", "database_url", "host", "port", "workers", "log_level")
     return {name: getattr(args, name, None) for name in names}
 
 
@@ -111,6 +107,14 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", default=None, help=f"listen address (default {_DEFAULTS.host})")
         sub.add_argument(
             "--port", type=int, default=None, help=f"listen port (default {_DEFAULTS.port})"
+        )
+        sub.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"server processes on the port (default {_DEFAULTS.workers}); beyond one, "
+            f"set ${ENV_PREFIX}REDIS_URL so they share live events, caches and limits",
         )
         sub.add_argument(
             "--log-level",
@@ -276,13 +280,12 @@ def _with_repository(settings: Settings, work: Callable[[Repository], Awaitable[
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from gql.app import create_app
     from gql.http.persisted import ManifestError
-    from gql.http.server_protocol import protocol_with_deadlines
+    from gql.server import PER_PROCESS_WITHOUT_REDIS, serve_here, serve_workers
 
     try:
+        # Built here even when workers build their own: a bad setting is one line, once.
         app = create_app(settings)
     except ManifestError as error:
         raise CommandError(str(error)) from None
@@ -299,36 +302,29 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
         _with_repository(settings, create)
     _check_database(settings)
-    keep_large_allocations_returnable()
-    freeze_startup_objects()
+    # Inherited by the workers, as every process's limit is by the processes it starts.
     raise_open_file_limit(settings.max_connections)
     listener = _listen(settings.host, settings.port)
+    workers = settings.workers
     print(
-        f"serving {settings.database} at http://{settings.host}:{settings.port}/graphql",
+        f"serving {settings.database} at http://{settings.host}:{settings.port}/graphql "
+        f"({workers} worker{'s' if workers > 1 else ''})",
         flush=True,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-        # On SIGTERM: stop accepting, let in-flight requests finish, then close the database.
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        # Slow clients (slowloris) must not hold connections: deadlines on the request
-        # head and body, an idle timeout, and a cap answered 503. uvicorn refuses when
-        # open connections (this one included) reach limit_concurrency, hence the + 1.
-        http=protocol_with_deadlines(
-            settings.header_timeout_seconds, settings.body_timeout_seconds
-        ),
-        timeout_keep_alive=settings.idle_timeout_seconds,
-        limit_concurrency=settings.max_connections + 1,
-        ws_max_size=settings.max_websocket_message_bytes,
-        # permessage-deflate keeps ~300 KiB of zlib state per socket (most of a
-        # subscriber's memory) to shrink messages of a few hundred bytes: not worth it.
-        ws_per_message_deflate=False,
-    )
-    uvicorn.Server(config).run(sockets=[listener])
+    if workers == 1:
+        serve_here(settings, app, listener)
+        return 0
+    if settings.redis_url is None:
+        print(
+            f"ocm-gql: warning: {workers} workers without {ENV_PREFIX}REDIS_URL: "
+            f"{PER_PROCESS_WITHOUT_REDIS} stay within each worker; set {ENV_PREFIX}REDIS_URL "
+            "to share them",
+            file=sys.stderr,
+            flush=True,
+        )
+    del app  # each worker builds its own
+    if not serve_workers(settings, listener):
+        raise CommandError("a worker failed to start (its log is above); stopped them all")
     return 0
 
 

@@ -512,7 +512,15 @@ def _stress(db: str, folder: Path, servers: int, seconds: float) -> None:
     assert "Traceback" not in output
     assert writes > len(writers) * 5  # 3 creates and a delete each, and more
     assert reads > 0
+    assert_holds_exactly_the_acks(db, tally, writers, rows_before)
 
+
+def assert_holds_exactly_the_acks(
+    db: str, tally: Tally, writers: list[WriterTask], rows_before: dict[int, dict[str, Any]]
+) -> None:
+    """The database after `_run_load`: one log entry per acknowledged write, in each
+    writer's order, no lost update, and every row as replaying the writes makes it."""
+    writes = len(tally.acks)
     entries, rows = _log(db), _rows(db)
     assert _integrity(db) == "ok"
     # Exactly one log entry per acknowledged write, matched writer by writer, in order.

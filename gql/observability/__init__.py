@@ -1,0 +1,1 @@
+"""Logs (and, when they arrive, metrics and tracing)."""

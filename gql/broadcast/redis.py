@@ -50,9 +50,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.lock import Lock
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import LockError
-from redis.retry import Retry
 
 from gql.broadcast.base import StatusChanged, SubscriptionInterrupted
 from gql.broadcast.memory import InProcessBroadcaster

@@ -160,7 +160,8 @@ class RedisBroadcaster:
 
     async def publish(self, event: StatusChanged) -> None:
         if not self._link.available:
-            logger.warning("status change %d not published: Redis is down", event.change_id)
+            # The outage is logged once by the link, not again for every write.
+            logger.debug("status change %d not published: Redis is down", event.change_id)
             return
         try:
             await self._link.client.publish(self._status_channel, encode(event))

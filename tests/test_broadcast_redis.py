@@ -17,6 +17,7 @@ from gql.repository.models import ConnectionRecord
 from gql.settings import Settings
 from tests.redis_servers import private_redis, redis_prefix
 from tests.test_broadcast import event, nothing_more, take
+from tests.test_multiprocess_events import until
 
 
 class Process:
@@ -47,12 +48,6 @@ async def processes(url: str, prefix: str, count: int = 2) -> AsyncIterator[list
             await process.link.close()
 
 
-async def eventually(condition: object, seconds: float = 10) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-
-
 def test_a_redis_broadcaster_is_a_broadcaster() -> None:
     link = RedisLink.from_settings(Settings(redis_url="redis://127.0.0.1:1/0"))
     assert link is not None
@@ -73,27 +68,29 @@ def test_an_event_survives_its_trip_through_redis() -> None:
 
 async def test_each_process_gets_every_event_once_in_order_whoever_published_it() -> None:
     with redis_prefix() as (url, prefix):
-        async with processes(url, prefix) as (a, b):
-            async with a.broadcaster.subscribe() as at_a, b.broadcaster.subscribe() as at_b:
-                for change_id in range(1, 101):
-                    publisher = a if change_id % 2 else b
-                    await publisher.broadcaster.publish(event(change_id, change_id % 10))
-                expected = list(range(1, 101))
-                assert await take(at_a, 100) == expected
-                assert await take(at_b, 100) == expected
-                await nothing_more(at_a)
-                await nothing_more(at_b)
+        async with (
+            processes(url, prefix) as (a, b),
+            a.broadcaster.subscribe() as at_a,
+            b.broadcaster.subscribe() as at_b,
+        ):
+            for change_id in range(1, 101):
+                publisher = a if change_id % 2 else b
+                await publisher.broadcaster.publish(event(change_id, change_id % 10))
+            expected = list(range(1, 101))
+            assert await take(at_a, 100) == expected
+            assert await take(at_b, 100) == expected
+            await nothing_more(at_a)
+            await nothing_more(at_b)
 
 
 async def test_an_event_older_than_one_delivered_for_its_connection_is_dropped() -> None:
     with redis_prefix() as (url, prefix):
-        async with processes(url, prefix) as (a, b):
-            async with b.broadcaster.subscribe() as events:
-                # As when a lock was lost: change 5 published before change 3.
-                for change_id, connection in ((5, 1), (3, 1), (4, 2), (6, 1)):
-                    await a.broadcaster.publish(event(change_id, connection))
-                assert await take(events, 3) == [5, 4, 6]
-                await nothing_more(events)
+        async with processes(url, prefix) as (a, b), b.broadcaster.subscribe() as events:
+            # As when a lock was lost: change 5 published before change 3.
+            for change_id, connection in ((5, 1), (3, 1), (4, 2), (6, 1)):
+                await a.broadcaster.publish(event(change_id, connection))
+            assert await take(events, 3) == [5, 4, 6]
+            await nothing_more(events)
 
 
 async def test_changes_to_one_connection_are_ordered_across_processes() -> None:
@@ -125,7 +122,7 @@ async def test_a_reference_write_anywhere_reaches_every_process() -> None:
             assert writer is not None
             await announce_reference_change(writer)
             await writer.close()
-            await eventually(lambda: a.reference_news == 1 and b.reference_news == 1)
+            await until(lambda: (a.reference_news, b.reference_news) == (1, 1), "told")
 
 
 async def test_subscribers_are_told_when_redis_is_lost_and_served_again_after() -> None:
@@ -149,7 +146,7 @@ async def test_subscribers_are_told_when_redis_is_lost_and_served_again_after() 
             assert a.link.problem is not None
 
             server.start()
-            await eventually(lambda: a.broadcaster.listening and b.broadcaster.listening)
+            await until(lambda: a.broadcaster.listening and b.broadcaster.listening, "back")
             # What was announced while cut off is unknown: the caches are dropped once.
             assert (a.reference_news, b.reference_news) == (1, 1)
             async with b.broadcaster.subscribe() as events:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,6 @@ import httpx2
 import pytest
 import websockets
 
-from tests.conftest import run_cli
 from tests.processes import Process, ocm_server
 from tests.redis_servers import private_redis, redis_prefix
 
@@ -68,13 +68,13 @@ class Deployment:
 @contextlib.contextmanager
 def deployment(folder: Path, redis_url: str, prefix: str) -> Iterator[Deployment]:
     db = f"sqlite:///{folder / 'ocm.db'}"
-    run_cli("seed", "--database-url", db, "--demo", "20")
-    key = run_cli("keys", "create", "--database-url", db, "--name", "writer").split()[-1]
     env = {
         "OCM_GQL_REDIS_URL": redis_url,
         "OCM_GQL_REDIS_KEY_PREFIX": prefix,
         "OCM_GQL_LOG_LEVEL": "warning",
     }
+    cli(folder, env, "seed", "--database-url", db, "--demo", "20")
+    key = cli(folder, env, "keys", "create", "--database-url", db, "--name", "w").split()[-1]
     running = Deployment(folder, db, key, env)
     try:
         yield running
@@ -83,12 +83,29 @@ def deployment(folder: Path, redis_url: str, prefix: str) -> Iterator[Deployment
             server.stop()
 
 
+def cli(folder: Path, env: dict[str, str], *args: str) -> str:
+    """`ocm-gql` as its own process, with the servers' settings; what it printed."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "gql", *args],
+        cwd=folder,
+        env={**environment, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
 @dataclass
 class Stream:
     """What one subscriber heard: events, error codes, and whether its stream ended."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    """The kinds of message (WebSocket) or event (SSE) received."""
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     def take(self, payload: dict[str, Any]) -> None:
@@ -115,6 +132,7 @@ async def over_websocket(server: Process, ids: list[int], stream: Stream) -> Non
             await socket.send(json.dumps({"type": "subscribe", "id": "1", "payload": payload}))
             async for raw in socket:
                 message = json.loads(raw)
+                stream.messages.append(message["type"])
                 if message["type"] == "ping":
                     await socket.send(json.dumps({"type": "pong"}))
                 elif message["type"] == "next":
@@ -141,6 +159,8 @@ async def over_event_stream(server: Process, ids: list[int], stream: Stream) -> 
         ):
             assert response.status_code == 200
             async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    stream.messages.append(line.removeprefix("event: "))
                 if line.startswith("data: ") and line != "data: ":
                     stream.take(json.loads(line.removeprefix("data: ")))
                 elif line == "event: complete":
@@ -168,13 +188,13 @@ async def set_status(
     assert body["data"]["setConnectionStatus"]["userErrors"] == []
 
 
-async def until(condition: Any, what: str, seconds: float = 20) -> None:
-    try:
-        async with asyncio.timeout(seconds):
-            while not condition():
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"not within {seconds} s: {what}") from None
+async def until(condition: Callable[[], bool], what: str, seconds: float = 20) -> None:
+    """Polls ``condition`` (every 10 ms) until it holds; fails after ``seconds``."""
+    for _ in range(max(1, int(seconds * 100))):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 async def warm_up(client: httpx2.AsyncClient, server: Process, streams: list[Stream]) -> None:
@@ -208,9 +228,9 @@ async def test_changes_through_either_process_reach_every_subscriber_once_in_ord
             earlier = {
                 connection_id: {
                     node["id"]
-                    for node in (await graphql(client, a, HISTORY, {"id": connection_id}))[
-                        "data"
-                    ]["connectionInfoHistory"]["nodes"]
+                    for node in (await graphql(client, a, HISTORY, {"id": connection_id}))["data"][
+                        "connectionInfoHistory"
+                    ]["nodes"]
                 }
                 for connection_id in WATCHED
             }
@@ -269,21 +289,8 @@ def test_a_reference_write_is_seen_by_every_server_at_its_next_answer(tmp_path: 
             db.execute("UPDATE status_type SET title = 'Out of date' WHERE id = 150")
         a, b = running.start()
         assert _status_titles(a)[150] == _status_titles(b)[150] == "Out of date"  # cached
-        subprocess.run(
-            [sys.executable, "-m", "gql", "seed", "--database-url", running.db],
-            cwd=tmp_path,
-            env={**_environment(), **running.env},
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        cli(tmp_path, running.env, "seed", "--database-url", running.db)
         assert _status_titles(a)[150] == _status_titles(b)[150] != "Out of date"
-
-
-def _environment() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
 
 
 async def test_losing_redis_under_load_costs_no_request_and_subscribers_are_told(
@@ -333,6 +340,8 @@ async def test_losing_redis_under_load_costs_no_request_and_subscribers_are_told
             # Told promptly, with the code, and the streams end (no silent stall).
             await until(lambda: all(s.ended.is_set() for s in streams), "streams ended", 5)
             assert [s.codes for s in streams] == [[INTERRUPTED], [INTERRUPTED]]
+            # The error, then the end, on either transport.
+            assert [s.messages[-2:] for s in streams] == [["next", "complete"]] * 2
             for server in (a, b):
                 readiness = await client.get(f"{server.url}/readyz")
                 assert readiness.status_code == 200
@@ -342,6 +351,7 @@ async def test_losing_redis_under_load_costs_no_request_and_subscribers_are_told
             refused = Stream()
             await asyncio.wait_for(over_websocket(b, [WARM], refused), 5)
             assert refused.codes == [INTERRUPTED]
+            assert refused.messages[-2:] == ["next", "complete"]
             await until(lambda: writes_while_down >= 10, "writes while Redis is down")
 
             redis.start()
@@ -373,7 +383,8 @@ async def test_losing_redis_under_load_costs_no_request_and_subscribers_are_told
             for listener in listeners:
                 listener.cancel()
         assert write_failures == []
-        assert answers and all(status < 500 for status in answers), sorted(set(answers))
+        assert answers
+        assert all(status < 500 for status in answers), sorted(set(answers))
         print(
             f"{len(answers)} answers and {writes_while_down} writes while Redis was down, "
             "no 5xx; subscribers told, then served again"

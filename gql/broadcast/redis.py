@@ -235,6 +235,10 @@ class RedisBroadcaster:
                 await self._read(pubsub)
             except REDIS_ERRORS as error:
                 self._lost(error)
+            except Exception as error:
+                # A fault of ours must not leave subscribers waiting on a dead listener.
+                logger.exception("the live-event listener failed")
+                self._lost(error)
             finally:
                 with contextlib.suppress(*REDIS_ERRORS):
                     await pubsub.aclose()

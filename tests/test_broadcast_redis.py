@@ -152,3 +152,27 @@ async def test_subscribers_are_told_when_redis_is_lost_and_served_again_after() 
             async with b.broadcaster.subscribe() as events:
                 await a.broadcaster.publish(event(2))
                 assert await take(events, 1) == [2]
+
+
+async def test_a_publication_lost_while_listening_ends_subscriptions_rather_than_hide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with redis_prefix() as (url, prefix):
+        async with processes(url, prefix) as (a, b):
+            async with b.broadcaster.subscribe() as events:
+                publish = a.link.client.publish
+
+                async def failing(*_args: object) -> int:
+                    raise ConnectionError("a one-off failure")
+
+                monkeypatch.setattr(a.link.client, "publish", failing)
+                await a.broadcaster.publish(event(1))  # lost, with nobody else the wiser
+                monkeypatch.setattr(a.link.client, "publish", publish)
+                await a.broadcaster.publish(event(2))
+                with pytest.raises(SubscriptionInterrupted, match="could not be sent"):
+                    await take(events, 1)
+            async with b.broadcaster.subscribe() as events:
+                await a.broadcaster.publish(event(3))
+                # Change 2 may still have been on its way when it subscribed.
+                first = await take(events, 1)
+                assert first == [3] or first + await take(events, 1) == [2, 3]

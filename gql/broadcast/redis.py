@@ -23,12 +23,17 @@ publications may cross, and the second guard drops the older one: what that cost
 stale event not delivered, never an event out of order. The change itself is in the
 change log (`connectionInfo { history }`) either way.
 
-Redis lost. A write still happens (without the lock); its publish fails and is logged.
-When the listener's connection breaks, every local subscriber's stream ends with
-SubscriptionInterrupted (a coded error: subscribe again), and new subscriptions are
-refused with it until the listener is back, rather than wait on events that cannot
-come. The listener reconnects by itself, backing off from `FIRST_RETRY_SECONDS` to
-`LAST_RETRY_SECONDS`.
+Redis lost. A write still happens (without the lock); its event is not published (logged
+once by the link). When the listener's connection breaks, every local subscriber's
+stream ends with SubscriptionInterrupted (a coded error: subscribe again), and new
+subscriptions are refused with it until the listener is back, rather than wait on
+events that cannot come. The listener reconnects by itself, backing off from
+`FIRST_RETRY_SECONDS` to `LAST_RETRY_SECONDS`. A publication that fails while the
+listener stays up (a timeout, say) would be a silent loss: the publisher then sends a
+gap notice before its next event, and every listener ends its subscribers with the same
+error. (Publishing is tried whenever the listener is up, whatever other users of the
+link saw fail.) One limit: a process cut off from Redis while the others still reach it
+does not publish, and their subscribers are not told of what it wrote meanwhile.
 
 References. The same connection listens on `link.key("references")`, where whatever
 writes reference lists (`ocm-gql seed`, `copy`: see `announce_reference_change`)
@@ -80,6 +85,10 @@ _LAST_CHANGE_BYTES: Final = 64
 INTERRUPTED_MESSAGE: Final = (
     "live events are interrupted (this server lost its link to the other servers); subscribe again"
 )
+MISSED_MESSAGE: Final = (
+    "some live events could not be sent between the servers; subscribe again (the "
+    "changes are in connectionInfoHistory)"
+)
 
 
 def encode(event: StatusChanged) -> bytes:
@@ -95,7 +104,10 @@ def encode(event: StatusChanged) -> bytes:
 
 
 def decode(payload: bytes) -> StatusChanged:
-    data = orjson.loads(payload)
+    return _event(orjson.loads(payload))
+
+
+def _event(data: dict[str, Any]) -> StatusChanged:
     return StatusChanged(
         connection=ConnectionRecord(*data["connection"]),
         previous_status_type_id=data["previous"],
@@ -122,6 +134,8 @@ class RedisBroadcaster:
             LAST_CHANGES_KEPT, LAST_CHANGES_KEPT * _LAST_CHANGE_BYTES
         )
         self._listener: asyncio.Task[None] | None = None
+        self._gap: int | None = None
+        """The first change whose publication failed while the listener stayed up."""
         self._listening = asyncio.Event()
         # Its own connection, never retried by redis-py: a reconnection must go through
         # the listener, which tells subscribers what they may have missed.
@@ -159,15 +173,23 @@ class RedisBroadcaster:
         await self._client.aclose()
 
     async def publish(self, event: StatusChanged) -> None:
-        if not self._link.available:
-            # The outage is logged once by the link, not again for every write.
+        if not self.listening:
+            # Redis is lost from here: this process's subscribers were told, and the
+            # outage is logged once, not again for every write.
             logger.debug("status change %d not published: Redis is down", event.change_id)
             return
         try:
+            if self._gap is not None:
+                await self._link.client.publish(
+                    self._status_channel, orjson.dumps({"gap": self._gap})
+                )
+                self._gap = None
             await self._link.client.publish(self._status_channel, encode(event))
         except REDIS_ERRORS as error:
             self._link.failed(error)
             logger.warning("status change %d not published: %s", event.change_id, error)
+            if self._gap is None:
+                self._gap = event.change_id
             return
         self._link.succeeded()
 
@@ -259,8 +281,13 @@ class RedisBroadcaster:
             self._on_references_changed()
             return
         try:
-            event = decode(message["data"])
-        except (ValueError, KeyError, TypeError) as error:
+            data = orjson.loads(message["data"])
+            if "gap" in data:
+                logger.warning("some live events could not be published; subscribers told")
+                self._local.interrupt(SubscriptionInterrupted(MISSED_MESSAGE))
+                return
+            event = _event(data)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             logger.warning("an unreadable event on %s was dropped: %s", channel, error)
             return
         connection_id = event.connection.id
@@ -274,6 +301,9 @@ class RedisBroadcaster:
     def _lost(self, error: BaseException) -> None:
         was_listening = self.listening
         self._listening.clear()
+        # Every subscriber is told now (every process's, when Redis itself is down):
+        # changes that failed to publish need no notice of their own.
+        self._gap = None
         self._link.failed(error)
         if was_listening:
             logger.warning("live events are interrupted: %s: %s", type(error).__name__, error)

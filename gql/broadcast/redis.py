@@ -123,10 +123,9 @@ class RedisBroadcaster:
         link: RedisLink,
         *,
         on_references_changed: Callable[[], None] = lambda: None,
-        local: InProcessBroadcaster | None = None,
     ) -> None:
         self._link = link
-        self._local = local or InProcessBroadcaster()
+        self._local = InProcessBroadcaster()
         self._on_references_changed = on_references_changed
         self._status_channel = link.key("status")
         self._references_channel = link.key("references")
@@ -243,9 +242,10 @@ class RedisBroadcaster:
         delay = FIRST_RETRY_SECONDS
         connected_before = False
         while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._client.pubsub()
             try:
                 await pubsub.subscribe(self._status_channel, self._references_channel)
+                await _confirmed(pubsub, 2)
                 self._listening.set()
                 self._link.succeeded()
                 delay = FIRST_RETRY_SECONDS
@@ -318,3 +318,14 @@ async def announce_reference_change(link: RedisLink) -> None:
         await link.client.publish(link.key("references"), b"")
     except REDIS_ERRORS as error:
         logger.warning("the servers could not be told that the reference lists changed: %s", error)
+
+
+async def _confirmed(pubsub: PubSub, channels: int) -> None:
+    """Waits until Redis confirms the subscriptions: from then on, every event published
+    reaches this process, so a subscriber admitted after it misses none."""
+    # A None is a read that timed out, or a health check's answer: wait on, a while.
+    async with asyncio.timeout(2 * READ_WAIT_SECONDS):
+        while channels:
+            message = await pubsub.get_message(timeout=READ_WAIT_SECONDS)
+            if message is not None and message["type"] == "subscribe":
+                channels -= 1

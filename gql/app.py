@@ -29,10 +29,24 @@ from gql.http.credentials import presented_key
 from gql.http.endpoint import GraphQLHTTPEndpoint
 from gql.http.event_stream import EventStreamEndpoint, EventStreamSwitch, wants_event_stream
 from gql.http.middleware import Cors, GZip
-from gql.http.persisted import AutomaticPersistedQueries, DocumentSource, TrustedDocuments
+from gql.http.persisted import (
+    AutomaticPersistedQueries,
+    DocumentSource,
+    MemoryQueryStore,
+    PersistedQueryStore,
+    TrustedDocuments,
+)
+from gql.http.persisted_redis import RedisQueryStore
 from gql.http.pipeline import RequestPipeline, Schemas
 from gql.http.playground import PlaygroundSwitch, find_assets_dir, playground_routes
-from gql.http.rate_limit import ClientIdentifier, ClientRates, RateLimit, TokenBuckets
+from gql.http.rate_limit import (
+    ClientIdentifier,
+    ClientRates,
+    RateLimit,
+    RateLimiter,
+    TokenBuckets,
+)
+from gql.http.rate_limit_redis import RedisTokenBuckets
 from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.keys import authenticate, is_well_formed
@@ -136,8 +150,8 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         )
 
     # Every transport shares one document source and one set of rate-limit buckets.
-    documents = document_source(settings)
-    rates = client_rates(settings, _client_identifier(services))
+    documents = document_source(settings, redis)
+    rates = client_rates(settings, _client_identifier(services), redis)
     pipeline = RequestPipeline(settings, Schemas(schema, traced_schema), documents)
     graphql = GraphQLHTTPEndpoint(pipeline, context_for)
     event_streams = EventStreamEndpoint(
@@ -161,20 +175,40 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     )
 
 
-def document_source(settings: Settings) -> DocumentSource:
-    """Trusted documents when a manifest is configured, else automatic persisted queries.
+def document_source(settings: Settings, redis: RedisLink | None = None) -> DocumentSource:
+    """Trusted documents when a manifest is configured, else automatic persisted queries,
+    kept in Redis when there is one.
 
     Raises ManifestError when the manifest cannot be used."""
     if settings.trusted_documents is not None:
         return TrustedDocuments.from_manifest(settings.trusted_documents)
-    return AutomaticPersistedQueries(settings.apq_cache_size, settings.apq_cache_bytes)
+    if settings.apq_cache_size == 0:
+        return AutomaticPersistedQueries(None)
+    store: PersistedQueryStore
+    if redis is None:
+        store = MemoryQueryStore(settings.apq_cache_size, settings.apq_cache_bytes)
+    else:
+        store = RedisQueryStore(
+            redis,
+            max_size=settings.apq_cache_size,
+            max_bytes=settings.apq_cache_bytes,
+            max_chars=settings.max_query_chars,
+            ttl_seconds=settings.apq_ttl_seconds,
+        )
+    return AutomaticPersistedQueries(store)
 
 
-def client_rates(settings: Settings, identify: ClientIdentifier) -> ClientRates | None:
-    """The per-client token buckets, or None when rate limiting is off."""
-    if settings.rate_limit_per_second <= 0:
+def client_rates(
+    settings: Settings, identify: ClientIdentifier, redis: RedisLink | None = None
+) -> ClientRates | None:
+    """The per-client token buckets (in Redis when there is one), or None when rate
+    limiting is off."""
+    rate, burst = settings.rate_limit_per_second, settings.rate_limit_burst
+    if rate <= 0:
         return None
-    buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    buckets: RateLimiter = (
+        TokenBuckets(rate, burst) if redis is None else RedisTokenBuckets(redis, rate, burst)
+    )
     return ClientRates(buckets, identify)
 
 

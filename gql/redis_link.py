@@ -15,9 +15,9 @@ import time
 from typing import Final
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from gql.settings import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -18,6 +18,7 @@ from gql.http.persisted import (
     AutomaticPersistedQueries,
     Document,
     ManifestError,
+    MemoryQueryStore,
     TrustedDocuments,
     sha256_hex,
 )
@@ -45,19 +46,28 @@ def with_hash(query: str) -> GraphQLParams:
     return GraphQLParams(query=query, extensions=persisted(digest(query)))
 
 
-def rejected(
+async def rejected(
     source: AutomaticPersistedQueries | TrustedDocuments, params: GraphQLParams
 ) -> RequestError:
     with pytest.raises(RequestError) as caught:
-        source.document(params)
+        await source.document(params)
     return caught.value
 
 
-def register(apq: AutomaticPersistedQueries, query: str) -> None:
-    document = apq.document(with_hash(query))
+def in_memory(max_size: int, max_bytes: int) -> AutomaticPersistedQueries:
+    """APQ as the app makes it without Redis (a max_size of 0 turns it off)."""
+    return AutomaticPersistedQueries(MemoryQueryStore(max_size, max_bytes) if max_size else None)
+
+
+def kept(apq: AutomaticPersistedQueries) -> int:
+    return 0 if apq.store is None else len(cast(MemoryQueryStore, apq.store))
+
+
+async def register(apq: AutomaticPersistedQueries, query: str) -> None:
+    document = await apq.document(with_hash(query))
     assert document.query == query
     assert document.on_valid is not None
-    document.on_valid()
+    await document.on_valid()
 
 
 def test_sha256_hex() -> None:
@@ -94,36 +104,36 @@ Source = AutomaticPersistedQueries | TrustedDocuments
 
 
 @pytest.fixture(params=["apq", "trusted"])
-def source(request: pytest.FixtureRequest) -> Source:
+async def source(request: pytest.FixtureRequest) -> Source:
     """Each policy, knowing QUERY_A (so a lookup would succeed if the hash were accepted)."""
     if request.param == "apq":
-        apq = AutomaticPersistedQueries(10, 1_000_000)
-        register(apq, QUERY_A)
+        apq = in_memory(10, 1_000_000)
+        await register(apq, QUERY_A)
         return apq
     return TrustedDocuments({digest(QUERY_A): QUERY_A})
 
 
 @pytest.mark.parametrize(("value", "message"), MALFORMED)
 @pytest.mark.parametrize("query", [None, QUERY_A])
-def test_malformed_persisted_query(
+async def test_malformed_persisted_query(
     source: Source,
     value: Any,
     message: str,
     query: str | None,
 ) -> None:
-    error = rejected(source, GraphQLParams(query=query, extensions={"persistedQuery": value}))
+    error = await rejected(source, GraphQLParams(query=query, extensions={"persistedQuery": value}))
     assert (error.status, error.legacy_status, error.code) == (400, 400, BAD_REQUEST)
     assert message in error.message
 
 
-def test_boolean_version_is_malformed(source: Source) -> None:
+async def test_boolean_version_is_malformed(source: Source) -> None:
     params = GraphQLParams(extensions=persisted(digest(QUERY_A), version=True))
-    assert rejected(source, params).code == BAD_REQUEST
+    assert (await rejected(source, params)).code == BAD_REQUEST
 
 
-def test_null_persisted_query_means_none() -> None:
+async def test_null_persisted_query_means_none() -> None:
     params = GraphQLParams(query=QUERY_A, extensions={"persistedQuery": None})
-    assert AutomaticPersistedQueries(10, 1_000_000).document(params) == Document(QUERY_A)
+    assert await in_memory(10, 1_000_000).document(params) == Document(QUERY_A)
 
 
 # --- AutomaticPersistedQueries -----------------------------------------------------------
@@ -132,26 +142,26 @@ def test_null_persisted_query_means_none() -> None:
 @pytest.mark.parametrize(
     "extensions", [{}, {"tracing": True}], ids=["no-extensions", "other-extension"]
 )
-def test_apq_plain_query_passes_through(extensions: dict[str, Any]) -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
-    document = apq.document(GraphQLParams(query=QUERY_A, extensions=extensions))
+async def test_apq_plain_query_passes_through(extensions: dict[str, Any]) -> None:
+    apq = in_memory(10, 1_000_000)
+    document = await apq.document(GraphQLParams(query=QUERY_A, extensions=extensions))
     assert document == Document(QUERY_A, on_valid=None)
-    assert len(apq) == 0  # plain queries are never stored
-    assert rejected(apq, by_hash(QUERY_A)).code == PERSISTED_QUERY_NOT_FOUND
+    assert kept(apq) == 0  # plain queries are never stored
+    assert (await rejected(apq, by_hash(QUERY_A))).code == PERSISTED_QUERY_NOT_FOUND
 
 
 @pytest.mark.parametrize("max_size", [0, 10])
 @pytest.mark.parametrize("query", [None, ""])
-def test_apq_missing_query(max_size: int, query: str | None) -> None:
-    error = rejected(AutomaticPersistedQueries(max_size, 1_000_000), GraphQLParams(query=query))
+async def test_apq_missing_query(max_size: int, query: str | None) -> None:
+    error = await rejected(in_memory(max_size, 1_000_000), GraphQLParams(query=query))
     assert (error.status, error.legacy_status, error.code) == (400, 400, BAD_REQUEST)
     assert "'query'" in error.message
 
 
 @pytest.mark.parametrize("query", [None, ""])
-def test_apq_unknown_hash(query: str | None) -> None:
+async def test_apq_unknown_hash(query: str | None) -> None:
     params = GraphQLParams(query=query, extensions=persisted(digest(QUERY_A)))
-    error = rejected(AutomaticPersistedQueries(10, 1_000_000), params)
+    error = await rejected(in_memory(10, 1_000_000), params)
     assert (error.status, error.legacy_status, error.code) == (404, 200, PERSISTED_QUERY_NOT_FOUND)
     assert error.message == "PersistedQueryNotFound"
     assert error.formatted() == {
@@ -160,123 +170,123 @@ def test_apq_unknown_hash(query: str | None) -> None:
     }
 
 
-def test_apq_hash_and_query_mismatch() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
+async def test_apq_hash_and_query_mismatch() -> None:
+    apq = in_memory(10, 1_000_000)
     params = GraphQLParams(query=QUERY_B, extensions=persisted(digest(QUERY_A)))
-    error = rejected(apq, params)
+    error = await rejected(apq, params)
     assert (error.status, error.legacy_status, error.code) == (400, 400, BAD_REQUEST)
     assert "does not match" in error.message
-    assert len(apq) == 0
-    assert rejected(apq, by_hash(QUERY_A)).code == PERSISTED_QUERY_NOT_FOUND
-    assert rejected(apq, by_hash(QUERY_B)).code == PERSISTED_QUERY_NOT_FOUND
+    assert kept(apq) == 0
+    assert (await rejected(apq, by_hash(QUERY_A))).code == PERSISTED_QUERY_NOT_FOUND
+    assert (await rejected(apq, by_hash(QUERY_B))).code == PERSISTED_QUERY_NOT_FOUND
 
 
-def test_apq_mismatch_against_a_stored_hash() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
-    register(apq, QUERY_A)
+async def test_apq_mismatch_against_a_stored_hash() -> None:
+    apq = in_memory(10, 1_000_000)
+    await register(apq, QUERY_A)
     params = GraphQLParams(query=QUERY_B, extensions=persisted(digest(QUERY_A)))
-    assert rejected(apq, params).code == BAD_REQUEST
-    assert apq.document(by_hash(QUERY_A)).query == QUERY_A  # the stored text is untouched
+    assert (await rejected(apq, params)).code == BAD_REQUEST
+    assert (await apq.document(by_hash(QUERY_A))).query == QUERY_A  # the stored text is untouched
 
 
-def test_apq_stores_only_once_valid() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
-    document = apq.document(with_hash(QUERY_A))
+async def test_apq_stores_only_once_valid() -> None:
+    apq = in_memory(10, 1_000_000)
+    document = await apq.document(with_hash(QUERY_A))
     assert document.query == QUERY_A
     assert document.on_valid is not None
     # Not stored until the document has validated.
-    assert len(apq) == 0
-    assert rejected(apq, by_hash(QUERY_A)).code == PERSISTED_QUERY_NOT_FOUND
-    document.on_valid()
-    assert len(apq) == 1
-    stored = apq.document(by_hash(QUERY_A))
+    assert kept(apq) == 0
+    assert (await rejected(apq, by_hash(QUERY_A))).code == PERSISTED_QUERY_NOT_FOUND
+    await document.on_valid()
+    assert kept(apq) == 1
+    stored = await apq.document(by_hash(QUERY_A))
     assert stored == Document(QUERY_A, on_valid=None)
 
 
-def test_apq_documents_never_validated_are_not_stored() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
-    apq.document(with_hash(QUERY_A))
-    apq.document(with_hash(QUERY_B))
-    assert len(apq) == 0
+async def test_apq_documents_never_validated_are_not_stored() -> None:
+    apq = in_memory(10, 1_000_000)
+    await apq.document(with_hash(QUERY_A))
+    await apq.document(with_hash(QUERY_B))
+    assert kept(apq) == 0
     for query in (QUERY_A, QUERY_B):
-        assert rejected(apq, by_hash(query)).code == PERSISTED_QUERY_NOT_FOUND
+        assert (await rejected(apq, by_hash(query))).code == PERSISTED_QUERY_NOT_FOUND
 
 
-def test_apq_keeps_several_queries_apart() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
+async def test_apq_keeps_several_queries_apart() -> None:
+    apq = in_memory(10, 1_000_000)
     for query in (QUERY_A, QUERY_B, QUERY_C):
-        register(apq, query)
-    assert len(apq) == 3
+        await register(apq, query)
+    assert kept(apq) == 3
     for query in (QUERY_C, QUERY_A, QUERY_B):
-        assert apq.document(by_hash(query)).query == query
+        assert (await apq.document(by_hash(query))).query == query
 
 
-def test_apq_registering_twice_keeps_one_entry() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
-    register(apq, QUERY_A)
-    register(apq, QUERY_A)
-    assert len(apq) == 1
+async def test_apq_registering_twice_keeps_one_entry() -> None:
+    apq = in_memory(10, 1_000_000)
+    await register(apq, QUERY_A)
+    await register(apq, QUERY_A)
+    assert kept(apq) == 1
 
 
-def test_apq_hash_and_query_of_a_stored_hash_still_offers_on_valid() -> None:
-    apq = AutomaticPersistedQueries(10, 1_000_000)
-    register(apq, QUERY_A)
-    document = apq.document(with_hash(QUERY_A))
+async def test_apq_hash_and_query_of_a_stored_hash_still_offers_on_valid() -> None:
+    apq = in_memory(10, 1_000_000)
+    await register(apq, QUERY_A)
+    document = await apq.document(with_hash(QUERY_A))
     assert document.query == QUERY_A
     assert document.on_valid is not None
 
 
-def test_apq_evicts_the_least_recently_inserted() -> None:
-    apq = AutomaticPersistedQueries(2, 1_000_000)
-    register(apq, QUERY_A)
-    register(apq, QUERY_B)
-    register(apq, QUERY_C)
-    assert len(apq) == 2
-    assert rejected(apq, by_hash(QUERY_A)).code == PERSISTED_QUERY_NOT_FOUND
-    assert apq.document(by_hash(QUERY_B)).query == QUERY_B
-    assert apq.document(by_hash(QUERY_C)).query == QUERY_C
+async def test_apq_evicts_the_least_recently_inserted() -> None:
+    apq = in_memory(2, 1_000_000)
+    await register(apq, QUERY_A)
+    await register(apq, QUERY_B)
+    await register(apq, QUERY_C)
+    assert kept(apq) == 2
+    assert (await rejected(apq, by_hash(QUERY_A))).code == PERSISTED_QUERY_NOT_FOUND
+    assert (await apq.document(by_hash(QUERY_B))).query == QUERY_B
+    assert (await apq.document(by_hash(QUERY_C))).query == QUERY_C
 
 
-def test_apq_is_bounded_in_bytes_as_well_as_entries() -> None:
-    apq = AutomaticPersistedQueries(1000, 20_000)
+async def test_apq_is_bounded_in_bytes_as_well_as_entries() -> None:
+    apq = in_memory(1000, 20_000)
     long_queries = [f"{{ levels {{ id }} }} # {n} " + "x" * 4_000 for n in range(20)]
     for query in long_queries:
-        register(apq, query)
+        await register(apq, query)
     # Five texts of about 4 KB fit in 20 KB; the oldest went first.
-    assert 1 <= len(apq) <= 5
-    assert apq.document(by_hash(long_queries[-1])).query == long_queries[-1]
-    assert rejected(apq, by_hash(long_queries[0])).code == PERSISTED_QUERY_NOT_FOUND
+    assert 1 <= kept(apq) <= 5
+    assert (await apq.document(by_hash(long_queries[-1]))).query == long_queries[-1]
+    assert (await rejected(apq, by_hash(long_queries[0]))).code == PERSISTED_QUERY_NOT_FOUND
 
 
-def test_apq_lookup_refreshes_recency() -> None:
-    apq = AutomaticPersistedQueries(2, 1_000_000)
-    register(apq, QUERY_A)
-    register(apq, QUERY_B)
-    assert apq.document(by_hash(QUERY_A)).query == QUERY_A  # A is now the most recent
-    register(apq, QUERY_C)
-    assert len(apq) == 2
-    assert rejected(apq, by_hash(QUERY_B)).code == PERSISTED_QUERY_NOT_FOUND
-    assert apq.document(by_hash(QUERY_A)).query == QUERY_A
-    assert apq.document(by_hash(QUERY_C)).query == QUERY_C
+async def test_apq_lookup_refreshes_recency() -> None:
+    apq = in_memory(2, 1_000_000)
+    await register(apq, QUERY_A)
+    await register(apq, QUERY_B)
+    assert (await apq.document(by_hash(QUERY_A))).query == QUERY_A  # A is now the most recent
+    await register(apq, QUERY_C)
+    assert kept(apq) == 2
+    assert (await rejected(apq, by_hash(QUERY_B))).code == PERSISTED_QUERY_NOT_FOUND
+    assert (await apq.document(by_hash(QUERY_A))).query == QUERY_A
+    assert (await apq.document(by_hash(QUERY_C))).query == QUERY_C
 
 
-def test_apq_re_registering_refreshes_recency() -> None:
-    apq = AutomaticPersistedQueries(2, 1_000_000)
-    register(apq, QUERY_A)
-    register(apq, QUERY_B)
-    register(apq, QUERY_A)
-    register(apq, QUERY_C)
-    assert rejected(apq, by_hash(QUERY_B)).code == PERSISTED_QUERY_NOT_FOUND
-    assert apq.document(by_hash(QUERY_A)).query == QUERY_A
+async def test_apq_re_registering_refreshes_recency() -> None:
+    apq = in_memory(2, 1_000_000)
+    await register(apq, QUERY_A)
+    await register(apq, QUERY_B)
+    await register(apq, QUERY_A)
+    await register(apq, QUERY_C)
+    assert (await rejected(apq, by_hash(QUERY_B))).code == PERSISTED_QUERY_NOT_FOUND
+    assert (await apq.document(by_hash(QUERY_A))).query == QUERY_A
 
 
-def test_apq_max_size_one() -> None:
-    apq = AutomaticPersistedQueries(1, 1_000_000)
-    register(apq, QUERY_A)
-    register(apq, QUERY_B)
-    assert len(apq) == 1
-    assert rejected(apq, by_hash(QUERY_A)).code == PERSISTED_QUERY_NOT_FOUND
-    assert apq.document(by_hash(QUERY_B)).query == QUERY_B
+async def test_apq_max_size_one() -> None:
+    apq = in_memory(1, 1_000_000)
+    await register(apq, QUERY_A)
+    await register(apq, QUERY_B)
+    assert kept(apq) == 1
+    assert (await rejected(apq, by_hash(QUERY_A))).code == PERSISTED_QUERY_NOT_FOUND
+    assert (await apq.document(by_hash(QUERY_B))).query == QUERY_B
 
 
 @pytest.mark.parametrize(
@@ -284,19 +294,17 @@ def test_apq_max_size_one() -> None:
     [by_hash(QUERY_A), with_hash(QUERY_A)],
     ids=["hash-only", "hash-and-query"],
 )
-def test_apq_turned_off(params: GraphQLParams) -> None:
-    apq = AutomaticPersistedQueries(0, 1_000_000)
-    error = rejected(apq, params)
+async def test_apq_turned_off(params: GraphQLParams) -> None:
+    apq = in_memory(0, 1_000_000)
+    error = await rejected(apq, params)
     assert (error.status, error.legacy_status) == (400, 200)
     assert error.code == PERSISTED_QUERY_NOT_SUPPORTED
     assert error.message == "PersistedQueryNotSupported"
-    assert len(apq) == 0
+    assert kept(apq) == 0
 
 
-def test_apq_turned_off_still_runs_plain_queries() -> None:
-    assert AutomaticPersistedQueries(0, 1_000_000).document(
-        GraphQLParams(query=QUERY_A)
-    ) == Document(QUERY_A)
+async def test_apq_turned_off_still_runs_plain_queries() -> None:
+    assert await in_memory(0, 1_000_000).document(GraphQLParams(query=QUERY_A)) == Document(QUERY_A)
 
 
 # --- TrustedDocuments.from_manifest ------------------------------------------------------
@@ -324,23 +332,23 @@ def trusted(tmp_path: Path) -> TrustedDocuments:
     return TrustedDocuments.from_manifest(write(tmp_path, manifest(QUERY_A, QUERY_B)))
 
 
-def test_manifest_loads_its_operations(trusted: TrustedDocuments) -> None:
+async def test_manifest_loads_its_operations(trusted: TrustedDocuments) -> None:
     assert len(trusted) == 2
-    assert trusted.document(by_hash(QUERY_A)).query == QUERY_A
-    assert trusted.document(by_hash(QUERY_B)).query == QUERY_B
+    assert (await trusted.document(by_hash(QUERY_A))).query == QUERY_A
+    assert (await trusted.document(by_hash(QUERY_B))).query == QUERY_B
 
 
-def test_empty_manifest(tmp_path: Path) -> None:
+async def test_empty_manifest(tmp_path: Path) -> None:
     documents = TrustedDocuments.from_manifest(write(tmp_path, manifest()))
     assert len(documents) == 0
-    assert rejected(documents, GraphQLParams(query=QUERY_A)).code == QUERY_NOT_IN_SAFELIST
+    assert (await rejected(documents, GraphQLParams(query=QUERY_A))).code == QUERY_NOT_IN_SAFELIST
 
 
-def test_manifest_in_utf8(tmp_path: Path) -> None:
+async def test_manifest_in_utf8(tmp_path: Path) -> None:
     body = '{ connections(filter: {title: "Prise électrique"}) { id } }'
     path = tmp_path / "manifest.json"
     path.write_bytes(json.dumps(manifest(body), ensure_ascii=False).encode("utf-8"))
-    assert TrustedDocuments.from_manifest(path).document(by_hash(body)).query == body
+    assert (await TrustedDocuments.from_manifest(path).document(by_hash(body))).query == body
 
 
 def manifest_with(**changes: Any) -> dict[str, Any]:
@@ -408,28 +416,30 @@ def test_manifest_error_is_a_value_error() -> None:
 # --- TrustedDocuments.document -----------------------------------------------------------
 
 
-def test_trusted_listed_hash(trusted: TrustedDocuments) -> None:
-    document = trusted.document(by_hash(QUERY_B))
+async def test_trusted_listed_hash(trusted: TrustedDocuments) -> None:
+    document = await trusted.document(by_hash(QUERY_B))
     assert document == Document(QUERY_B, on_valid=None)
 
 
-def test_trusted_unlisted_hash(trusted: TrustedDocuments) -> None:
-    error = rejected(trusted, by_hash(QUERY_C))
+async def test_trusted_unlisted_hash(trusted: TrustedDocuments) -> None:
+    error = await rejected(trusted, by_hash(QUERY_C))
     assert (error.status, error.legacy_status) == (400, 200)
     assert error.code == PERSISTED_QUERY_NOT_IN_LIST
     assert digest(QUERY_C) in error.message
 
 
-def test_trusted_unlisted_hash_with_its_query_is_not_learned(trusted: TrustedDocuments) -> None:
+async def test_trusted_unlisted_hash_with_its_query_is_not_learned(
+    trusted: TrustedDocuments,
+) -> None:
     # Unlike APQ, sending hash and text does not add the operation.
-    assert rejected(trusted, with_hash(QUERY_C)).code == PERSISTED_QUERY_NOT_IN_LIST
-    assert rejected(trusted, by_hash(QUERY_C)).code == PERSISTED_QUERY_NOT_IN_LIST
+    assert (await rejected(trusted, with_hash(QUERY_C))).code == PERSISTED_QUERY_NOT_IN_LIST
+    assert (await rejected(trusted, by_hash(QUERY_C))).code == PERSISTED_QUERY_NOT_IN_LIST
     assert len(trusted) == 2
 
 
 @pytest.mark.parametrize("query", [QUERY_A, QUERY_B])
-def test_trusted_identical_freeform_text_runs(trusted: TrustedDocuments, query: str) -> None:
-    assert trusted.document(GraphQLParams(query=query)) == Document(query, on_valid=None)
+async def test_trusted_identical_freeform_text_runs(trusted: TrustedDocuments, query: str) -> None:
+    assert await trusted.document(GraphQLParams(query=query)) == Document(query, on_valid=None)
 
 
 @pytest.mark.parametrize(
@@ -441,37 +451,37 @@ def test_trusted_identical_freeform_text_runs(trusted: TrustedDocuments, query: 
         "{ __typename }",
     ],
 )
-def test_trusted_other_text(trusted: TrustedDocuments, query: str) -> None:
-    error = rejected(trusted, GraphQLParams(query=query))
+async def test_trusted_other_text(trusted: TrustedDocuments, query: str) -> None:
+    error = await rejected(trusted, GraphQLParams(query=query))
     assert (error.status, error.legacy_status) == (400, 200)
     assert error.code == QUERY_NOT_IN_SAFELIST
 
 
 @pytest.mark.parametrize("query", [None, ""])
-def test_trusted_nothing_to_run(trusted: TrustedDocuments, query: str | None) -> None:
-    error = rejected(trusted, GraphQLParams(query=query, operation_name="Op0"))
+async def test_trusted_nothing_to_run(trusted: TrustedDocuments, query: str | None) -> None:
+    error = await rejected(trusted, GraphQLParams(query=query, operation_name="Op0"))
     assert (error.status, error.legacy_status, error.code) == (400, 400, BAD_REQUEST)
     assert "'query'" in error.message
 
 
-def test_trusted_never_registers(trusted: TrustedDocuments) -> None:
+async def test_trusted_never_registers(trusted: TrustedDocuments) -> None:
     documents = [
-        trusted.document(by_hash(QUERY_A)),
-        trusted.document(with_hash(QUERY_A)),
-        trusted.document(GraphQLParams(query=QUERY_B)),
+        await trusted.document(by_hash(QUERY_A)),
+        await trusted.document(with_hash(QUERY_A)),
+        await trusted.document(GraphQLParams(query=QUERY_B)),
     ]
     assert [document.on_valid for document in documents] == [None, None, None]
     assert [document.query for document in documents] == [QUERY_A, QUERY_A, QUERY_B]
 
 
-def test_trusted_documents_from_a_dict() -> None:
+async def test_trusted_documents_from_a_dict() -> None:
     documents = TrustedDocuments({"custom-id": QUERY_A})
     assert len(documents) == 1
-    assert documents.document(GraphQLParams(query=QUERY_A)).query == QUERY_A
-    assert rejected(documents, by_hash(QUERY_A)).code == PERSISTED_QUERY_NOT_IN_LIST
+    assert (await documents.document(GraphQLParams(query=QUERY_A))).query == QUERY_A
+    assert (await rejected(documents, by_hash(QUERY_A))).code == PERSISTED_QUERY_NOT_IN_LIST
 
 
-def test_trusted_hash_with_other_text_is_refused(tmp_path: Path) -> None:
+async def test_trusted_hash_with_other_text_is_refused(tmp_path: Path) -> None:
     """The listed body never runs in place of different text the client sent."""
     manifest = tmp_path / "manifest.json"
     manifest.write_text(
@@ -485,6 +495,6 @@ def test_trusted_hash_with_other_text_is_refused(tmp_path: Path) -> None:
     )
     source = TrustedDocuments.from_manifest(manifest)
     same = GraphQLParams(query=QUERY_A, extensions=persisted(digest(QUERY_A)))
-    assert source.document(same) == Document(QUERY_A)
+    assert await source.document(same) == Document(QUERY_A)
     other = GraphQLParams(query=QUERY_A + " ", extensions=persisted(digest(QUERY_A)))
-    assert rejected(source, other).code == BAD_REQUEST
+    assert (await rejected(source, other)).code == BAD_REQUEST

@@ -41,65 +41,65 @@ def clock() -> FakeClock:
 # --- token buckets ---------------------------------------------------------------------
 
 
-def test_a_full_bucket_lets_a_burst_through(clock: FakeClock) -> None:
+async def test_a_full_bucket_lets_a_burst_through(clock: FakeClock) -> None:
     buckets = TokenBuckets(rate=1, burst=3, clock=clock)
-    assert [buckets.take("a") for _ in range(3)] == [0, 0, 0]
-    assert buckets.take("a") == 1.0
+    assert [await buckets.take("a") for _ in range(3)] == [0, 0, 0]
+    assert await buckets.take("a") == 1.0
 
 
-def test_refused_requests_take_no_token(clock: FakeClock) -> None:
+async def test_refused_requests_take_no_token(clock: FakeClock) -> None:
     buckets = TokenBuckets(rate=2, burst=1, clock=clock)
-    assert buckets.take("a") == 0
-    assert [buckets.take("a") for _ in range(5)] == [0.5] * 5
+    assert await buckets.take("a") == 0
+    assert [await buckets.take("a") for _ in range(5)] == [0.5] * 5
     clock.advance(0.5)
-    assert buckets.take("a") == 0
+    assert await buckets.take("a") == 0
 
 
-def test_tokens_come_back_at_the_rate(clock: FakeClock) -> None:
+async def test_tokens_come_back_at_the_rate(clock: FakeClock) -> None:
     buckets = TokenBuckets(rate=4, burst=2, clock=clock)
-    assert [buckets.take("a") for _ in range(2)] == [0, 0]
+    assert [await buckets.take("a") for _ in range(2)] == [0, 0]
     clock.advance(0.25)  # one token
-    assert buckets.take("a") == 0
-    assert buckets.take("a") == 0.25
+    assert await buckets.take("a") == 0
+    assert await buckets.take("a") == 0.25
     clock.advance(0.125)  # half a token: the wait is for the other half
-    assert buckets.take("a") == 0.125
+    assert await buckets.take("a") == 0.125
 
 
-def test_a_bucket_never_holds_more_than_the_burst(clock: FakeClock) -> None:
+async def test_a_bucket_never_holds_more_than_the_burst(clock: FakeClock) -> None:
     buckets = TokenBuckets(rate=10, burst=3, clock=clock)
-    buckets.take("a")
+    await buckets.take("a")
     clock.advance(3600)
-    assert [buckets.take("a") for _ in range(4)] == [0, 0, 0, 0.1]
+    assert [await buckets.take("a") for _ in range(4)] == [0, 0, 0, 0.1]
 
 
-def test_clients_have_their_own_buckets(clock: FakeClock) -> None:
+async def test_clients_have_their_own_buckets(clock: FakeClock) -> None:
     buckets = TokenBuckets(rate=1, burst=1, clock=clock)
-    assert buckets.take("a") == 0
-    assert buckets.take("a") > 0
-    assert buckets.take("b") == 0
+    assert await buckets.take("a") == 0
+    assert await buckets.take("a") > 0
+    assert await buckets.take("b") == 0
 
 
-def test_a_burst_of_zero_still_lets_one_request_through(clock: FakeClock) -> None:
+async def test_a_burst_of_zero_still_lets_one_request_through(clock: FakeClock) -> None:
     # A bucket that can hold no token would refuse every request forever.
     buckets = TokenBuckets(rate=1, burst=0, clock=clock)
-    assert buckets.take("a") == 0
-    assert buckets.take("a") == 1.0
+    assert await buckets.take("a") == 0
+    assert await buckets.take("a") == 1.0
     clock.advance(1)
-    assert buckets.take("a") == 0
+    assert await buckets.take("a") == 0
 
 
-def test_least_recently_seen_clients_are_forgotten_first(
+async def test_least_recently_seen_clients_are_forgotten_first(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rate_limit, "MAX_TRACKED_CLIENTS", 3)
     buckets = TokenBuckets(rate=1, burst=1, clock=clock)
     for client in ("a", "b", "c"):
-        assert buckets.take(client) == 0
-    assert buckets.take("a") > 0  # refused, but seen again: now the most recent
-    assert buckets.take("d") == 0  # b, least recently seen, is forgotten
-    assert buckets.take("a") > 0  # a is still remembered, and still empty
-    assert buckets.take("b") == 0  # b starts again with a full bucket (c is forgotten)
-    assert buckets.take("c") == 0
+        assert await buckets.take(client) == 0
+    assert await buckets.take("a") > 0  # refused, but seen again: now the most recent
+    assert await buckets.take("d") == 0  # b, least recently seen, is forgotten
+    assert await buckets.take("a") > 0  # a is still remembered, and still empty
+    assert await buckets.take("b") == 0  # b starts again with a full bucket (c is forgotten)
+    assert await buckets.take("c") == 0
     assert len(buckets._buckets) == 3
 
 
@@ -261,7 +261,7 @@ def test_off_when_the_rate_is_zero(keyed_db: tuple[str, str]) -> None:
         assert all(_post(client).status_code == 200 for _ in range(50))
 
 
-def test_only_well_formed_keys_are_looked_up_and_remembered(
+async def test_only_well_formed_keys_are_looked_up_and_remembered(
     keyed_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 1 MB header value was once kept by the key-check cache before its shape was

@@ -82,7 +82,7 @@ class EventStreamEndpoint:
                 BATCHING_NOT_STREAMED,
                 "A batch cannot be sent as Server-Sent Events: open one stream an operation.",
             )
-        document = self._pipeline.document(params)
+        document = await self._pipeline.document(params)
         context = self._context_for(request)
         schema = self._pipeline.schemas.for_request(request)
         subscription = subscription_document(
@@ -132,7 +132,7 @@ class EventStreamEndpoint:
                     raise timed_out(settings.execution_timeout_ms) from None
             return _refusal(Outcome.of(first))
         if document.on_valid is not None:
-            document.on_valid()
+            await document.on_valid()
         return StreamingResponse(self._events(results)(), headers=self._transport.headers)
 
     def _events(self, results: AsyncGenerator[ExecutionResult, None]) -> AsyncTextStream:

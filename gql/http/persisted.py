@@ -4,7 +4,9 @@ Two policies share one interface:
 
 - `AutomaticPersistedQueries` (Apollo's APQ protocol): a client sends only
   ``extensions.persistedQuery.sha256Hash``; a miss answers PERSISTED_QUERY_NOT_FOUND and
-  the client resends hash and text, which is verified and kept in a bounded LRU store.
+  the client resends hash and text, which is verified and kept in a `PersistedQueryStore`:
+  `MemoryQueryStore` (a bounded LRU of this process) or, with Redis, one every process
+  shares (gql/http/persisted_redis.py).
 - `TrustedDocuments` (production): only the operations of an Apollo persisted-query
   manifest run, named by hash or sent as the identical text.
 """
@@ -15,7 +17,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,12 +41,22 @@ class ManifestError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Document:
     query: str
-    on_valid: Callable[[], None] | None = None
-    """Called once the document has parsed and validated (APQ keeps it then)."""
+    on_valid: Callable[[], Awaitable[None]] | None = None
+    """Awaited once the document has parsed and validated (APQ keeps it then)."""
 
 
 class DocumentSource(Protocol):
-    def document(self, params: GraphQLParams) -> Document: ...
+    async def document(self, params: GraphQLParams) -> Document: ...
+
+
+class PersistedQueryStore(Protocol):
+    """Where APQ keeps query texts by hash. A hash names one text forever, so an entry
+    is never stale: it can only be missing, and a miss is always safe (the client
+    resends the text)."""
+
+    async def get(self, sha256_hash: str) -> str | None: ...
+
+    async def put(self, sha256_hash: str, query: str) -> None: ...
 
 
 def sha256_hex(query: str) -> str:
@@ -78,36 +90,53 @@ def _graphql_error(status: int, code: str, message: str) -> RequestError:
     return RequestError(status, code, message, legacy_status=200)
 
 
-class AutomaticPersistedQueries:
+def entry_bytes(sha256_hash: str, query: str) -> int:
+    """A kept query as held in memory: its text as Python holds it (up to 4 bytes a
+    character) and its hash key."""
+    return sys.getsizeof(query) + sys.getsizeof(sha256_hash)
+
+
+class MemoryQueryStore:
+    """This process's queries, least recently used first out, bounded in count and bytes."""
+
     def __init__(self, max_size: int, max_bytes: int) -> None:
-        self._max_size = max_size
         self._queries: BoundedCache[str, str] = BoundedCache(max_size, max_bytes)
 
     def __len__(self) -> int:
         return len(self._queries)
 
-    def document(self, params: GraphQLParams) -> Document:
+    async def get(self, sha256_hash: str) -> str | None:
+        return self._queries.get(sha256_hash)
+
+    async def put(self, sha256_hash: str, query: str) -> None:
+        self._queries.put(sha256_hash, query, entry_bytes(sha256_hash, query))
+
+
+class AutomaticPersistedQueries:
+    def __init__(self, store: PersistedQueryStore | None) -> None:
+        """``store`` None turns APQ off (PERSISTED_QUERY_NOT_SUPPORTED)."""
+        self.store = store
+
+    async def document(self, params: GraphQLParams) -> Document:
         sha256_hash = _requested_hash(params)
         if sha256_hash is None:
+            # The common case, and the store is never asked.
             if not params.query:
                 raise _missing_query()
             return Document(params.query)
-        if self._max_size == 0:
+        store = self.store
+        if store is None:
             # Apollo's clients match this message, not only the code.
             raise _graphql_error(400, PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported")
         if params.query:
             if sha256_hex(params.query) != sha256_hash:
                 raise RequestError(400, BAD_REQUEST, "The provided sha256Hash does not match.")
             query = params.query
-            return Document(query, on_valid=lambda: self._remember(sha256_hash, query))
-        stored = self._queries.get(sha256_hash)
+            return Document(query, on_valid=lambda: store.put(sha256_hash, query))
+        stored = await store.get(sha256_hash)
         if stored is None:
             raise _graphql_error(404, PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
         return Document(stored)
-
-    def _remember(self, sha256_hash: str, query: str) -> None:
-        # The text as Python holds it (up to 4 bytes a character) and its hash key.
-        self._queries.put(sha256_hash, query, sys.getsizeof(query) + sys.getsizeof(sha256_hash))
 
 
 class TrustedDocuments:
@@ -140,7 +169,7 @@ class TrustedDocuments:
             by_id[operation["id"]] = operation["body"]
         return cls(by_id)
 
-    def document(self, params: GraphQLParams) -> Document:
+    async def document(self, params: GraphQLParams) -> Document:
         sha256_hash = _requested_hash(params)
         if sha256_hash is not None:
             query = self._by_id.get(sha256_hash)

@@ -141,9 +141,9 @@ class RequestPipeline:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def document(self, params: GraphQLParams) -> Document:
+    async def document(self, params: GraphQLParams) -> Document:
         """The text to run: APQ or trusted documents decide (RequestError when refused)."""
-        return self._documents.document(params)
+        return await self._documents.document(params)
 
     async def execute(
         self,
@@ -156,7 +156,7 @@ class RequestPipeline:
         """Runs a query or mutation within the execution timeout. ``document`` is the one
         already picked for ``params``, if the caller has picked it."""
         if document is None:
-            document = self.document(params)
+            document = await self._documents.document(params)
         timeout_ms = self.settings.execution_timeout_ms
         try:
             async with asyncio.timeout(timeout_ms / 1000):
@@ -182,7 +182,7 @@ class RequestPipeline:
             ) from None
         outcome = Outcome.of(result)
         if not outcome.request_failed and document.on_valid is not None:
-            document.on_valid()
+            await document.on_valid()
         return outcome
 
 

@@ -5,6 +5,10 @@ told apart), else its address: made-up keys get no bucket of their own. HTTP req
 WebSocket `subscribe` messages draw from the same buckets (`ClientRates`). Over the rate,
 requests get 429 with `Retry-After` before any GraphQL work is done; a WebSocket operation
 gets an `error` message (see gql/http/websocket.py).
+
+The buckets sit behind `RateLimiter`: `TokenBuckets` here, within one process, and with
+Redis `RedisTokenBuckets` (gql/http/rate_limit_redis.py), the same algorithm counted in
+Redis so that all processes together allow what one would.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 from starlette.datastructures import Headers
@@ -29,6 +33,13 @@ floats."""
 ClientIdentifier = Callable[[Headers, str], Awaitable[str]]
 
 
+class RateLimiter(Protocol):
+    async def take(self, client: str) -> float:
+        """0 when the request may go (a token is taken); otherwise seconds until a token
+        is available."""
+        ...
+
+
 class TokenBuckets:
     """Buckets of ``burst`` tokens refilled at ``rate`` per second, least recently seen
     clients forgotten first (a forgotten client starts with a full bucket). A bucket
@@ -42,8 +53,7 @@ class TokenBuckets:
             MAX_TRACKED_CLIENTS, MAX_TRACKED_CLIENTS * BUCKET_BYTES
         )
 
-    def take(self, client: str) -> float:
-        """0 when the request may go; otherwise seconds until a token is available."""
+    async def take(self, client: str) -> float:
         now = self._clock()
         tokens, last = self._buckets.get(client) or (float(self._burst), now)
         tokens = min(float(self._burst), tokens + (now - last) * self._rate)
@@ -59,13 +69,13 @@ class TokenBuckets:
 class ClientRates:
     """The buckets and the way clients are told apart, one instance for the whole app."""
 
-    def __init__(self, buckets: TokenBuckets, identify: ClientIdentifier) -> None:
+    def __init__(self, buckets: RateLimiter, identify: ClientIdentifier) -> None:
         self._buckets = buckets
         self._identify = identify
 
     async def wait(self, headers: Headers, address: str) -> float:
         """0 when the client may go on (a token is taken); otherwise seconds to wait."""
-        return self._buckets.take(await self._identify(headers, address))
+        return await self._buckets.take(await self._identify(headers, address))
 
 
 def client_address(scope: Scope) -> str:

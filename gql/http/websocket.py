@@ -112,7 +112,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         try:
             await self._check_limits()
-            message = self._with_document(message)
+            message = await self._with_document(message)
         except GraphQLError as error:
             await self.send_message(
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
@@ -136,7 +136,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             error = rate_limited_error(retry_after_seconds(wait))
             raise GraphQLError(error["message"], extensions=error["extensions"])
 
-    def _with_document(self, message: SubscribeMessage) -> SubscribeMessage:
+    async def _with_document(self, message: SubscribeMessage) -> SubscribeMessage:
         """The message with the query the document source picks (the query sent, or the
         one its persisted-query hash names)."""
         payload = message["payload"]
@@ -147,12 +147,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             extensions=payload.get("extensions") or {},
         )
         try:
-            document = self._endpoint.documents.document(params)
+            document = await self._endpoint.documents.document(params)
         except RequestError as error:
             raise _graphql_error(error) from None
         node = self._endpoint.parse(document.query)
         if document.on_valid is not None and self._endpoint.is_valid(node):
-            document.on_valid()
+            await document.on_valid()
         return {**message, "payload": {**payload, "query": document.query}}
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:

@@ -22,6 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from gql.broadcast import Broadcaster, InProcessBroadcaster
+from gql.broadcast.redis import RedisBroadcaster
 from gql.graphql.context import Context
 from gql.graphql.schema import schema, traced_schema
 from gql.http.credentials import presented_key
@@ -101,7 +102,15 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         services.repository = await open_repo(settings)
         services.references = ReferenceCache(services.repository)
-        services.broadcaster = InProcessBroadcaster()
+        listener = None
+        if redis is None:
+            services.broadcaster = InProcessBroadcaster()
+        else:
+            # Events of every process reach this one's subscribers through Redis, and
+            # so does news of reference writes made elsewhere.
+            listener = RedisBroadcaster(redis, on_references_changed=services.references.invalidate)
+            await listener.start()
+            services.broadcaster = listener
         services.writes = ConnectionWrites(
             services.repository, services.references, services.broadcaster
         )
@@ -112,6 +121,8 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             yield
         finally:
             trimmer.cancel()
+            if listener is not None:
+                await listener.stop()
             await services.repository.close()
             if redis is not None:
                 await redis.close()
@@ -119,7 +130,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": VERSION})
 
-    readiness = Readiness(settings)
+    readiness = Readiness(settings, redis)
 
     async def readyz(_request: Request) -> Response:
         return await readiness.check(services.repository)

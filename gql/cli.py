@@ -271,12 +271,29 @@ def _with_repository(settings: Settings, work: Callable[[Repository], Awaitable[
             repository = await open_repository(settings)
         except CannotOpen as error:
             raise CommandError(f"cannot use the database {settings.database}: {error}") from None
+        generation = repository.reference_generation
         try:
             return await work(repository)
         finally:
             await repository.close()
+            if repository.reference_generation != generation:
+                await _announce_references(settings)
 
     return asyncio.run(run())
+
+
+async def _announce_references(settings: Settings) -> None:
+    """Tells the servers sharing ``settings``' Redis (when there is one) that reference
+    lists were written, so each drops its cached lists."""
+    from gql.broadcast.redis import announce_reference_change
+    from gql.redis_link import RedisLink
+
+    link = RedisLink.from_settings(settings)
+    if link is not None:
+        try:
+            await announce_reference_change(link)
+        finally:
+            await link.close()
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -456,6 +473,8 @@ def _copy(args: argparse.Namespace, settings: Settings) -> int:
             report = asyncio.run(
                 copy_database(settings, source, target, replace=args.replace, copied=copied)
             )
+            # Every table was written, the reference lists among them.
+            asyncio.run(_announce_references(settings))
         except TargetNotEmpty as error:
             raise CommandError(f"{error}; pass --replace to replace everything in it") from None
         except CopyError as error:

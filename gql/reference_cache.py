@@ -3,6 +3,9 @@
 The four lists are small and read by almost every request, so each is loaded with one
 statement the first time it is needed and then served from memory. Every write through
 the repository bumps its ``reference_generation``; a changed generation drops the cache.
+That generation counts this process's writes only: writes made elsewhere (another
+server, `ocm-gql seed`) are announced through Redis, and the broadcaster's listener then
+calls `invalidate` (gql/broadcast/redis.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class ReferenceCache:
         self._tables: dict[ReferenceKind, dict[int, ReferenceRecord]] = {}
         self._generation = repository.reference_generation
         self._lock = asyncio.Lock()
+        self._invalidations = 0
 
     def cached(self, kind: ReferenceKind) -> dict[int, ReferenceRecord] | None:
         """The list when it is in memory and current, without waiting; else None."""
@@ -28,14 +32,23 @@ class ReferenceCache:
             self._generation = self._repository.reference_generation
         return self._tables.get(kind)
 
+    def invalidate(self) -> None:
+        """Drops the lists: the next request loads them again."""
+        self._tables.clear()
+        self._invalidations += 1
+
     async def table(self, kind: ReferenceKind) -> dict[int, ReferenceRecord]:
         table = self.cached(kind)
         if table is None:
             async with self._lock:
                 table = self._tables.get(kind)
                 if table is None:
+                    invalidations = self._invalidations
                     rows = await self._repository.reference_rows(kind)
-                    table = self._tables[kind] = {row.id: row for row in rows}
+                    table = {row.id: row for row in rows}
+                    # Not kept when invalidated meanwhile: it may predate the change.
+                    if invalidations == self._invalidations:
+                        self._tables[kind] = table
         return table
 
     async def get_many(

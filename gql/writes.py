@@ -1,14 +1,19 @@
 """Edits of connections: checked, written with their change-log entry, then announced.
 
 One lock orders write-and-publish, so live subscribers see status changes in the order
-they were committed. A write that would leave a connection as it is (its current status,
-say) is no change: nothing is written, logged or announced.
+they were committed. Across processes, the broadcaster's `ordering` (a per-connection
+Redis lock with the Redis broadcaster: gql/broadcast/redis.py) is held around it too; it
+is taken first, so a task holding the process's lock never waits for another process.
+A write that would leave a connection as it is (its current status, say) is no change:
+nothing is written, logged or announced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +69,10 @@ class ConnectionWrites:
         problems = await self._problems(values)
         if problems:
             return WriteResult(problems=problems)
-        return await self._commit(self._repository.create_connection(values, actor=writer.name))
+        # No id yet, so nobody else can be writing to it: no ordering needed.
+        return await self._commit(
+            self._repository.create_connection(values, actor=writer.name), None
+        )
 
     async def update(
         self,
@@ -82,7 +90,8 @@ class ConnectionWrites:
         result = await self._commit(
             self._repository.update_connection(
                 connection_id, changes, actor=writer.name, action=action
-            )
+            ),
+            connection_id,
         )
         return result if result.after is not None or result.problems else _not_found(connection_id)
 
@@ -95,7 +104,7 @@ class ConnectionWrites:
 
     async def delete(self, writer: Writer, connection_id: int) -> WriteResult:
         result = await self._commit(
-            self._repository.delete_connection(connection_id, actor=writer.name)
+            self._repository.delete_connection(connection_id, actor=writer.name), connection_id
         )
         return result if result.change or result.problems else _not_found(connection_id)
 
@@ -105,9 +114,16 @@ class ConnectionWrites:
         )
 
     async def _commit(
-        self, write: Awaitable[ConnectionChange | ConnectionRecord | None]
+        self,
+        write: Awaitable[ConnectionChange | ConnectionRecord | None],
+        connection_id: int | None,
     ) -> WriteResult:
-        async with self._lock:
+        ordering: AbstractAsyncContextManager[None] = (
+            self._broadcaster.ordering(connection_id)
+            if connection_id is not None
+            else contextlib.nullcontext()
+        )
+        async with ordering, self._lock:
             try:
                 outcome = await write
             except WriteConflict as conflict:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from strawberry.types import ExecutionResult
 
+from gql.broadcast import InProcessBroadcaster
 from gql.cli import main as cli_main
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
@@ -122,7 +123,9 @@ class GraphQLRunner:
         self.references = ReferenceCache(repository)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
-        context = Context.for_request(self.settings, self.repository, self.references)
+        context = Context.for_request(
+            self.settings, self.repository, self.references, broadcaster=InProcessBroadcaster()
+        )
         return await schema.execute(query, variable_values=variables, context_value=context)
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:

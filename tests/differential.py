@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from gql.broadcast import InProcessBroadcaster
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.reference_cache import ReferenceCache
@@ -44,7 +45,11 @@ class Backend:
         self, query: str, variables: dict[str, Any] | None = None, credential: str | None = None
     ) -> Answer:
         context = Context.for_request(
-            self.settings, self.repository, self.references, credential=credential
+            self.settings,
+            self.repository,
+            self.references,
+            broadcaster=InProcessBroadcaster(),
+            credential=credential,
         )
         result = await schema.execute(query, variable_values=variables, context_value=context)
         answer: Answer = {"data": result.data}

@@ -13,6 +13,7 @@ from gql.repository.factory import open_repository
 from gql.repository.url import DatabaseUrl
 from gql.settings import Settings
 from gql.version import VERSION
+from tests.redis_servers import private_redis
 
 
 @pytest.fixture
@@ -80,3 +81,19 @@ def test_not_ready_when_the_database_is_closed(demo_db: str) -> None:
     assert answer["status"] == "unavailable"
     # Named as logs name it (an SQLite file by its path), with the reason after it.
     assert answer["down"]["database"].startswith(f"{DatabaseUrl.parse(demo_db)}: ")
+
+
+def test_readiness_says_redis_is_degraded_while_it_is_down(demo_db: str) -> None:
+    with private_redis() as redis:
+        settings = Settings(database_url=demo_db, redis_url=redis.url)
+        with TestClient(create_app(settings)) as client:
+            assert client.get("/readyz").json() == {"status": "ok"}
+            redis.stop()
+            response = client.get("/readyz")
+            # Reads and writes work without Redis: still ready, but degraded.
+            assert response.status_code == 200
+            answer = response.json()
+            assert answer["status"] == "degraded"
+            assert answer["degraded"]["redis"].startswith(f"{redis.url}: ")
+            redis.start()
+            assert client.get("/readyz").json() == {"status": "ok"}

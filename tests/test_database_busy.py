@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gql.broadcast import InProcessBroadcaster
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.keys import create_key
@@ -37,7 +38,13 @@ async def test_a_held_write_lock_is_database_busy_then_the_write_succeeds(
         references = ReferenceCache(repository)
 
         async def create() -> tuple[object, list[dict[str, object]]]:
-            context = Context.for_request(settings, repository, references, credential=key)
+            context = Context.for_request(
+                settings,
+                repository,
+                references,
+                broadcaster=InProcessBroadcaster(),
+                credential=key,
+            )
             result = await schema.execute(
                 CREATE,
                 variable_values={"input": {"chargePointId": 7, "amps": 16}},

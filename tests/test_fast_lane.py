@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from strawberry.types.graphql import OperationType
 
+from gql.broadcast import InProcessBroadcaster
 from gql.graphql import fast_lane
 from gql.graphql.context import Context
 from gql.graphql.schema import Schema, fast_executor, schema, traced_schema
@@ -23,7 +24,12 @@ async def _execute(
     variables: dict[str, Any] | None = None,
     on: Schema = schema,
 ) -> Any:
-    context = Context.for_request(runner.settings, runner.repository, runner.references)
+    context = Context.for_request(
+        runner.settings,
+        runner.repository,
+        runner.references,
+        broadcaster=InProcessBroadcaster(),
+    )
     return await fast_lane.execute(on, query, variables, None, context, QUERIES)
 
 

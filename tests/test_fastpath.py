@@ -92,6 +92,7 @@ from hypothesis_graphql import queries
 from strawberry.types import ExecutionResult
 
 import gql.graphql.fastpath as fastpath
+from gql.broadcast import InProcessBroadcaster
 from gql.cursor import encode_change_cursor, encode_cursor
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR
@@ -142,7 +143,13 @@ class Api:
 
     def context(self, *, cold: bool = False, key: str | None = None) -> Context:
         references = self.fresh_references() if cold else self.references
-        return Context.for_request(self.settings, self.repository, references, credential=key)
+        return Context.for_request(
+            self.settings,
+            self.repository,
+            references,
+            broadcaster=InProcessBroadcaster(),
+            credential=key,
+        )
 
     def fresh_references(self) -> ReferenceCache:
         return ReferenceCache(self.repository)

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from gql.app import create_app
+from gql.broadcast import InProcessBroadcaster
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
 from gql.reference_cache import ReferenceCache
@@ -244,7 +245,12 @@ async def test_request_limits_refuse_a_costly_subscription_for_every_transport(
     settings = Settings(database_url=demo_db, max_cost=1)
     repository = await open_repository(settings)
     try:
-        context = Context.for_request(settings, repository, ReferenceCache(repository))
+        context = Context.for_request(
+            settings,
+            repository,
+            ReferenceCache(repository),
+            broadcaster=InProcessBroadcaster(),
+        )
         results = await schema.subscribe(DEEP_SUBSCRIPTION, context_value=context)
         first = await asyncio.wait_for(anext(results), 10)
         await results.aclose()

@@ -49,7 +49,8 @@ class Setup:
         self.repository = repository
         self.db = db
         self.references = ReferenceCache(repository)
-        self.writes = ConnectionWrites(repository, self.references, InProcessBroadcaster())
+        self.broadcaster = InProcessBroadcaster()
+        self.writes = ConnectionWrites(repository, self.references, self.broadcaster)
 
     def stored(self) -> tuple[list[Any], list[Any]]:
         return (
@@ -178,6 +179,7 @@ async def test_an_unexpected_failure_over_graphql_is_masked_and_writes_nothing(
         Settings(database_url=setup.db),
         setup.repository,
         setup.references,
+        broadcaster=setup.broadcaster,
         writes=setup.writes,
         credential=key,
     )

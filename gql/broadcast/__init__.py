@@ -1,11 +1,18 @@
 """Fan-out of status changes to live subscribers, behind a small interface (base.py).
 
-The in-process broadcaster (memory.py) serves one server process; a Redis one can
-implement the same interface for several. The caps on subscriptions are counted per
-process (slots.py), whichever broadcaster carries the events.
+The in-process broadcaster (memory.py) serves one server process; the Redis one
+(redis.py, chosen by the app factory when `OCM_GQL_REDIS_URL` is set) carries events
+between several, each delivering them to its own subscribers through an in-process one.
+The caps on subscriptions are counted per process (slots.py), whichever broadcaster
+carries the events.
 """
 
-from gql.broadcast.base import Broadcaster, StatusChanged, SubscriberTooSlow
+from gql.broadcast.base import (
+    Broadcaster,
+    StatusChanged,
+    SubscriberTooSlow,
+    SubscriptionInterrupted,
+)
 from gql.broadcast.memory import SUBSCRIBER_BACKLOG, InProcessBroadcaster
 from gql.broadcast.slots import NoSubscriptionSlot, SubscriptionSlots
 
@@ -16,5 +23,6 @@ __all__ = [
     "NoSubscriptionSlot",
     "StatusChanged",
     "SubscriberTooSlow",
+    "SubscriptionInterrupted",
     "SubscriptionSlots",
 ]

@@ -25,6 +25,12 @@ class SubscriberTooSlow(Exception):
     """The subscriber's backlog overflowed; its stream ends."""
 
 
+class SubscriptionInterrupted(Exception):
+    """Events can no longer reach this process (its link to the other processes is
+    lost): a running stream ends with it, and a new subscription is refused with it
+    until the link is back."""
+
+
 class Broadcaster(Protocol):
     async def publish(self, event: StatusChanged) -> None:
         """Hands the event over for delivery and returns at once: the writer never waits
@@ -33,6 +39,12 @@ class Broadcaster(Protocol):
 
     def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[StatusChanged]]:
         """Events published while the context is open, in publication order."""
+        ...
+
+    def ordering(self, connection_id: int) -> AbstractAsyncContextManager[None]:
+        """Held around one connection's write, commit and publish, so changes to that
+        connection are published in the order they were committed, whichever process
+        commits them."""
         ...
 
     @property

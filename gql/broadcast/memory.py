@@ -14,7 +14,12 @@ order.
 
 Each subscriber has its own bounded queue: one that falls too far behind is ended (with
 an error) rather than let memory grow without bound. Nothing of a subscriber is kept
-once it leaves.
+once it leaves. `interrupt` ends every subscriber at once, with an error, after the
+events already handed to it: the Redis broadcaster (redis.py) does so when its link is
+lost.
+
+Within one process the writes' own lock (gql/writes.py) orders publication, so
+`ordering` holds nothing here.
 """
 
 from __future__ import annotations
@@ -90,6 +95,17 @@ class InProcessBroadcaster:
     def pending_count(self) -> int:
         """Events published but not yet handed to every subscriber."""
         return len(self._pending)
+
+    @asynccontextmanager
+    async def ordering(self, connection_id: int) -> AsyncIterator[None]:
+        yield
+
+    def interrupt(self, error: Exception) -> None:
+        """Ends every current subscriber's stream with ``error``, after what it was
+        already handed; later subscribers are not affected."""
+        for subscriber in self._subscribers:
+            subscriber.queue.put_nowait(error)
+        self._subscribers.clear()
 
     async def publish(self, event: StatusChanged) -> None:
         if not self._subscribers:
@@ -168,5 +184,7 @@ class _Events:
         item = await subscriber.queue.get()
         if item is _OVERFLOWED:
             raise SubscriberTooSlow("the subscriber fell too far behind; subscribe again")
+        if isinstance(item, Exception):
+            raise item
         assert isinstance(item, StatusChanged)
         return item

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gql.broadcast import Broadcaster, InProcessBroadcaster
+from gql.broadcast import Broadcaster
 from gql.graphql.auth import RequestAuth
 from gql.graphql.loaders import Loaders, create_loaders
 from gql.reference_cache import ReferenceCache
@@ -35,12 +35,11 @@ class Context:
         references: ReferenceCache,
         request: Any = None,
         *,
-        broadcaster: Broadcaster | None = None,
+        broadcaster: Broadcaster,
         writes: ConnectionWrites | None = None,
         credential: str | None = None,
         memoize: bool = True,
     ) -> Context:
-        broadcaster = broadcaster or InProcessBroadcaster()
         return cls(
             settings=settings,
             repository=repository,

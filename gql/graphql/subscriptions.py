@@ -5,7 +5,11 @@ The caps on subscriptions in the whole process and per client address are taken 
 so they hold for every transport: a subscription beyond either is refused with
 TOO_MANY_SUBSCRIPTIONS before any event, and its slot is given back however it ends. The
 limit per socket is enforced by the socket's protocol handler (gql/http/websocket.py). A
-subscriber that falls too far behind is ended with a SUBSCRIBER_TOO_SLOW error."""
+subscriber that falls too far behind is ended with a SUBSCRIBER_TOO_SLOW error. When the
+process loses the link that brings it other processes' events (Redis), a running
+subscription ends with, and a new one is refused with, a SUBSCRIPTION_INTERRUPTED error:
+the client subscribes again (after a pause) and may catch up through a connection's
+history."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from graphql import GraphQLError
 
-from gql.broadcast import NoSubscriptionSlot, SubscriberTooSlow
+from gql.broadcast import NoSubscriptionSlot, SubscriberTooSlow, SubscriptionInterrupted
 from gql.filtering import matches
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 
 SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
 TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+SUBSCRIPTION_INTERRUPTED = "SUBSCRIPTION_INTERRUPTED"
 
 
 @strawberry.type(description="A connection's status changed through a mutation.")
@@ -76,6 +81,8 @@ class Subscription:
         except SubscriberTooSlow as error:
             # Coded, so the client can tell it apart from a failure and subscribe again.
             raise GraphQLError(str(error), extensions={"code": SUBSCRIBER_TOO_SLOW}) from error
+        except SubscriptionInterrupted as error:
+            raise GraphQLError(str(error), extensions={"code": SUBSCRIPTION_INTERRUPTED}) from error
 
 
 def client_address(request: Any) -> str:

@@ -23,6 +23,7 @@ import websockets
 
 from tests.processes import Process, ocm_server
 from tests.redis_servers import private_redis, redis_prefix
+from tests.test_workers import _holder, _server_sockets, _wait_for_workers
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +64,14 @@ class Deployment:
                 ocm_server("--database-url", self.db, cwd=self.folder, env=self.env)
             )
         return self.servers[0], self.servers[1]
+
+    def start_workers(self) -> Process:
+        """One `serve --workers 2`: the kernel hands each connection to either worker."""
+        server = ocm_server(
+            "--database-url", self.db, "--workers", "2", cwd=self.folder, env=self.env
+        )
+        self.servers.append(server)
+        return server
 
 
 @contextlib.contextmanager
@@ -213,12 +222,48 @@ async def clients(key: str) -> AsyncIterator[httpx2.AsyncClient]:
         yield client
 
 
+@contextlib.asynccontextmanager
+async def one_per_process(
+    a: Process, b: Process, key: str
+) -> AsyncIterator[list[httpx2.AsyncClient]]:
+    """A kept-alive client on each of the two processes; when both are one `--workers 2`
+    server, a client on each worker (new connections until each worker holds one, read
+    from /proc), so writes go through both."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def client() -> httpx2.AsyncClient:
+            limits = httpx2.Limits(max_connections=1)
+            return await stack.enter_async_context(
+                httpx2.AsyncClient(headers={"x-api-key": key}, timeout=30, limits=limits)
+            )
+
+        if a is not b:
+            yield [await client(), await client()]
+            return
+        workers = _wait_for_workers(a, 2)
+        by_worker: dict[int, httpx2.AsyncClient] = {}
+        for _ in range(400):
+            lane = await client()
+            before = _server_sockets(a.port, "01")
+            assert (await lane.get(f"{a.url}/healthz")).status_code == 200
+            [new] = _server_sockets(a.port, "01") - before
+            by_worker.setdefault(_holder(new, workers), lane)
+            if len(by_worker) == 2:
+                yield list(by_worker.values())
+                return
+        raise AssertionError("connections did not reach both workers")
+
+
+@pytest.mark.parametrize("topology", ["two processes", "two workers"])
 async def test_changes_through_either_process_reach_every_subscriber_once_in_order(
-    tmp_path: Path,
+    tmp_path: Path, topology: str
 ) -> None:
     with redis_prefix() as (url, prefix), deployment(tmp_path, url, prefix) as running:
-        a, b = running.start()
-        async with clients(running.key) as client:
+        if topology == "two processes":
+            a, b = running.start()
+        else:
+            a = b = running.start_workers()
+        async with clients(running.key) as client, one_per_process(a, b, running.key) as lanes:
             streams = [Stream(), Stream()]
             listeners = [
                 asyncio.create_task(over_websocket(b, [*WATCHED, WARM], streams[0])),
@@ -235,13 +280,13 @@ async def test_changes_through_either_process_reach_every_subscriber_once_in_ord
                 for connection_id in WATCHED
             }
 
-            async def writer(server: Process, seed: int) -> None:
+            async def writer(lane: httpx2.AsyncClient, server: Process, seed: int) -> None:
                 rng = random.Random(seed)
                 for _ in range(25):
-                    await set_status(client, server, rng.choice(WATCHED), rng.choice(STATUSES))
+                    await set_status(lane, server, rng.choice(WATCHED), rng.choice(STATUSES))
 
-            # 8 writers, 4 on each process, 200 writes to 10 connections.
-            await asyncio.gather(*(writer((a, b)[n % 2], n) for n in range(8)))
+            # 8 writers, 4 on each process (or worker), 200 writes to 10 connections.
+            await asyncio.gather(*(writer(lanes[n % 2], (a, b)[n % 2], n) for n in range(8)))
 
             committed: dict[int, list[tuple[int | None, int | None]]] = {}
             for connection_id in WATCHED:

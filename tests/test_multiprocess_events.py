@@ -23,7 +23,7 @@ import websockets
 
 from tests.processes import Process, ocm_server
 from tests.redis_servers import private_redis, redis_prefix
-from tests.test_workers import _holder, _server_sockets, _wait_for_workers
+from tests.workers_proc import holder, server_sockets, wait_for_workers
 
 pytestmark = pytest.mark.e2e
 
@@ -240,14 +240,14 @@ async def one_per_process(
         if a is not b:
             yield [await client(), await client()]
             return
-        workers = _wait_for_workers(a, 2)
+        workers = wait_for_workers(a, 2)
         by_worker: dict[int, httpx2.AsyncClient] = {}
         for _ in range(400):
             lane = await client()
-            before = _server_sockets(a.port, "01")
+            before = server_sockets(a.port, "01")
             assert (await lane.get(f"{a.url}/healthz")).status_code == 200
-            [new] = _server_sockets(a.port, "01") - before
-            by_worker.setdefault(_holder(new, workers), lane)
+            [new] = server_sockets(a.port, "01") - before
+            by_worker.setdefault(holder(new, workers), lane)
             if len(by_worker) == 2:
                 yield list(by_worker.values())
                 return

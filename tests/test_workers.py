@@ -21,6 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests import workers_proc as proc
 from tests.conftest import run_cli
 from tests.processes import Process, ocm_server
 from tests.test_serve_lifecycle import RawRequest
@@ -69,76 +70,6 @@ def server(
 # -- processes and sockets, from /proc ----------------------------------------------------
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        # Fields after the command name (which may hold spaces): state, then the parent.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.add(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _server_sockets(port: int, state: str) -> set[int]:
-    """Inodes of the sockets on our side of ``port``: "0A" listening, "01" established."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
-                inodes.add(int(fields[9]))
-    return inodes
-
-
-def _open_sockets(pid: int) -> set[int]:
-    inodes = set()
-    try:
-        descriptors = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return inodes
-    for descriptor in descriptors:
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[len("socket:[") : -1]))
-    return inodes
-
-
-def _workers(server: Process) -> set[int]:
-    """The children of `serve` that hold its listening socket (multiprocessing's resource
-    tracker is a child too, but serves nothing)."""
-    listening = _server_sockets(server.port, "0A")
-    return {pid for pid in _children(server.process.pid) if _open_sockets(pid) & listening}
-
-
-def _holder(inode: int, workers: set[int]) -> int:
-    [pid] = [pid for pid in workers if inode in _open_sockets(pid)]
-    return pid
-
-
-def _wait_for_workers(server: Process, count: int) -> set[int]:
-    deadline = time.monotonic() + 60  # a guard against hanging, not a measurement
-    while len(workers := _workers(server)) != count:
-        assert time.monotonic() < deadline, workers
-        time.sleep(0.1)
-    return workers
-
-
 def _answering_workers(server: Process, workers: set[int]) -> Counter[int]:
     """Opens connections, one request each, until every worker has answered one (the
     kernel hands each new connection to whichever worker accepts first)."""
@@ -146,13 +77,13 @@ def _answering_workers(server: Process, workers: set[int]) -> Counter[int]:
     clients: list[httpx2.Client] = []
     try:
         for _ in range(200):
-            before = _server_sockets(server.port, "01")
+            before = proc.server_sockets(server.port, "01")
             client = httpx2.Client(base_url=server.url, timeout=30)
             clients.append(client)
             body = client.post("/graphql", json={"query": COUNT}).json()
             assert body["data"]["connectionInfos"]["totalCount"] > 0
-            [new] = _server_sockets(server.port, "01") - before
-            answered[_holder(new, workers)] += 1
+            [new] = proc.server_sockets(server.port, "01") - before
+            answered[proc.holder(new, workers)] += 1
             if set(answered) == workers:
                 break
     finally:
@@ -165,7 +96,7 @@ def _answering_workers(server: Process, workers: set[int]) -> Counter[int]:
 
 
 def test_both_workers_answer(server: Process) -> None:
-    workers = _wait_for_workers(server, 2)
+    workers = proc.wait_for_workers(server, 2)
     assert server.process.pid not in workers
     assert set(_answering_workers(server, workers)) == workers
 
@@ -173,15 +104,15 @@ def test_both_workers_answer(server: Process) -> None:
 async def _pin(writers: list[WriterTask], keys: dict[str, str], server: Process) -> Counter[int]:
     """Gives each writer a kept-alive connection, as many on each worker: a writer whose
     connection lands on a worker already holding its share gets a new one."""
-    workers = _workers(server)
+    workers = proc.worker_pids(server)
     share = len(writers) // len(workers)
     placed: Counter[int] = Counter()
     for writer in writers:
         for _ in range(200):
-            before = _server_sockets(server.port, "01")
+            before = proc.server_sockets(server.port, "01")
             assert (await writer.client.get("/healthz")).status_code == 200
-            [new] = _server_sockets(server.port, "01") - before
-            worker = _holder(new, workers)
+            [new] = proc.server_sockets(server.port, "01") - before
+            worker = proc.holder(new, workers)
             if placed[worker] < share:
                 placed[worker] += 1
                 break
@@ -222,9 +153,9 @@ def test_writers_on_both_workers_keep_every_write(
             async def midway() -> Counter[int]:
                 # The writers' connections are where they were pinned, under load.
                 await asyncio.sleep(WRITE_SECONDS / 2)
-                workers = _workers(server)
+                workers = proc.worker_pids(server)
                 return Counter(
-                    _holder(inode, workers) for inode in _server_sockets(server.port, "01")
+                    proc.holder(inode, workers) for inode in proc.server_sockets(server.port, "01")
                 )
 
             *_, held = await asyncio.gather(*(write_loop(w) for w in writers), midway())
@@ -244,12 +175,12 @@ def test_writers_on_both_workers_keep_every_write(
 
 
 def test_a_killed_worker_is_replaced(server: Process) -> None:
-    before = _wait_for_workers(server, 2)
+    before = proc.wait_for_workers(server, 2)
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
     # Meanwhile the other worker answers every new connection on the shared socket.
     deadline = time.monotonic() + 60
-    while (workers := _workers(server)) == before or len(workers) != 2:
+    while (workers := proc.worker_pids(server)) == before or len(workers) != 2:
         assert time.monotonic() < deadline, workers
         body = httpx2.post(f"{server.url}/graphql", json={"query": COUNT}, timeout=30).json()
         assert body["data"]["connectionInfos"]["totalCount"] > 0
@@ -265,15 +196,15 @@ def test_a_killed_worker_is_replaced(server: Process) -> None:
 def test_sigterm_stops_every_process_after_in_flight_requests(db: Path, tmp_path: Path) -> None:
     server = ocm_server("--db", str(db), *WORKERS, cwd=tmp_path)
     try:
-        family = _children(server.process.pid)  # the workers and the resource tracker
-        assert len(_wait_for_workers(server, 2)) == 2
+        family = proc.children(server.process.pid)  # the workers and the resource tracker
+        assert len(proc.wait_for_workers(server, 2)) == 2
         # A request in flight on each worker when SIGTERM comes: the body is held back.
         in_flight: dict[int, RawRequest] = {}
         for _ in range(200):
-            before = _server_sockets(server.port, "01")
+            before = proc.server_sockets(server.port, "01")
             request = RawRequest(server.port, {"query": COUNT}, expect_continue=True)
-            [new] = _server_sockets(server.port, "01") - before
-            worker = _holder(new, _workers(server))
+            [new] = proc.server_sockets(server.port, "01") - before
+            worker = proc.holder(new, proc.worker_pids(server))
             if worker in in_flight:
                 request.close()
             else:
@@ -304,8 +235,8 @@ def test_sigterm_stops_every_process_after_in_flight_requests(db: Path, tmp_path
     assert output.count("Application shutdown complete") == 2
     # No process is left behind.
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in family):
-        assert time.monotonic() < deadline, [pid for pid in family if _alive(pid)]
+    while any(proc.alive(pid) for pid in family):
+        assert time.monotonic() < deadline, [pid for pid in family if proc.alive(pid)]
         time.sleep(0.1)
 
 
@@ -318,7 +249,7 @@ def test_a_lock_held_past_the_busy_timeout_is_a_coded_error(
     server = ocm_server("--db", str(db), *WORKERS, cwd=tmp_path, env=env)
     holder = sqlite3.connect(db, isolation_level=None)
     try:
-        workers = _wait_for_workers(server, 2)
+        workers = proc.wait_for_workers(server, 2)
 
         def set_amps(client: httpx2.Client, amps: int) -> httpx2.Response:
             variables = {"id": SHARED, "input": {"amps": amps}}
@@ -331,10 +262,10 @@ def test_a_lock_held_past_the_busy_timeout_is_a_coded_error(
         answered: set[int] = set()
         while answered != workers:
             assert len(clients) < 200
-            before = _server_sockets(server.port, "01")
+            before = proc.server_sockets(server.port, "01")
             response = set_amps(clients[-1], 1)
-            [new] = _server_sockets(server.port, "01") - before
-            answered.add(_holder(new, workers))
+            [new] = proc.server_sockets(server.port, "01") - before
+            answered.add(proc.holder(new, workers))
             assert response.status_code == 200
             assert "locked" not in response.text
             [error] = response.json()["errors"]

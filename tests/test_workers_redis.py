@@ -18,7 +18,7 @@ from tests.conftest import run_cli
 from tests.persisted_queries import apq_extensions
 from tests.processes import Process, ocm_server
 from tests.redis_servers import redis_prefix
-from tests.test_workers import _holder, _server_sockets, _wait_for_workers
+from tests.workers_proc import holder, server_sockets, wait_for_workers
 
 pytestmark = pytest.mark.e2e
 
@@ -50,14 +50,14 @@ def server(db: Path) -> Iterator[Process]:
 def _post(server: Process, body: dict[str, object]) -> tuple[int, httpx2.Response]:
     """One request on a new connection: the worker that answered it, and the answer."""
     with httpx2.Client(base_url=server.url, timeout=60) as client:
-        before = _server_sockets(server.port, "01")
+        before = server_sockets(server.port, "01")
         response = client.post("/graphql", json=body)
-        [new] = _server_sockets(server.port, "01") - before
-        return _holder(new, _wait_for_workers(server, 2)), response
+        [new] = server_sockets(server.port, "01") - before
+        return holder(new, wait_for_workers(server, 2)), response
 
 
 def test_a_query_registered_through_one_worker_runs_through_the_other(server: Process) -> None:
-    _wait_for_workers(server, 2)
+    wait_for_workers(server, 2)
     by_hash = {"extensions": apq_extensions(QUERY)}
     registrar, registered = _post(server, {"query": QUERY, **by_hash})
     assert registered.status_code == 200
@@ -75,15 +75,15 @@ def test_a_query_registered_through_one_worker_runs_through_the_other(server: Pr
 def _pinned_clients(server: Process, per_worker: int) -> list[httpx2.Client]:
     """Kept-alive clients, ``per_worker`` on each worker: a client whose connection lands
     on a worker already holding its share is closed and another opened."""
-    workers = _wait_for_workers(server, 2)
+    workers = wait_for_workers(server, 2)
     placed: Counter[int] = Counter()
     clients: list[httpx2.Client] = []
     for _ in range(400):
         client = httpx2.Client(base_url=server.url, timeout=60)
-        before = _server_sockets(server.port, "01")
+        before = server_sockets(server.port, "01")
         assert client.get("/healthz").status_code == 200
-        [new] = _server_sockets(server.port, "01") - before
-        worker = _holder(new, workers)
+        [new] = server_sockets(server.port, "01") - before
+        worker = holder(new, workers)
         if placed[worker] < per_worker:
             placed[worker] += 1
             clients.append(client)

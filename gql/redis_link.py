@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from gql.settings import Settings
+from gql.settings import Settings, shown
+
+T = TypeVar("T")
 
 logger = logging.getLogger("gql.redis")
 
@@ -90,9 +93,20 @@ class RedisLink:
 
     @property
     def shown_url(self) -> str:
-        from gql.settings import shown
-
         return str(shown("OCM_GQL_REDIS_URL", self.url))
+
+    async def attempt(self, command: Callable[[], Awaitable[T]]) -> T | None:
+        """``command``'s answer; None, at once, during the pause after a failure, or when
+        it fails now (the failure noted): callers then take their fallback."""
+        if not self.available:
+            return None
+        try:
+            answer = await command()
+        except REDIS_ERRORS as error:
+            self.failed(error)
+            return None
+        self.succeeded()
+        return answer
 
     async def ping(self) -> str | None:
         """None when Redis answers, else why not."""

@@ -211,8 +211,6 @@ class RedisBroadcaster:
     async def _lock(self, connection_id: int) -> Lock | None:
         """The connection's lock, held; None when Redis cannot give it now (the write
         goes ahead: the listener's guard keeps order then)."""
-        if not self._link.available:
-            return None
         lock = Lock(
             self._link.client,
             self._link.key("lock", "connection", connection_id),
@@ -220,10 +218,8 @@ class RedisBroadcaster:
             sleep=LOCK_POLL_SECONDS,
             blocking_timeout=LOCK_TIMEOUT_SECONDS,
         )
-        try:
-            acquired = await lock.acquire()
-        except REDIS_ERRORS as error:
-            self._link.failed(error)
+        acquired = await self._link.attempt(lock.acquire)
+        if acquired is None:
             return None
         if not acquired:
             logger.warning("connection %d: its lock was not free in time", connection_id)
@@ -293,7 +289,12 @@ class RedisBroadcaster:
         connection_id = event.connection.id
         last = self._last_change.get(connection_id)
         if last is not None and event.change_id <= last:
-            logger.info("connection %d: change %d came late; dropped", connection_id, last)
+            logger.info(
+                "connection %d: change %d came after %d; dropped",
+                connection_id,
+                event.change_id,
+                last,
+            )
             return
         self._last_change.put(connection_id, event.change_id, _LAST_CHANGE_BYTES)
         await self._local.publish(event)

@@ -26,7 +26,7 @@ import time
 from typing import Final
 
 from gql.http.persisted import entry_bytes
-from gql.redis_link import REDIS_ERRORS, RedisLink
+from gql.redis_link import RedisLink
 from gql.util.lru import BoundedCache
 
 LOCAL_ENTRY_EXTRA_BYTES: Final = 64
@@ -97,16 +97,11 @@ class RedisQueryStore:
             if time.monotonic() - told_at >= self._ttl / 2:
                 await self.put(sha256_hash, query)
             return query
-        if not self._link.available:
-            return None
-        try:
-            found = await self._get(
+        found = await self._link.attempt(
+            lambda: self._get(
                 keys=[self._text_prefix + sha256_hash, self._used], args=[self._ttl, sha256_hash]
             )
-        except REDIS_ERRORS as error:
-            self._link.failed(error)
-            return None
-        self._link.succeeded()
+        )
         if found is None:
             return None
         query = found.decode() if isinstance(found, bytes) else str(found)
@@ -119,18 +114,15 @@ class RedisQueryStore:
         self._keep(sha256_hash, query, time.monotonic() if told else -math.inf)
 
     async def _tell(self, sha256_hash: str, query: str) -> bool:
-        if len(query) > self._max_chars or not self._link.available:
+        if len(query) > self._max_chars:
             return False
-        try:
-            await self._put(
+        excess = await self._link.attempt(
+            lambda: self._put(
                 keys=[self._text_prefix + sha256_hash, self._used],
                 args=[query, self._ttl, self._max_size, sha256_hash, self._text_prefix],
             )
-        except REDIS_ERRORS as error:
-            self._link.failed(error)
-            return False
-        self._link.succeeded()
-        return True
+        )
+        return excess is not None
 
     def _keep(self, sha256_hash: str, query: str, told_at: float) -> None:
         self._local.put(

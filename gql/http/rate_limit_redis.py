@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Final
 
 from gql.http.rate_limit import TokenBuckets
-from gql.redis_link import REDIS_ERRORS, RedisLink
+from gql.redis_link import RedisLink
 
 MICROSECONDS: Final = 1_000_000
 
@@ -78,15 +78,11 @@ class RedisTokenBuckets:
         """This process's own buckets, used while Redis is unavailable."""
 
     async def take(self, client: str) -> float:
-        if not self._link.available:
-            return await self.fallback.take(client)
         args = [self._interval, self._tolerance]
         if self._clock is not None:
             args.append(round(self._clock() * MICROSECONDS))
-        try:
-            wait = await self._take(keys=[self._link.key("rate", client)], args=args)
-        except REDIS_ERRORS as error:
-            self._link.failed(error)
+        key = self._link.key("rate", client)
+        wait = await self._link.attempt(lambda: self._take(keys=[key], args=args))
+        if wait is None:
             return await self.fallback.take(client)
-        self._link.succeeded()
         return int(wait) / MICROSECONDS

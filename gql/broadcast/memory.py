@@ -31,15 +31,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
 
-from gql.broadcast.base import StatusChanged, SubscriberTooSlow
+from gql.broadcast.base import StatusChanged, SubscriberTooSlow, SubscriptionInterrupted
 from gql.broadcast.slots import SubscriptionSlots
 
 SUBSCRIBER_BACKLOG: Final = 1000
 DISPATCH_SLICE: Final = 16
 """Subscribers handed an event at once; the next slice waits until they are through."""
 SLICE_WAIT_SECONDS: Final = 0.1
-
-_OVERFLOWED: Final = object()
 
 
 class _Slice:
@@ -63,7 +61,8 @@ class _Subscriber:
     def __init__(self, joined_after: int) -> None:
         self.joined_after = joined_after
         """The number of events published before it joined: it gets only later ones."""
-        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.queue: asyncio.Queue[StatusChanged | Exception] = asyncio.Queue()
+        """Its events, and last, when its stream is ended, the error it ends with."""
         self.slice: _Slice | None = None
         """The slice waiting for this subscriber to take its event through."""
 
@@ -100,11 +99,13 @@ class InProcessBroadcaster:
     async def ordering(self, connection_id: int) -> AsyncIterator[None]:
         yield
 
-    def interrupt(self, error: Exception) -> None:
-        """Ends every current subscriber's stream with ``error``, after what it was
-        already handed; later subscribers are not affected."""
+    def interrupt(self, message: str) -> None:
+        """Ends every current subscriber's stream with SubscriptionInterrupted(``message``),
+        after what it was already handed; later subscribers are not affected."""
         for subscriber in self._subscribers:
-            subscriber.queue.put_nowait(error)
+            # One error each: an exception raised in several tasks would share its
+            # traceback between them.
+            subscriber.queue.put_nowait(SubscriptionInterrupted(message))
         self._subscribers.clear()
 
     async def publish(self, event: StatusChanged) -> None:
@@ -148,7 +149,9 @@ class InProcessBroadcaster:
     def _hand(self, subscriber: _Subscriber, event: StatusChanged, current: _Slice) -> None:
         if subscriber.queue.qsize() >= self._backlog:
             self._subscribers.discard(subscriber)
-            subscriber.queue.put_nowait(_OVERFLOWED)
+            subscriber.queue.put_nowait(
+                SubscriberTooSlow("the subscriber fell too far behind; subscribe again")
+            )
             return
         subscriber.queue.put_nowait(event)
         if subscriber.slice is None:
@@ -182,9 +185,6 @@ class _Events:
         if subscriber.queue.empty():
             subscriber.through()
         item = await subscriber.queue.get()
-        if item is _OVERFLOWED:
-            raise SubscriberTooSlow("the subscriber fell too far behind; subscribe again")
         if isinstance(item, Exception):
             raise item
-        assert isinstance(item, StatusChanged)
         return item

@@ -280,7 +280,7 @@ class RedisBroadcaster:
             data = orjson.loads(message["data"])
             if "gap" in data:
                 logger.warning("some live events could not be published; subscribers told")
-                self._local.interrupt(SubscriptionInterrupted(MISSED_MESSAGE))
+                self._local.interrupt(MISSED_MESSAGE)
                 return
             event = _event(data)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -308,7 +308,7 @@ class RedisBroadcaster:
         self._link.failed(error)
         if was_listening:
             logger.warning("live events are interrupted: %s: %s", type(error).__name__, error)
-            self._local.interrupt(SubscriptionInterrupted(INTERRUPTED_MESSAGE))
+            self._local.interrupt(INTERRUPTED_MESSAGE)
 
 
 async def announce_reference_change(link: RedisLink) -> None:

@@ -29,7 +29,12 @@ _OCM_FILES: dict[ReferenceKind, str] = {
     ReferenceKind.STATUS_TYPE: "StatusTypes.json",
     ReferenceKind.LEVEL: "ChargerTypes.json",
     ReferenceKind.SUPPLY_TYPE: "CurrentTypes.json",
+    ReferenceKind.OPERATOR: "Operators.json",
+    ReferenceKind.USAGE_TYPE: "UsageTypes.json",
+    ReferenceKind.COUNTRY: "Countries.json",
 }
+# OCM's names that do not follow from ours by capitalising each word.
+_OCM_NAMES = {"website_url": "WebsiteURL", "iso_code": "ISOCode"}
 # Connection fields that describe equipment; ids, site and free text are not sampled.
 _PROFILE_FIELDS = [
     f.name
@@ -39,6 +44,8 @@ _PROFILE_FIELDS = [
 
 
 def _ocm_name(field_name: str) -> str:
+    if field_name in _OCM_NAMES:
+        return _OCM_NAMES[field_name]
     return "".join("ID" if part == "id" else part.capitalize() for part in field_name.split("_"))
 
 

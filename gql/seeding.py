@@ -31,6 +31,9 @@ REFERENCE_KEYS: dict[ReferenceKind, str] = {
     ReferenceKind.STATUS_TYPE: "statusTypes",
     ReferenceKind.LEVEL: "levels",
     ReferenceKind.SUPPLY_TYPE: "supplyTypes",
+    ReferenceKind.OPERATOR: "operators",
+    ReferenceKind.USAGE_TYPE: "usageTypes",
+    ReferenceKind.COUNTRY: "countries",
 }
 
 # Demo rows get ids far above OCM's so they never collide with imported sites.

@@ -279,7 +279,8 @@ def test_import_refuses_a_database_without_reference_lists(tmp_path: Path) -> No
     assert result.returncode == 2
     assert _error_lines(result) == [
         f"ocm-gql: error: cannot import into {empty}: the database has no reference lists "
-        "(connection_type, status_type, level_type, supply_type); load them with "
+        "(connection_type, status_type, level_type, supply_type, operator, usage_type, country);"
+        " load them with "
         f"`ocm-gql seed --db {empty}`"
     ]
     assert "checking" not in result.stderr  # refused before reading

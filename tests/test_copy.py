@@ -320,20 +320,23 @@ def test_the_command_reports_refuses_and_replaces(tmp_path: Path) -> None:
     copied = _copy("--from", f"sqlite:///{source}", "--to", target)
     assert copied.returncode == 0, copied.stderr
     lines = copied.stdout.splitlines()
-    assert lines[:8] == [
+    assert lines[:11] == [
         "connection_type: 42 rows",
         "status_type: 10 rows",
         "level_type: 3 rows",
         "supply_type: 3 rows",
-        lines[4],
+        "operator: 684 rows",
+        "usage_type: 8 rows",
+        "country: 250 rows",
+        lines[7],
         "connection_info: 50 rows",
         "api_key: 0 rows",
         "connection_change: 0 rows",
     ]
-    sites = int(lines[4].removeprefix("charge_point: ").removesuffix(" rows"))
+    sites = int(lines[7].removeprefix("charge_point: ").removesuffix(" rows"))
     assert 0 < sites <= 50
-    assert lines[8].startswith(
-        f"copied {108 + sites} rows from {source} to {tmp_path / 'target.db'} in "
+    assert lines[11].startswith(
+        f"copied {108 + 942 + sites} rows from {source} to {tmp_path / 'target.db'} in "
     )
     refused = _copy("--from", f"sqlite:///{source}", "--to", target)
     assert refused.returncode == 2

@@ -21,6 +21,9 @@ from gql.repository.models import (
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
+    SiteFilter,
+    SiteHit,
+    SitePageQuery,
     SiteRecord,
     WriteCounts,
 )
@@ -73,6 +76,24 @@ class Repository(Protocol):
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]: ...
 
     async def count_connections(self, filter: ConnectionFilter) -> int: ...
+
+    async def sites_by_ids(self, ids: Iterable[int]) -> dict[int, SiteRecord]:
+        """Sites by id, whatever their visibility (a connection names its site)."""
+        ...
+
+    async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
+        """One keyset page of sites. ``near`` and ``within`` are answered through the
+        spatial index, then checked exactly: distances are great-circle (haversine)."""
+        ...
+
+    async def count_sites(self, filter: SiteFilter) -> int: ...
+
+    async def connections_of_sites(
+        self, site_ids: Sequence[int], filter: ConnectionFilter
+    ) -> dict[int, list[ConnectionRecord]]:
+        """The connections of each site that match ``filter``, by ascending id, in one
+        statement; sites without any are absent."""
+        ...
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
         """Every row of one reference list, ordered by id."""

@@ -24,6 +24,9 @@ class ReferenceKind(enum.Enum):
     STATUS_TYPE = "status_type"
     LEVEL = "level_type"
     SUPPLY_TYPE = "supply_type"
+    OPERATOR = "operator"
+    USAGE_TYPE = "usage_type"
+    COUNTRY = "country"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +61,49 @@ class SupplyTypeRecord:
     description: str | None = None
 
 
-ReferenceRecord = ConnectionTypeRecord | StatusTypeRecord | LevelTypeRecord | SupplyTypeRecord
+@dataclass(frozen=True, slots=True)
+class OperatorRecord:
+    id: int
+    title: str | None = None
+    website_url: str | None = None
+    is_private_individual: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTypeRecord:
+    id: int
+    title: str | None = None
+    is_pay_at_location: bool | None = None
+    is_membership_required: bool | None = None
+    is_access_key_required: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CountryRecord:
+    id: int
+    iso_code: str | None = None
+    continent_code: str | None = None
+    title: str | None = None
+
+
+ReferenceRecord = (
+    ConnectionTypeRecord
+    | StatusTypeRecord
+    | LevelTypeRecord
+    | SupplyTypeRecord
+    | OperatorRecord
+    | UsageTypeRecord
+    | CountryRecord
+)
 
 RECORD_BY_KIND: dict[ReferenceKind, type[ReferenceRecord]] = {
     ReferenceKind.CONNECTION_TYPE: ConnectionTypeRecord,
     ReferenceKind.STATUS_TYPE: StatusTypeRecord,
     ReferenceKind.LEVEL: LevelTypeRecord,
     ReferenceKind.SUPPLY_TYPE: SupplyTypeRecord,
+    ReferenceKind.OPERATOR: OperatorRecord,
+    ReferenceKind.USAGE_TYPE: UsageTypeRecord,
+    ReferenceKind.COUNTRY: CountryRecord,
 }
 
 
@@ -108,6 +147,9 @@ class ConnectionWrite:
 
 @dataclass(frozen=True, slots=True)
 class SiteRecord:
+    """One OCM site (POI), with its AddressInfo flattened in. Dates are ISO 8601 text in
+    UTC, as OCM gives them."""
+
     id: int
     uuid: str | None = None
     title: str | None = None
@@ -122,6 +164,17 @@ class SiteRecord:
     number_of_points: int | None = None
     date_created: str | None = None
     date_last_status_update: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    state_or_province: str | None = None
+    postcode: str | None = None
+    access_comments: str | None = None
+    related_url: str | None = None
+    contact_telephone1: str | None = None
+    usage_cost: str | None = None
+    submission_status_type_id: int | None = None
+    general_comments: str | None = None
+    date_last_verified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +191,82 @@ class ConnectionFilter:
     max_power_kw: float | None = None
     is_operational: bool | None = None
     is_fast_charge_capable: bool | None = None
+
+
+class SiteOrder(enum.Enum):
+    ID_ASC = "ID_ASC"
+    ID_DESC = "ID_DESC"
+    DISTANCE = "DISTANCE"
+    """Nearest first, ties by ascending id; only with ``SiteFilter.near``."""
+
+
+@dataclass(frozen=True, slots=True)
+class GeoRadius:
+    """Sites within ``radius_km`` of the point, by great-circle distance."""
+
+    latitude: float
+    longitude: float
+    radius_km: float
+
+
+@dataclass(frozen=True, slots=True)
+class GeoBox:
+    """Sites inside the box, edges included. ``west > east`` crosses the antimeridian."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFilter:
+    """All given conditions hold together; ``None`` means no condition.
+
+    ``connections`` keeps a site when at least one of its connections matches it (OCM's
+    meaning). Unless ``include_unpublished``, sites OCM hides are left out
+    (gql/domain/visibility.py)."""
+
+    ids: Sequence[int] | None = None
+    country_ids: Sequence[int] | None = None
+    country_codes: Sequence[str] | None = None
+    operator_ids: Sequence[int] | None = None
+    usage_type_ids: Sequence[int] | None = None
+    status_type_ids: Sequence[int] | None = None
+    is_operational: bool | None = None
+    connections: ConnectionFilter | None = None
+    include_unpublished: bool = False
+    near: GeoRadius | None = None
+    within: GeoBox | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSeekKey:
+    """The sort key of one site under ``order``; ``distance_km`` for DISTANCE only."""
+
+    order: SiteOrder
+    id: int
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SitePageQuery:
+    """As PageQuery, for sites."""
+
+    filter: SiteFilter
+    order: SiteOrder
+    limit: int
+    after: SiteSeekKey | None = None
+    before: SiteSeekKey | None = None
+    backward: bool = False
+    inclusive: bool = False
+
+
+class SiteHit(NamedTuple):
+    """A site of a page, with its distance in km from ``near`` when one was given."""
+
+    site: SiteRecord
+    distance_km: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,11 @@ class Table:
 
 Schema = dict[str, Table]
 
+# The spatial index is each backend's own by design: an R*Tree virtual table (with its
+# shadow tables) on SQLite, a GiST index on an expression on PostgreSQL.
+_SQLITE_SPATIAL_TABLE = "charge_point_location"
+_POSTGRES_SPATIAL_INDEX = "ix_charge_point_location"
+
 
 def _is_boolean(column: str) -> bool:
     """SQLite stores booleans as INTEGER: these columns hold them."""
@@ -74,6 +79,8 @@ def sqlite_schema(path: Path) -> Schema:
         schema: Schema = {}
         names = connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE ?",
+            (f"{_SQLITE_SPATIAL_TABLE}%",),
         ).fetchall()
         for (name,) in names:
             table = schema[name] = Table()
@@ -144,6 +151,8 @@ async def postgres_schema(connection: asyncpg.Connection) -> Schema:
         " LEFT JOIN pg_constraint con ON con.conindid = x.indexrelid AND con.conrelid = x.indrelid"
         " AND con.contype IN ('p', 'u')"
         " WHERE s.nspname = 'public' AND t.relname <> 'ocm_gql_schema_version'"
+        " AND i.relname <> $1",
+        _POSTGRES_SPATIAL_INDEX,
     )
     for row in indexes:
         table = schema[row["table_name"]]

@@ -193,6 +193,25 @@ class Settings(BaseSettings):
     """Sites written per import transaction: short transactions let the server's own
     writes in between."""
 
+    # -- `ocm-gql sync`: pages of OCM's /poi API ------------------------------------------
+    ocm_api_url: str = "https://api.openchargemap.io/v3"
+    """Base URL of Open Charge Map's API; `sync` asks its `/poi`."""
+    ocm_api_key: str | None = None
+    """The API key `sync` sends OCM (header `X-API-Key`), so it need not be on the command
+    line; `--api-key` wins. Never printed or logged."""
+    sync_page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """Sites `sync` asks OCM for per request (`maxresults`); each page is written in one
+    transaction together with where the sync has got to."""
+    sync_attempts: AtLeastOne = 5
+    """Tries of one OCM request before `sync` gives up (a 429, a 5xx, a dropped connection,
+    a broken body are tried again)."""
+    sync_retry_delay_seconds: Positive = 1.0
+    """Wait before the second try of an OCM request; it doubles with each further try."""
+    sync_max_retry_delay_seconds: Positive = 60.0
+    """Longest wait between two tries, also for a 429's Retry-After."""
+    sync_timeout_seconds: Positive = 60.0
+    """How long one OCM request may take (connecting, or waiting for data)."""
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -225,6 +244,18 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("ocm_api_url")
+    @classmethod
+    def _an_http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("ocm_api_key")
+    @classmethod
+    def _empty_key_is_unset(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -357,8 +388,8 @@ def _as_written(default: object) -> object:
 
 
 HIDDEN = "********"
-# A whole word of the name: MAX_TOKENS is a count, API_TOKEN a secret.
-_SECRET_NAME = re.compile(r"(?:^|_)(?:PASSWORD|SECRET|TOKEN)(?:_|$)")
+# A whole word of the name: MAX_TOKENS is a count, API_TOKEN a secret (and an API_KEY).
+_SECRET_NAME = re.compile(r"(?:^|_)(?:PASSWORD|SECRET|TOKEN|API_KEY)(?:_|$)")
 _URL_PASSWORD = re.compile(r"(?<=://)([^:/@]*):[^@/]*@")
 
 

@@ -25,6 +25,7 @@ from gql.repository.models import (
     SiteHit,
     SitePageQuery,
     SiteRecord,
+    SyncCheckpoint,
     WriteCounts,
 )
 from gql.repository.rows import Table
@@ -184,4 +185,21 @@ class Repository(Protocol):
         """Writes every batch in one transaction, all or nothing, and returns the rows
         written per table. With ``replace`` every table is emptied first. Ids are kept
         as given, and new rows made later get ids after them."""
+        ...
+
+    # Syncing from OCM's API (``ocm-gql sync``).
+
+    async def sync_checkpoint(self, country_code: str) -> SyncCheckpoint | None:
+        """Where the sync of a country got to; None before its first page was written."""
+        ...
+
+    async def write_synced_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        checkpoint: SyncCheckpoint,
+    ) -> ImportCounts:
+        """As write_sites with ``replace_site_connections``, and the country's checkpoint
+        replaced in the same transaction: the page and where the sync got to are written
+        together or not at all."""
         ...

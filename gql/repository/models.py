@@ -359,3 +359,20 @@ class ApiKeyRecord:
     read_only: bool
     created_at: str
     revoked_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCheckpoint:
+    """Where ``ocm-gql sync`` got to in OCM's /poi API for one country, stored with the
+    page of sites it follows (columns of ``sync_state``, in order)."""
+
+    country_code: str
+    """ISO 3166 alpha-2, upper case."""
+    modified_since: str | None
+    """The run's ``modifiedsince`` (ISO 8601, UTC); None asks for every site."""
+    started_at: str
+    """When the run started (ISO 8601, UTC)."""
+    last_id: int
+    """The largest site id the run has written (0 before its first page)."""
+    finished_at: str | None = None
+    """When the run reached OCM's last page; None while unfinished."""

@@ -30,6 +30,7 @@ from gql.repository.models import (
     ReferenceKind,
     ReferenceRecord,
     SiteRecord,
+    SyncCheckpoint,
     WriteCounts,
 )
 from gql.repository.rows import Table
@@ -168,6 +169,19 @@ class ReplicatedRepository:
         self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool
     ) -> dict[str, int]:
         return await self._writes().load_tables(batches, replace=replace)
+
+    # -- syncing from OCM's API: the primary, which the checkpoint is written with -------
+
+    async def sync_checkpoint(self, country_code: str) -> SyncCheckpoint | None:
+        return await self.primary.sync_checkpoint(country_code)
+
+    async def write_synced_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        checkpoint: SyncCheckpoint,
+    ) -> ImportCounts:
+        return await self._writes().write_synced_sites(sites, connections, checkpoint)
 
 
 def for_request(repository: Repository) -> Repository:

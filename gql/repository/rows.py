@@ -28,6 +28,7 @@ from gql.repository.models import (
     SeekKey,
     SiteRecord,
     SortOrder,
+    SyncCheckpoint,
 )
 
 # Stands in for a missing power in the sort-key columns, so such rows sort last.
@@ -40,6 +41,7 @@ CONNECTION_COLUMNS: Final = ConnectionRecord._fields
 CONNECTION_WRITE_COLUMNS: Final = (*CONNECTION_COLUMNS, "power_kw_source")
 SITE_COLUMNS: Final = tuple(f.name for f in fields(SiteRecord))
 API_KEY_COLUMNS: Final = tuple(f.name for f in fields(ApiKeyRecord))
+SYNC_STATE_COLUMNS: Final = tuple(f.name for f in fields(SyncCheckpoint))
 CHANGE_COLUMNS: Final = (
     "id",
     "connection_id",
@@ -246,4 +248,5 @@ TABLES: Final[tuple[Table, ...]] = (
         key_floor="",
     ),
     Table("connection_change", CHANGE_COLUMNS),
+    Table("sync_state", SYNC_STATE_COLUMNS, key="country_code", key_floor=""),
 )

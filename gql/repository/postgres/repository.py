@@ -48,6 +48,7 @@ from gql.repository.models import (
     ReferenceKind,
     ReferenceRecord,
     SiteRecord,
+    SyncCheckpoint,
     WriteCounts,
 )
 from gql.repository.postgres.errors import UNREACHABLE, open_failure
@@ -58,6 +59,7 @@ from gql.repository.rows import (
     CONNECTION_WRITE_COLUMNS,
     LARGEST_CONNECTION_ID_SQL,
     SITE_COLUMNS,
+    SYNC_STATE_COLUMNS,
     TABLES,
     Table,
     api_key_record,
@@ -344,30 +346,8 @@ class PostgresRepository:
         *,
         replace_site_connections: bool,
     ) -> ImportCounts:
-        counts = ImportCounts()
-        counts.sites.read = len(sites)
-        counts.connections.read = len(connections)
         async with self._transaction() as writer:
-            if sites:
-                counts.sites.written = await writer.upsert(
-                    "charge_point", SITE_COLUMNS, [astuple(s) for s in sites]
-                )
-            if connections:
-                counts.connections.written = await writer.upsert(
-                    "connection_info",
-                    CONNECTION_WRITE_COLUMNS,
-                    [connection_write_row(c) for c in connections],
-                )
-                await writer.next_ids_after_given("connection_info")
-            if replace_site_connections and sites:
-                # Upserts went first, so a kept connection already points at its site.
-                await writer.execute(
-                    "DELETE FROM connection_info WHERE charge_point_id = ANY($1::integer[])"
-                    " AND NOT (id = ANY($2::integer[]))",
-                    [site.id for site in sites],
-                    [c.id for c in connections],
-                )
-        return counts
+            return await writer.write_sites(sites, connections, replace_site_connections)
 
     async def bulk_write_done(self, connections_written: int) -> None:
         if connections_written >= STATISTICS_AFTER_ROWS:
@@ -506,6 +486,24 @@ class PostgresRepository:
         finally:
             self._reference_generation += 1
 
+    # -- syncing from OCM's API ----------------------------------------------------------
+
+    async def sync_checkpoint(self, country_code: str) -> SyncCheckpoint | None:
+        sql = f"SELECT {', '.join(SYNC_STATE_COLUMNS)} FROM sync_state WHERE country_code = $1"
+        rows = await self._fetch(sql, country_code)
+        return SyncCheckpoint(*rows[0]) if rows else None
+
+    async def write_synced_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        checkpoint: SyncCheckpoint,
+    ) -> ImportCounts:
+        async with self._transaction() as writer:
+            counts = await writer.write_sites(sites, connections, True)
+            await writer.upsert_checkpoint(checkpoint)
+        return counts
+
 
 class _Writer:
     """One connection inside a transaction, counting what it runs."""
@@ -520,6 +518,46 @@ class _Writer:
 
     async def fetchrow(self, sql: str, *params: Any) -> asyncpg.Record | None:
         return await self._connection.fetchrow(self._counted(sql), *params)
+
+    async def write_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        replace_site_connections: bool,
+    ) -> ImportCounts:
+        counts = ImportCounts()
+        counts.sites.read = len(sites)
+        counts.connections.read = len(connections)
+        if sites:
+            counts.sites.written = await self.upsert(
+                "charge_point", SITE_COLUMNS, [astuple(s) for s in sites]
+            )
+        if connections:
+            counts.connections.written = await self.upsert(
+                "connection_info",
+                CONNECTION_WRITE_COLUMNS,
+                [connection_write_row(c) for c in connections],
+            )
+            await self.next_ids_after_given("connection_info")
+        if replace_site_connections and sites:
+            # Upserts went first, so a kept connection already points at its site.
+            await self.execute(
+                "DELETE FROM connection_info WHERE charge_point_id = ANY($1::integer[])"
+                " AND NOT (id = ANY($2::integer[]))",
+                [site.id for site in sites],
+                [c.id for c in connections],
+            )
+        return counts
+
+    async def upsert_checkpoint(self, checkpoint: SyncCheckpoint) -> None:
+        rest = [c for c in SYNC_STATE_COLUMNS if c != "country_code"]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(SYNC_STATE_COLUMNS) + 1))
+        await self.execute(
+            f"INSERT INTO sync_state ({', '.join(SYNC_STATE_COLUMNS)}) VALUES ({placeholders})"
+            f" ON CONFLICT (country_code) DO UPDATE"
+            f" SET {', '.join(f'{c} = excluded.{c}' for c in rest)}",
+            *astuple(checkpoint),
+        )
 
     async def upsert(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]

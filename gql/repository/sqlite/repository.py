@@ -41,6 +41,7 @@ from gql.repository.models import (
     ReferenceKind,
     ReferenceRecord,
     SiteRecord,
+    SyncCheckpoint,
     WriteCounts,
 )
 from gql.repository.rows import (
@@ -49,6 +50,7 @@ from gql.repository.rows import (
     CONNECTION_WRITE_COLUMNS,
     LARGEST_CONNECTION_ID_SQL,
     SITE_COLUMNS,
+    SYNC_STATE_COLUMNS,
     TABLES,
     Table,
     api_key_record,
@@ -285,31 +287,8 @@ class SqliteRepository:
         *,
         replace_site_connections: bool,
     ) -> ImportCounts:
-        counts = ImportCounts()
-        counts.sites.read = len(sites)
-        counts.connections.read = len(connections)
         async with self._transaction() as connection:
-            if sites:
-                cursor = await connection.executemany(
-                    _upsert_sql("charge_point", SITE_COLUMNS), [astuple(s) for s in sites]
-                )
-                counts.sites.written = max(cursor.rowcount, 0)
-            if connections:
-                cursor = await connection.executemany(
-                    _upsert_sql("connection_info", CONNECTION_WRITE_COLUMNS),
-                    [connection_write_row(c) for c in connections],
-                )
-                counts.connections.written = max(cursor.rowcount, 0)
-            if replace_site_connections and sites:
-                kept: dict[int, list[int]] = {site.id: [] for site in sites}
-                for c in connections:
-                    kept.setdefault(c.charge_point_id, []).append(c.id)
-                await connection.executemany(
-                    "DELETE FROM connection_info WHERE charge_point_id = ?"
-                    " AND id NOT IN (SELECT value FROM json_each(?))",
-                    [(site_id, _json_list(ids)) for site_id, ids in kept.items()],
-                )
-        return counts
+            return await _upsert_sites(connection, sites, connections, replace_site_connections)
 
     async def bulk_write_done(self, connections_written: int) -> None:
         # ANALYZE reads every index: worth it when the rows changed enough to matter.
@@ -473,6 +452,62 @@ class SqliteRepository:
             return await self._write(work)
         finally:
             self._reference_generation += 1
+
+    # -- syncing from OCM's API ----------------------------------------------------------
+
+    async def sync_checkpoint(self, country_code: str) -> SyncCheckpoint | None:
+        sql = f"SELECT {', '.join(SYNC_STATE_COLUMNS)} FROM sync_state WHERE country_code = ?"
+        async with self._reader() as connection:
+            rows = list(await connection.execute_fetchall(sql, (country_code,)))
+        return SyncCheckpoint(*rows[0]) if rows else None
+
+    async def write_synced_sites(
+        self,
+        sites: Sequence[SiteRecord],
+        connections: Sequence[ConnectionWrite],
+        checkpoint: SyncCheckpoint,
+    ) -> ImportCounts:
+        columns = ", ".join(SYNC_STATE_COLUMNS)
+        async with self._transaction() as connection:
+            counts = await _upsert_sites(connection, sites, connections, True)
+            await connection.execute(
+                f"INSERT OR REPLACE INTO sync_state ({columns})"
+                f" VALUES ({', '.join('?' * len(SYNC_STATE_COLUMNS))})",
+                astuple(checkpoint),
+            )
+        return counts
+
+
+async def _upsert_sites(
+    connection: aiosqlite.Connection,
+    sites: Sequence[SiteRecord],
+    connections: Sequence[ConnectionWrite],
+    replace_site_connections: bool,
+) -> ImportCounts:
+    counts = ImportCounts()
+    counts.sites.read = len(sites)
+    counts.connections.read = len(connections)
+    if sites:
+        cursor = await connection.executemany(
+            _upsert_sql("charge_point", SITE_COLUMNS), [astuple(s) for s in sites]
+        )
+        counts.sites.written = max(cursor.rowcount, 0)
+    if connections:
+        cursor = await connection.executemany(
+            _upsert_sql("connection_info", CONNECTION_WRITE_COLUMNS),
+            [connection_write_row(c) for c in connections],
+        )
+        counts.connections.written = max(cursor.rowcount, 0)
+    if replace_site_connections and sites:
+        kept: dict[int, list[int]] = {site.id: [] for site in sites}
+        for c in connections:
+            kept.setdefault(c.charge_point_id, []).append(c.id)
+        await connection.executemany(
+            "DELETE FROM connection_info WHERE charge_point_id = ?"
+            " AND id NOT IN (SELECT value FROM json_each(?))",
+            [(site_id, _json_list(ids)) for site_id, ids in kept.items()],
+        )
+    return counts
 
 
 def _refuse_a_folder(path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Getting data in: imports, seeds and sync from OCM's API."""

@@ -1,4 +1,5 @@
-"""The ``ocm-gql`` command line: serve, seed, import, copy, export-schema, keys, settings."""
+"""The ``ocm-gql`` command line: serve, seed, import, sync, copy, export-schema, keys,
+settings."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import errno
 import json
+import logging
 import os
 import socket
 import sys
@@ -160,6 +162,45 @@ def _parser() -> argparse.ArgumentParser:
         f"not run and wrote nothing (a missing or unusable database, a broken file); "
         f"{EXIT_REJECTS} some records were rejected (listed on stderr; the others were "
         f"written, unless --dry-run). {_SETTINGS_EPILOG}"
+    )
+
+    syncing = command(
+        "sync",
+        "Fetch one country's sites from Open Charge Map's API (/poi) into the database, "
+        "from where the last sync of that country stopped.",
+        _sync,
+    )
+    syncing.add_argument(
+        "--country",
+        required=True,
+        metavar="CC",
+        help="the country's ISO 3166 two-letter code, such as EE",
+    )
+    syncing.add_argument(
+        "--since",
+        default=None,
+        metavar="DATE",
+        help="ask for the sites modified since DATE (YYYY-MM-DD or an ISO 8601 time, UTC) "
+        "instead of since the last sync started",
+    )
+    syncing.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help=f"the OCM API key, sent as X-API-Key and never printed (default: "
+        f"${ENV_PREFIX}OCM_API_KEY)",
+    )
+    syncing.add_argument(
+        "--allow-rejects",
+        action="store_true",
+        help=f"exit 0, not {EXIT_REJECTS}, when some records were rejected",
+    )
+    syncing.epilog = (
+        f"exit codes: 0 the country is up to date; {EXIT_USAGE} the sync could not run or "
+        "stopped (OCM failing past the retries or refusing, a bad flag, an unusable "
+        "database): the pages written stay, and the next run resumes after them; "
+        f"{EXIT_REJECTS} some records were rejected (listed on stderr; the others were "
+        f"written). {_SETTINGS_EPILOG}"
     )
 
     copying = command(
@@ -404,15 +445,7 @@ def _import_showing(args: argparse.Namespace, settings: Settings, shown: Progres
         shown.count(label, done, total, unit="site")
 
     db = settings.database
-    missing = _missing_file(settings)
-    # As serve: only the default file is created (a mistyped path must not make a new
-    # one), and a dry run creates nothing.
-    if missing is not None and (_db_was_chosen(args) or args.dry_run):
-        raise _no_database(missing)
-    _check_database(settings)  # one clear line for a folder, a damaged file, a lock
-    if missing is not None:
-        progress(f"created {db}; loading the reference lists")
-        _with_repository(settings, _seed_reference_only)
+    _database_to_write(args, settings, progress, may_create=not args.dry_run)
 
     async def work(repository: Repository) -> int:
         try:
@@ -456,6 +489,107 @@ def _import_showing(args: argparse.Namespace, settings: Settings, shown: Progres
         return 0
 
     return _with_repository(settings, work)
+
+
+def _database_to_write(
+    args: argparse.Namespace, settings: Settings, note: Callable[[str], None], *, may_create: bool
+) -> None:
+    """Checks the database a command writes sites into. As serve: only the default file is
+    created, with the reference lists (a mistyped path must not make a new one)."""
+    missing = _missing_file(settings)
+    if missing is not None and (_db_was_chosen(args) or not may_create):
+        raise _no_database(missing)
+    _check_database(settings)  # one clear line for a folder, a damaged file, a lock
+    if missing is not None:
+        note(f"created {settings.database}; loading the reference lists")
+        _with_repository(settings, _seed_reference_only)
+
+
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from gql.data.sync import (
+        BadSyncInput,
+        OcmClient,
+        RetryPolicy,
+        SyncFailed,
+        country_code_of,
+        parse_since,
+        sync_country,
+    )
+
+    try:
+        country = country_code_of(args.country)
+        since = None if args.since is None else parse_since(args.since)
+    except BadSyncInput as error:
+        raise CommandError(str(error)) from None
+    # Each request is one line of our own progress; httpx's own line per request would
+    # only repeat it.
+    logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.root.level))
+    db = settings.database
+    with Progress() as shown:
+        _database_to_write(args, settings, shown.note, may_create=True)
+
+        def rejected(rejection: Rejection) -> None:
+            shown.note(str(rejection))
+
+        def counted(label: str, done: int, total: int | None) -> None:
+            shown.count(label, done, total, unit="site")
+
+        async def work(repository: Repository) -> int:
+            client = OcmClient(
+                settings.ocm_api_url,
+                args.api_key or settings.ocm_api_key,
+                timeout=settings.sync_timeout_seconds,
+                retry=RetryPolicy(
+                    attempts=settings.sync_attempts,
+                    first_delay=settings.sync_retry_delay_seconds,
+                    max_delay=settings.sync_max_retry_delay_seconds,
+                ),
+                note=shown.note,
+            )
+            async with client:
+                try:
+                    report = await sync_country(
+                        repository,
+                        client,
+                        country,
+                        since=since,
+                        page_size=settings.sync_page_size,
+                        progress=shown.note,
+                        rejected=rejected,
+                        counted=counted,
+                    )
+                except BadSyncInput as error:
+                    raise CommandError(str(error)) from None
+                except NoReferenceLists as error:
+                    raise CommandError(
+                        f"cannot sync into {db}: {error}; load them with `{_seed_command(db)}`"
+                    ) from None
+                except (SyncFailed, Unavailable) as error:
+                    stored = await repository.sync_checkpoint(country)
+                    where = (
+                        f"the pages written up to site {stored.last_id} stay; run the sync "
+                        "again to resume after them"
+                        if stored is not None and stored.finished_at is None
+                        else "run the sync again to resume"
+                    )
+                    raise CommandError(f"sync of {country} stopped: {error}; {where}") from None
+            shown.close()
+            counts = report.counts
+            print(f"sites: {_describe(counts.sites)}")
+            print(f"connections: {_describe(counts.connections)}")
+            print(f"pages: {report.pages}, requests: {client.requests}")
+            print(f"{country}: up to date as of {report.checkpoint.started_at}")
+            if (counts.sites.rejected or counts.connections.rejected) and not args.allow_rejects:
+                print(
+                    f"ocm-gql: error: {counts.sites.rejected} of {counts.sites.read} sites and "
+                    f"{counts.connections.rejected} of {counts.connections.read} connections "
+                    "were rejected (listed above); pass --allow-rejects to accept rejections",
+                    file=sys.stderr,
+                )
+                return EXIT_REJECTS
+            return 0
+
+        return _with_repository(settings, work)
 
 
 def _copy(args: argparse.Namespace, settings: Settings) -> int:

@@ -106,7 +106,7 @@ Rejected = Callable[[Rejection], None]
 
 
 @dataclass(frozen=True, slots=True)
-class _CheckedSite:
+class CheckedSite:
     """One record read and checked: its site and good connections, or none if rejected."""
 
     site: SiteRecord | None
@@ -155,11 +155,7 @@ async def import_exports(
     """Import ``inputs`` (files or folders); each rejected record goes to ``rejected`` as
     it is found. Raises ImportFileError before anything is written when a file is broken,
     and NoReferenceLists before anything is read. A dry run checks and writes nothing."""
-    known = {
-        kind: {row.id for row in await repository.reference_rows(kind)} for kind in ReferenceKind
-    }
-    if empty := [kind.value for kind, ids in known.items() if not ids]:
-        raise NoReferenceLists(f"the database has no reference lists ({', '.join(empty)})")
+    known = await known_reference_ids(repository)
     files = export_files(inputs, progress)
     counts = ImportCounts()
     # Pass 1: read and check everything, write nothing.
@@ -216,6 +212,17 @@ async def import_exports(
     return ImportReport(counts=counts, transactions=transactions)
 
 
+async def known_reference_ids(repository: Repository) -> dict[ReferenceKind, set[int]]:
+    """The ids of every reference list, which connections are checked against; raises
+    NoReferenceLists when a list is empty."""
+    known = {
+        kind: {row.id for row in await repository.reference_rows(kind)} for kind in ReferenceKind
+    }
+    if empty := [kind.value for kind, ids in known.items() if not ids]:
+        raise NoReferenceLists(f"the database has no reference lists ({', '.join(empty)})")
+    return known
+
+
 def export_files(inputs: Iterable[Path], progress: Progress) -> list[tuple[Path, bool]]:
     """The files to read, each with whether it was named explicitly (not found in a folder)."""
     files: list[tuple[Path, bool]] = []
@@ -266,10 +273,10 @@ def _checked_sites(
     known: Mapping[ReferenceKind, set[int]],
     max_bytes: int,
     progress: Progress,
-) -> Iterator[_CheckedSite]:
+) -> Iterator[CheckedSite]:
     records = read_records(path, explicit=explicit, max_bytes=max_bytes, progress=progress)
     for index, raw in enumerate(records):
-        yield _check_site(raw, path.name, index, known)
+        yield check_site(raw, path.name, index, known)
 
 
 class _CappedReader:
@@ -328,20 +335,22 @@ def _first_line(error: Exception) -> str:
     return (text.strip().splitlines() or [type(error).__name__])[0]
 
 
-def _check_site(
+def check_site(
     raw: Any, source: str, index: int, known: Mapping[ReferenceKind, set[int]]
-) -> _CheckedSite:
+) -> CheckedSite:
+    """One record through parse_site and parse_connection; ``source`` and ``index`` name
+    it in rejections. Shared by the import and the sync."""
     raw_connections = raw.get("Connections") if isinstance(raw, dict) else None
     connection_count = len(raw_connections) if isinstance(raw_connections, list) else 0
     try:
         site = parse_site(raw)
     except NotASite as error:
-        return _CheckedSite(
+        return CheckedSite(
             None, [], connection_count, [Rejection(source, f"record #{index}", str(error))]
         )
     except RecordError as error:
         label = f"site {_shown(raw['ID'])}"
-        return _CheckedSite(None, [], connection_count, [Rejection(source, label, str(error))])
+        return CheckedSite(None, [], connection_count, [Rejection(source, label, str(error))])
     connections: list[ConnectionWrite] = []
     rejections: list[Rejection] = []
     for raw_connection in raw_connections or ():
@@ -354,7 +363,7 @@ def _check_site(
                 else f"a connection of site {site.id}"
             )
             rejections.append(Rejection(source, label, str(error)))
-    return _CheckedSite(site, connections, connection_count, rejections)
+    return CheckedSite(site, connections, connection_count, rejections)
 
 
 def parse_site(raw: Any) -> SiteRecord:

@@ -127,7 +127,8 @@ class FakeOcm:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        assert self._server is not None and self._thread is not None
+        assert self._server is not None
+        assert self._thread is not None
         self._server.should_exit = True
         self._thread.join(10)
 

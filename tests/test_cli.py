@@ -51,7 +51,7 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_every_command_that_opens_the_database_takes_db() -> None:
-    for command in (("serve",), ("seed",), ("import",), ("keys", "list"), ("settings",)):
+    for command in (("serve",), ("seed",), ("import",), ("sync",), ("keys", "list"), ("settings",)):
         assert "--db" in _run(*command, "--help").stdout, command
     # export-schema never reads the database, so it offers no --db to ignore.
     export_help = _run("export-schema", "--help")
@@ -102,7 +102,7 @@ def test_a_missing_command_names_the_commands() -> None:
     top = _run()
     assert top.returncode == 2
     assert top.stderr.splitlines()[-1].endswith(
-        "required: {serve,seed,import,copy,export-schema,keys,settings}"
+        "required: {serve,seed,import,sync,copy,export-schema,keys,settings}"
     )
 
 

@@ -24,6 +24,7 @@ from gql.repository.models import (
     ConnectionRecord,
     PageQuery,
     SortOrder,
+    SyncCheckpoint,
 )
 from gql.repository.rows import TABLES
 from gql.repository.url import DatabaseUrl
@@ -116,6 +117,10 @@ async def _seed(url: str) -> Changed:
             first[1].id, {"status_type_id": 0}, actor="bob", action=ChangeAction.SET_STATUS
         )
         await repository.delete_connection(first[2].id, actor="alice")
+        # Where a sync of OCM's API got to, which a copy carries too.
+        await repository.write_synced_sites(
+            [], [], SyncCheckpoint("EE", None, "2026-01-01T00:00:00Z", 23177)
+        )
         return Changed([new_id, *(record.id for record in first[:4])], sites)
     finally:
         await repository.close()
@@ -320,7 +325,7 @@ def test_the_command_reports_refuses_and_replaces(tmp_path: Path) -> None:
     copied = _copy("--from", f"sqlite:///{source}", "--to", target)
     assert copied.returncode == 0, copied.stderr
     lines = copied.stdout.splitlines()
-    assert lines[:11] == [
+    assert lines[:12] == [
         "connection_type: 42 rows",
         "status_type: 10 rows",
         "level_type: 3 rows",
@@ -332,10 +337,11 @@ def test_the_command_reports_refuses_and_replaces(tmp_path: Path) -> None:
         "connection_info: 50 rows",
         "api_key: 0 rows",
         "connection_change: 0 rows",
+        "sync_state: 0 rows",
     ]
     sites = int(lines[7].removeprefix("charge_point: ").removesuffix(" rows"))
     assert 0 < sites <= 50
-    assert lines[11].startswith(
+    assert lines[12].startswith(
         f"copied {108 + 942 + sites} rows from {source} to {tmp_path / 'target.db'} in "
     )
     refused = _copy("--from", f"sqlite:///{source}", "--to", target)

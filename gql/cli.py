@@ -521,9 +521,10 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
         since = None if args.since is None else parse_since(args.since)
     except BadSyncInput as error:
         raise CommandError(str(error)) from None
-    # Each request is one line of our own progress; httpx's own line per request would
-    # only repeat it.
-    logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.root.level))
+    # Each page is a line of our own progress; httpx's line per request would repeat it
+    # (but for debugging).
+    if logging.root.level > logging.DEBUG:
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
     db = settings.database
     with Progress() as shown:
         _database_to_write(args, settings, shown.note, may_create=True)
@@ -565,13 +566,7 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
                         f"cannot sync into {db}: {error}; load them with `{_seed_command(db)}`"
                     ) from None
                 except (SyncFailed, Unavailable) as error:
-                    stored = await repository.sync_checkpoint(country)
-                    where = (
-                        f"the pages written up to site {stored.last_id} stay; run the sync "
-                        "again to resume after them"
-                        if stored is not None and stored.finished_at is None
-                        else "run the sync again to resume"
-                    )
+                    where = await _where_sync_stopped(repository, country)
                     raise CommandError(f"sync of {country} stopped: {error}; {where}") from None
             shown.close()
             counts = report.counts
@@ -590,6 +585,19 @@ def _sync(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
         return _with_repository(settings, work)
+
+
+async def _where_sync_stopped(repository: Repository, country: str) -> str:
+    try:
+        stored = await repository.sync_checkpoint(country)
+    except Unavailable:  # the database itself is what failed
+        stored = None
+    if stored is not None and stored.finished_at is None:
+        return (
+            f"the pages written up to site {stored.last_id} stay; run the sync again to "
+            "resume after them"
+        )
+    return "run the sync again to resume"
 
 
 def _copy(args: argparse.Namespace, settings: Settings) -> int:

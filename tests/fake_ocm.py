@@ -17,6 +17,7 @@ body).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import socket
@@ -34,7 +35,7 @@ import uvicorn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-FailureKind = Literal["429", "500", "truncated", "drop"]
+FailureKind = Literal["429", "500", "truncated", "drop", "stall"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class SeenRequest:
 class Failure:
     kind: FailureKind
     retry_after: str | None = None
+    stall_seconds: float = 0.0
 
 
 @dataclass
@@ -84,12 +86,13 @@ class FakeOcm:
         at: int | None = None,
         times: int = 1,
         retry_after: str | None = None,
+        stall_seconds: float = 2.0,
     ) -> None:
         """Fail request number ``at`` (default: the next) and the ``times - 1`` after it."""
         with self._lock:
             first = len(self.requests) + 1 if at is None else at
             for number in range(first, first + times):
-                self._failures[number] = Failure(kind, retry_after)
+                self._failures[number] = Failure(kind, retry_after, stall_seconds)
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -155,6 +158,8 @@ class FakeOcm:
                 status, body = 500, b'"internal error"'
             elif failure.kind == "truncated":
                 body = body[: max(len(body) // 2, 1)]
+            elif failure.kind == "stall":
+                await asyncio.sleep(failure.stall_seconds)
             elif failure.kind == "drop":
                 await _send_head(send, 200, len(body), [])
                 await send({"type": "http.response.body", "body": body[: len(body) // 2]})

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -247,6 +248,18 @@ async def test_a_failure_that_passes_is_tried_again_after_a_backoff(
     assert sleeps.waits == [FAST.first_delay, FAST.first_delay * 2]  # doubled
 
 
+async def test_a_request_past_the_timeout_is_tried_again(
+    repository: Repository, fake: FakeOcm
+) -> None:
+    fake.fail("stall", at=2, stall_seconds=1.0)
+    sleeps = Sleeps()
+    async with OcmClient(fake.url, KEY, timeout=0.2, retry=FAST, sleep=sleeps) as client:
+        report = await sync_country(repository, client, "EE", page_size=30)
+    assert report.counts.sites.written == 100
+    assert sleeps.waits == [FAST.first_delay]
+    assert fake.poi_requests()[1].params == fake.poi_requests()[2].params  # the same page
+
+
 async def test_a_429_waits_as_long_as_retry_after_asks_up_to_the_cap(
     repository: Repository, fake: FakeOcm
 ) -> None:
@@ -390,6 +403,39 @@ def test_the_command_stops_in_one_line_and_a_rerun_completes(
     assert resumed.returncode == 0, resumed.stderr
     assert f"after site {ids[59]}" in resumed.stderr
     assert "sites: 40 read, 40 written" in resumed.stdout
+    assert fetch_raw(url, "SELECT count(*) FROM charge_point") == [(100,)]
+
+
+def test_a_sync_killed_mid_way_keeps_whole_pages_and_the_rerun_completes(
+    seeded_db: Path, fake: FakeOcm
+) -> None:
+    ids = _ids_of_estonia()
+    fake.fail("stall", at=3, stall_seconds=3.0)  # pages 1 and 2 are written by then
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCM_GQL_")}
+    environment.update(_fast_env(fake))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gql", "sync", "--db", str(seeded_db), "--country", "EE"],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(fake.poi_requests()) < 3:
+            assert process.poll() is None, "the sync ended before its third request"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        process.kill()
+        process.wait(10)
+    url = f"sqlite:///{seeded_db}"
+    assert fetch_raw(url, "SELECT id FROM charge_point ORDER BY id") == [(i,) for i in ids[:60]]
+    assert fetch_raw(url, "SELECT last_id, finished_at FROM sync_state") == [(ids[59], None)]
+    fake.requests.clear()
+    resumed = _run("sync", "--db", str(seeded_db), "--country", "EE", env=_fast_env(fake))
+    assert resumed.returncode == 0, resumed.stderr
+    assert fake.poi_requests()[0].params["greaterthanid"] == str(ids[59])
     assert fetch_raw(url, "SELECT count(*) FROM charge_point") == [(100,)]
 
 

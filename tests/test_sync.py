@@ -439,6 +439,35 @@ def test_a_sync_killed_mid_way_keeps_whole_pages_and_the_rerun_completes(
     assert fetch_raw(url, "SELECT count(*) FROM charge_point") == [(100,)]
 
 
+def test_a_rejected_record_is_listed_and_skipped_and_exits_3(
+    seeded_db: Path, fake: FakeOcm
+) -> None:
+    ids = _ids_of_estonia()
+    address = next(r for r in fake.records if r["ID"] == ids[-1])["AddressInfo"]
+    fake.update(ids[-1], AddressInfo={**address, "Latitude": 999})
+    result = _run("sync", "--db", str(seeded_db), "--country", "EE", env=_fast_env(fake))
+    assert result.returncode == 3
+    assert f"OCM page 4: rejected site {ids[-1]}: AddressInfo.Latitude" in result.stderr
+    assert "sites: 100 read, 99 written, 0 unchanged, 1 rejected" in result.stdout
+    assert result.stderr.splitlines()[-1].startswith("ocm-gql: error: 1 of 100 sites and ")
+    url = f"sqlite:///{seeded_db}"
+    # Past it all the same: asking again would only be refused again.
+    assert fetch_raw(url, "SELECT last_id FROM sync_state") == [(ids[-1],)]
+    allowed = _run(
+        "sync",
+        "--db",
+        str(seeded_db),
+        "--country",
+        "EE",
+        "--since",
+        "2012-01-01",
+        "--allow-rejects",
+        env=_fast_env(fake),
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert "sites: 100 read, 0 written, 99 unchanged, 1 rejected" in allowed.stdout
+
+
 def test_an_unreachable_ocm_is_one_line(seeded_db: Path, fake: FakeOcm) -> None:
     env = _fast_env(fake, OCM_GQL_OCM_API_URL="http://127.0.0.1:9/v3")  # discard: refused
     result = _run("sync", "--db", str(seeded_db), "--country", "EE", env=env)

@@ -128,16 +128,17 @@ class OcmClient:
         """One answer of ``/poi``: a JSON array. Raises SyncFailed once the tries are
         spent, or at once for an answer that asking again cannot change."""
         attempts = self._retry.attempts
-        for tries in range(1, attempts + 1):
+        tries = 0
+        while True:
+            tries += 1
             self.requests += 1
-            cause, delay = await self._try(params, tries)
-            if isinstance(cause, list):
-                return cause
-            if tries == attempts:
-                break
-            self._note(f"{cause}; trying again in {delay:.1f}s (try {tries + 1} of {attempts})")
+            outcome, delay = await self._try(params, tries)
+            if isinstance(outcome, list):
+                return outcome
+            if tries >= attempts:
+                raise SyncFailed(f"{outcome} ({tries} tries)")
+            self._note(f"{outcome}; trying again in {delay:.1f}s (try {tries + 1} of {attempts})")
             await self._sleep(delay)
-        raise SyncFailed(f"{cause} ({attempts} tries)")
 
     async def _try(self, params: Mapping[str, str], tries: int) -> tuple[list[Any] | str, float]:
         """The records, or why this try failed and how long to wait before the next."""
@@ -185,7 +186,7 @@ async def sync_country(
     not know, NoReferenceLists without the lists, and SyncFailed when OCM fails past the
     tries or refuses; every page written before stays, with its checkpoint."""
     known = await known_reference_ids(repository)
-    country_code = await _known_country(repository, country_code)
+    await _check_known_country(repository, country_code)
     stored = await repository.sync_checkpoint(country_code)
     checkpoint = _starting_point(stored, country_code, since, now())
     report = SyncReport(checkpoint, resumed=checkpoint is stored)
@@ -267,11 +268,10 @@ def country_code_of(text: str) -> str:
     return code
 
 
-async def _known_country(repository: Repository, code: str) -> str:
+async def _check_known_country(repository: Repository, code: str) -> None:
     countries = await repository.reference_rows(ReferenceKind.COUNTRY)
     if not any(isinstance(row, CountryRecord) and row.iso_code == code for row in countries):
         raise BadSyncInput(f"--country {code!r} is not a country of the reference lists")
-    return code
 
 
 def _starting_point(

@@ -28,10 +28,12 @@ from gql.data.sync import (
 from gql.repository.base import Repository, WriteConflict
 from gql.repository.factory import open_repository
 from gql.repository.models import ConnectionWrite, SiteRecord, SyncCheckpoint
+from gql.repository.postgres import PostgresRepository
+from gql.repository.replicated import ReplicatedRepository
 from gql.seeding import seed_reference
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT, run_cli, shared_ocm
-from tests.databases import fetch_dicts, fetch_raw
+from tests.databases import fetch_dicts, fetch_raw, throwaway_postgres
 from tests.fake_ocm import FakeOcm
 
 ESTONIA = 74
@@ -226,6 +228,26 @@ async def test_a_page_and_its_checkpoint_are_written_together_or_not_at_all(
         )
     assert fetch_raw(database_url, "SELECT id FROM charge_point ORDER BY id") == [(5,)]
     assert await repository.sync_checkpoint("EE") == good
+
+
+async def test_a_replicated_database_syncs_through_its_primary(fake: FakeOcm) -> None:
+    """Pages and checkpoints are written to the primary, and the checkpoint is read
+    there: a lagging replica must not send a run back to where it was."""
+    with throwaway_postgres() as primary_url, throwaway_postgres() as replica_url:
+        primary = await PostgresRepository.open(primary_url)
+        replica = await PostgresRepository.open(replica_url)
+        replicated = ReplicatedRepository(primary, replica)
+        try:
+            for side in (primary, replica):
+                await seed_reference(side)
+            report = await _sync(replicated, fake)
+            assert report.counts.sites.written == 100
+            assert await replicated.sync_checkpoint("EE") == report.checkpoint
+            assert await replica.sync_checkpoint("EE") is None
+            assert fetch_raw(primary_url, "SELECT count(*) FROM charge_point") == [(100,)]
+            assert fetch_raw(replica_url, "SELECT count(*) FROM charge_point") == [(0,)]
+        finally:
+            await replicated.close()
 
 
 @pytest.mark.parametrize("kind", ["500", "truncated", "drop"])

@@ -49,6 +49,11 @@ def _ocm_name(field_name: str) -> str:
     return "".join("ID" if part == "id" else part.capitalize() for part in field_name.split("_"))
 
 
+def _value(value: Any) -> Any:
+    """An OCM value as stored: an empty text means absent, as the importer reads it."""
+    return None if value == "" else value
+
+
 def build_reference(ocm_reference_dir: Path) -> dict[str, Any]:
     built: dict[str, Any] = {
         "source": "Open Charge Map reference data (openchargemap.org), CC BY 4.0",
@@ -56,7 +61,7 @@ def build_reference(ocm_reference_dir: Path) -> dict[str, Any]:
     for kind, file_name in _OCM_FILES.items():
         names = [f.name for f in fields(RECORD_BY_KIND[kind])]
         rows = orjson.loads((ocm_reference_dir / file_name).read_bytes())
-        entries = [{name: row.get(_ocm_name(name)) for name in names} for row in rows]
+        entries = [{name: _value(row.get(_ocm_name(name))) for name in names} for row in rows]
         built[REFERENCE_KEYS[kind]] = sorted(entries, key=lambda entry: entry["id"])
     return built
 

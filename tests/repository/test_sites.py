@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,8 @@ from gql.repository.models import (
     SiteRecord,
     SiteSeekKey,
 )
+from gql.repository.replicated import ReplicatedRepository
+from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
 from tests.conftest import shared_ocm
 
@@ -457,3 +460,27 @@ async def test_the_connections_of_many_sites_are_one_statement(repository: Repos
     before = repository.statement_count
     assert await repository.connections_of_sites([], ConnectionFilter()) == {}
     assert repository.statement_count == before
+
+
+async def test_a_replicated_repository_reads_sites_from_the_replica_until_it_writes(
+    tmp_path: Path,
+) -> None:
+    """Two SQLite files stand in for a primary and its replica, each with a site of its
+    own at the same spot, so an answer shows which one served it."""
+    primary = await SqliteRepository.open(tmp_path / "primary.db")
+    replica = await SqliteRepository.open(tmp_path / "replica.db")
+    replicated = ReplicatedRepository(primary, replica)
+    try:
+        for side, site_id in ((primary, 1), (replica, 2)):
+            await _write(side, [_located(site_id, 59.43, 24.75)])
+        near = SiteFilter(near=GeoRadius(*TALLINN, radius_km=5))
+        request = replicated.for_request()
+        assert await _ids(request, near) == [2]
+        assert await request.count_sites(near) == 1
+        assert list(await request.sites_by_ids([1, 2])) == [2]
+        assert await request.connections_of_sites([2], ConnectionFilter()) == {}
+        await request.write_sites([SiteRecord(id=3)], [], replace_site_connections=False)
+        assert await _ids(request, near) == [1]
+        assert list(await request.sites_by_ids([1, 2, 3])) == [1, 3]
+    finally:
+        await replicated.close()

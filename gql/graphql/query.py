@@ -16,7 +16,7 @@ from gql.graphql.connection_types import (
 )
 from gql.graphql.history import ConnectionInfoChangeConnection, connection_info_history
 from gql.graphql.loaders import Loaders
-from gql.graphql.pagination import ConnectionPager, PageArguments
+from gql.graphql.pagination import ConnectionPager, ConnectionRows, PageArguments
 from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
 from gql.repository.models import ConnectionFilter, ReferenceKind, SortOrder
 
@@ -65,9 +65,7 @@ def connection_infos(
 ) -> ConnectionInfoConnection:
     settings = context.settings
     pager = ConnectionPager(
-        context.repository,
-        filter,
-        order,
+        ConnectionRows(context.repository, filter, order),
         arguments,
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,

@@ -29,6 +29,9 @@ from gql.repository.models import (
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
+    SiteFilter,
+    SiteHit,
+    SitePageQuery,
     SiteRecord,
     WriteCounts,
 )
@@ -88,6 +91,20 @@ class ReplicatedRepository:
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
         return await self._reads.count_connections(filter)
+
+    async def sites_by_ids(self, ids: Iterable[int]) -> dict[int, SiteRecord]:
+        return await self._reads.sites_by_ids(ids)
+
+    async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
+        return await self._reads.site_page(query)
+
+    async def count_sites(self, filter: SiteFilter) -> int:
+        return await self._reads.count_sites(filter)
+
+    async def connections_of_sites(
+        self, site_ids: Sequence[int], filter: ConnectionFilter
+    ) -> dict[int, list[ConnectionRecord]]:
+        return await self._reads.connections_of_sites(site_ids, filter)
 
     async def connection_changes(
         self, connection_id: int, *, limit: int, before_change: int | None = None

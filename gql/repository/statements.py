@@ -1,12 +1,14 @@
 """The statements of a page and of a count, written once for every backend, so that
 both seek, filter and order alike (a cursor made on one must work on the other). A
-backend's Dialect writes the parts that differ: placeholders and lists of ids."""
+backend's Dialect writes the parts that differ: placeholders, lists of ids, a function
+name, and the spatial index's prefilter."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol
 
+from gql.domain.geo import LatLonBox
 from gql.repository.models import ConnectionFilter, PageQuery, SortOrder
 from gql.repository.rows import (
     CONNECTION_COLUMNS,
@@ -30,11 +32,24 @@ class Dialect(Protocol):
         """The condition that ``column`` is one of ``values``, its parameter appended."""
         ...
 
+    def in_text_list(self, params: list[Any], column: str, values: Sequence[str]) -> str:
+        """As in_list, for text values."""
+        ...
+
+    def least(self, first: str, second: str) -> str:
+        """The smaller of two numeric expressions."""
+        ...
+
+    def located_in(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        """The condition on ``charge_point`` that its location may lie in one of
+        ``boxes``, answered by the spatial index. A superset: exact checks follow it."""
+        ...
+
 
 def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     """The keyset page: the filter, the seek past each bound, the order, the limit."""
     params: list[Any] = []
-    where = _conditions(query.filter, query.order, dialect, params)
+    where = connection_conditions(query.filter, query.order, dialect, params)
     columns, order_descending = ORDER_KEYS[query.order]
     for bound, is_after in ((query.after, True), (query.before, False)):
         if bound is None:
@@ -51,7 +66,7 @@ def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     direction = " DESC" if order_descending != query.backward else ""
     limit = dialect.param(params, query.limit)
     sql = (
-        f"{SELECT_CONNECTIONS}{_where(where)}"
+        f"{SELECT_CONNECTIONS}{where_clause(where)}"
         f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT {limit}"
     )
     return sql, params
@@ -59,8 +74,8 @@ def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
 
 def count_statement(filter: ConnectionFilter, dialect: Dialect) -> tuple[str, list[Any]]:
     params: list[Any] = []
-    where = _conditions(filter, SortOrder.ID_ASC, dialect, params)
-    return f"SELECT count(*) FROM connection_info{_where(where)}", params
+    where = connection_conditions(filter, SortOrder.ID_ASC, dialect, params)
+    return f"SELECT count(*) FROM connection_info{where_clause(where)}", params
 
 
 async def dumped(
@@ -87,9 +102,11 @@ async def dumped(
         params[0] = found[-1][key_at]
 
 
-def _conditions(
+def connection_conditions(
     filter: ConnectionFilter, order: SortOrder, dialect: Dialect, params: list[Any]
 ) -> list[str]:
+    """The filter's conditions on ``connection_info``, with unqualified column names (in a
+    subquery they name its connection_info row, not an outer table's)."""
     where = [dialect.in_list(params, column, values) for column, values in id_conditions(filter)]
     power = power_range(filter, order)
     if power is not None:
@@ -110,5 +127,5 @@ def _conditions(
     return where
 
 
-def _where(clauses: list[str]) -> str:
+def where_clause(clauses: list[str]) -> str:
     return f" WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -28,6 +28,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from gql.clock import utc_now
+from gql.domain.geo import LatLonBox
 from gql.repository.base import (
     CannotOpen,
     SchemaTooNew,
@@ -47,6 +48,9 @@ from gql.repository.models import (
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
+    SiteFilter,
+    SiteHit,
+    SitePageQuery,
     SiteRecord,
     WriteCounts,
 )
@@ -68,6 +72,14 @@ from gql.repository.rows import (
     snapshot,
     stored_values,
     writable_source_columns,
+)
+from gql.repository.site_statements import (
+    connections_by_site,
+    connections_of_sites_statement,
+    site_count_statement,
+    site_hit,
+    site_page_statement,
+    sites_by_ids_statement,
 )
 from gql.repository.statements import (
     SELECT_CONNECTIONS,
@@ -125,6 +137,9 @@ _TYPES: Final[dict[str, str]] = {
 # it simply finds no row, as on SQLite. The index serves the comparison all the same.
 _PARAM_TYPES: Final[dict[str, str]] = {
     "id": "bigint",
+    "latitude": "double precision",
+    "longitude": "double precision",
+    "distance_km": "double precision",
     "power_sort_asc": "double precision",
     "power_sort_desc": "double precision",
 }
@@ -294,12 +309,35 @@ class PostgresRepository:
         return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
-        sql, params = page_statement(query, _DIALECT)
+        sql, params = page_statement(query, DIALECT)
         return list(map(ConnectionRecord._make, await self._fetch(sql, *params)))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
-        sql, params = count_statement(filter, _DIALECT)
+        sql, params = count_statement(filter, DIALECT)
         return int(await self._fetchval(sql, *params))
+
+    async def sites_by_ids(self, ids: Iterable[int]) -> dict[int, SiteRecord]:
+        sql, params = sites_by_ids_statement(list(ids), DIALECT)
+        return {row[0]: SiteRecord(*row) for row in await self._fetch(sql, *params)}
+
+    async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
+        sql, params = site_page_statement(query, DIALECT)
+        with_distance = query.filter.near is not None
+        return [
+            site_hit(row, with_distance=with_distance) for row in await self._fetch(sql, *params)
+        ]
+
+    async def count_sites(self, filter: SiteFilter) -> int:
+        sql, params = site_count_statement(filter, DIALECT)
+        return int(await self._fetchval(sql, *params))
+
+    async def connections_of_sites(
+        self, site_ids: Sequence[int], filter: ConnectionFilter
+    ) -> dict[int, list[ConnectionRecord]]:
+        if not site_ids:
+            return {}
+        sql, params = connections_of_sites_statement(site_ids, filter, DIALECT)
+        return connections_by_site(await self._fetch(sql, *params))
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
         sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
@@ -485,7 +523,7 @@ class PostgresRepository:
         return not await self._fetchval(f"SELECT {any_rows}")
 
     def dump_table(self, table: Table, *, batch_size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
-        return dumped(table, batch_size, _DIALECT, self._fetch)
+        return dumped(table, batch_size, DIALECT, self._fetch)
 
     async def load_tables(
         self, batches: AsyncIterable[tuple[Table, list[tuple[Any, ...]]]], *, replace: bool
@@ -609,7 +647,7 @@ def _unreachable(error: BaseException) -> ServerUnreachable:
     return ServerUnreachable(open_failure(error))
 
 
-class _PostgresDialect:
+class PostgresDialect:
     def param(self, params: list[Any], value: Any, column: str | None = None) -> str:
         params.append(value)
         cast = _PARAM_TYPES.get(column or "")
@@ -619,5 +657,28 @@ class _PostgresDialect:
         params.append(list(values))
         return f"{column} = ANY(${len(params)}::integer[])"
 
+    def in_text_list(self, params: list[Any], column: str, values: Sequence[str]) -> str:
+        params.append(list(values))
+        return f"{column} = ANY(${len(params)}::text[])"
 
-_DIALECT: Final = _PostgresDialect()
+    def least(self, first: str, second: str) -> str:
+        return f"least({first}, {second})"
+
+    def located_in(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        # Written as the GiST index ix_charge_point_location's expression, so it serves
+        # the search (two boxes: a BitmapOr of two index scans). ``<@`` counts a point
+        # on the edge as inside, with PostgreSQL's geometric tolerance: a superset.
+        searches = []
+        for box in boxes:
+            west = self.param(params, box.west, "longitude")
+            south = self.param(params, box.south, "latitude")
+            east = self.param(params, box.east, "longitude")
+            north = self.param(params, box.north, "latitude")
+            searches.append(
+                f"point(longitude, latitude) <@ box(point({west}, {south}), point({east}, {north}))"
+            )
+        return f"({' OR '.join(searches)})"
+
+
+DIALECT: Final = PostgresDialect()
+"""Public so tests and benchmarks can build the very statements this backend runs."""

@@ -27,6 +27,7 @@ import aiosqlite
 import orjson
 
 from gql.clock import utc_now
+from gql.domain.geo import LatLonBox
 from gql.repository.base import CannotOpen, SchemaTooNew, Unavailable, WriteConflict
 from gql.repository.models import (
     WRITABLE_CONNECTION_FIELDS,
@@ -40,6 +41,9 @@ from gql.repository.models import (
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
+    SiteFilter,
+    SiteHit,
+    SitePageQuery,
     SiteRecord,
     WriteCounts,
 )
@@ -59,6 +63,14 @@ from gql.repository.rows import (
     snapshot,
     stored_values,
     writable_source_columns,
+)
+from gql.repository.site_statements import (
+    connections_by_site,
+    connections_of_sites_statement,
+    site_count_statement,
+    site_hit,
+    site_page_statement,
+    sites_by_ids_statement,
 )
 from gql.repository.statements import (
     SELECT_CONNECTIONS,
@@ -248,14 +260,41 @@ class SqliteRepository:
         return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
-        sql, params = page_statement(query, _DIALECT)
+        sql, params = page_statement(query, DIALECT)
         async with self._reader() as connection:
             rows = await connection.execute_fetchall(sql, params)
         return list(map(ConnectionRecord._make, rows))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
         async with self._reader() as connection:
-            return await _scalar(connection, *count_statement(filter, _DIALECT))
+            return await _scalar(connection, *count_statement(filter, DIALECT))
+
+    async def sites_by_ids(self, ids: Iterable[int]) -> dict[int, SiteRecord]:
+        sql, params = sites_by_ids_statement(list(ids), DIALECT)
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, params)
+        return {row[0]: SiteRecord(*row) for row in rows}
+
+    async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
+        sql, params = site_page_statement(query, DIALECT)
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, params)
+        with_distance = query.filter.near is not None
+        return [site_hit(row, with_distance=with_distance) for row in rows]
+
+    async def count_sites(self, filter: SiteFilter) -> int:
+        async with self._reader() as connection:
+            return await _scalar(connection, *site_count_statement(filter, DIALECT))
+
+    async def connections_of_sites(
+        self, site_ids: Sequence[int], filter: ConnectionFilter
+    ) -> dict[int, list[ConnectionRecord]]:
+        if not site_ids:
+            return {}
+        sql, params = connections_of_sites_statement(site_ids, filter, DIALECT)
+        async with self._reader() as connection:
+            rows = await connection.execute_fetchall(sql, params)
+        return connections_by_site(rows)
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
         sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
@@ -445,7 +484,7 @@ class SqliteRepository:
         return True
 
     def dump_table(self, table: Table, *, batch_size: int) -> AsyncIterator[list[tuple[Any, ...]]]:
-        return dumped(table, batch_size, _DIALECT, self._read)
+        return dumped(table, batch_size, DIALECT, self._read)
 
     async def _read(self, sql: str, *params: Any) -> list[Any]:
         # Each read takes a reader and gives it back: a dump holds none between batches.
@@ -546,7 +585,7 @@ def _upsert_sql(table: str, columns: Sequence[str]) -> str:
     )
 
 
-class _SqliteDialect:
+class SqliteDialect:
     def param(self, params: list[Any], value: Any, column: str | None = None) -> str:
         params.append(value)
         return "?"
@@ -555,11 +594,32 @@ class _SqliteDialect:
         params.append(_json_list(values))
         return f"{column} IN (SELECT value FROM json_each(?))"
 
+    def in_text_list(self, params: list[Any], column: str, values: Sequence[str]) -> str:
+        params.append(_json_list(values))
+        return f"{column} IN (SELECT value FROM json_each(?))"
 
-_DIALECT: Final = _SqliteDialect()
+    def least(self, first: str, second: str) -> str:
+        return f"min({first}, {second})"
+
+    def located_in(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        # The R*Tree holds each located site as a point-sized box (charge_point_location,
+        # kept by triggers); its 32-bit floats are rounded outwards, so it finds a
+        # superset of the sites in the box.
+        searches = []
+        for box in boxes:
+            params.extend((box.north, box.south, box.east, box.west))
+            searches.append(
+                "SELECT id FROM charge_point_location WHERE min_latitude <= ?"
+                " AND max_latitude >= ? AND min_longitude <= ? AND max_longitude >= ?"
+            )
+        return f"id IN ({' UNION ALL '.join(searches)})"
 
 
-def _json_list(values: Iterable[int]) -> str:
+DIALECT: Final = SqliteDialect()
+"""Public so tests and benchmarks can build the very statements this backend runs."""
+
+
+def _json_list(values: Iterable[int | str]) -> str:
     return orjson.dumps(list(values)).decode()
 
 

@@ -1,0 +1,1 @@
+"""Rules that hold whatever the transport or the database."""

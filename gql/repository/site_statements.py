@@ -1,0 +1,242 @@
+"""The statements that find sites, written once for every backend like statements.py:
+a keyset page, a count, sites by id, and the connections of a page of sites.
+
+A radius or box search asks the spatial index first (the Dialect's ``located_in``: an
+R*Tree on SQLite, a GiST index on PostgreSQL) for the sites in a bounding box, then
+checks each candidate exactly: its coordinates against the box, its great-circle
+distance against the radius. The distance is one SQL expression, computed alike where a
+page selects it and where a cursor seeks past it, so a (distance, id) cursor is stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from gql.domain.geo import EARTH_RADIUS_KM, radius_boxes, split_at_antimeridian
+from gql.domain.visibility import PUBLISHED_SUBMISSION_STATUS_IDS, REMOVED_STATUS_TYPE_IDS
+from gql.repository.models import (
+    ConnectionFilter,
+    ConnectionRecord,
+    GeoBox,
+    GeoRadius,
+    SiteFilter,
+    SiteHit,
+    SiteOrder,
+    SitePageQuery,
+    SiteRecord,
+    SiteSeekKey,
+    SortOrder,
+)
+from gql.repository.rows import CONNECTION_COLUMNS, SITE_COLUMNS
+from gql.repository.statements import Dialect, connection_conditions, where_clause
+
+SELECT_SITES: Final = f"SELECT {', '.join(SITE_COLUMNS)} FROM charge_point"
+
+_SITE_ID_AT: Final = CONNECTION_COLUMNS.index("charge_point_id")
+
+# Sort-key columns of a page and whether the order is descending on them.
+SITE_ORDER_KEYS: Final[dict[SiteOrder, tuple[tuple[str, ...], bool]]] = {
+    SiteOrder.ID_ASC: (("id",), False),
+    SiteOrder.ID_DESC: (("id",), True),
+    SiteOrder.DISTANCE: (("distance_km", "id"), False),
+}
+
+
+def site_page_statement(query: SitePageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
+    """The keyset page: the matching sites (with their distance when the filter has
+    ``near``), the seek past each bound, the order, the limit. Rows are SITE_COLUMNS,
+    then the distance when there is one (see site_hit)."""
+    if query.order is SiteOrder.DISTANCE and query.filter.near is None:
+        raise ValueError("the DISTANCE order needs a point to measure from (filter.near)")
+    params: list[Any] = []
+    candidates = _candidates(query.filter, dialect, params)
+    where = _within_radius(query.filter.near, dialect, params)
+    columns, order_descending = SITE_ORDER_KEYS[query.order]
+    for bound, is_after in ((query.after, True), (query.before, False)):
+        if bound is None:
+            continue
+        # "After" in the order means a greater key when ascending, smaller when not.
+        operator = ">" if is_after != order_descending else "<"
+        if query.inclusive:
+            operator += "="
+        placeholders = [
+            dialect.param(params, value, column)
+            for column, value in zip(columns, _seek_values(bound, query.order), strict=True)
+        ]
+        where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
+    direction = " DESC" if order_descending != query.backward else ""
+    limit = dialect.param(params, query.limit)
+    sql = (
+        f"SELECT {_selected(query.filter)} FROM ({candidates}) AS site{where_clause(where)}"
+        f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT {limit}"
+    )
+    return sql, params
+
+
+def site_count_statement(filter: SiteFilter, dialect: Dialect) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    candidates = _candidates(filter, dialect, params)
+    where = _within_radius(filter.near, dialect, params)
+    return f"SELECT count(*) FROM ({candidates}) AS site{where_clause(where)}", params
+
+
+def sites_by_ids_statement(ids: Sequence[int], dialect: Dialect) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    return f"{SELECT_SITES} WHERE {dialect.in_list(params, 'id', ids)}", params
+
+
+def connections_of_sites_statement(
+    site_ids: Sequence[int], filter: ConnectionFilter, dialect: Dialect
+) -> tuple[str, list[Any]]:
+    """The matching connections of every site in ``site_ids``, by site and then by id, in
+    one statement (the index on (charge_point_id, id) serves both)."""
+    params: list[Any] = []
+    where = [
+        dialect.in_list(params, "charge_point_id", site_ids),
+        *connection_conditions(filter, SortOrder.ID_ASC, dialect, params),
+    ]
+    sql = (
+        f"SELECT {', '.join(CONNECTION_COLUMNS)} FROM connection_info{where_clause(where)}"
+        " ORDER BY charge_point_id, id"
+    )
+    return sql, params
+
+
+def site_hit(row: Sequence[Any], *, with_distance: bool) -> SiteHit:
+    """A page's row as a hit: the site, and its distance when the page measured one."""
+    if with_distance:
+        return SiteHit(SiteRecord(*row[:-1]), row[-1])
+    return SiteHit(SiteRecord(*row))
+
+
+def connections_by_site(rows: Iterable[Sequence[Any]]) -> dict[int, list[ConnectionRecord]]:
+    """The rows of connections_of_sites_statement, grouped by their site."""
+    found: dict[int, list[ConnectionRecord]] = {}
+    for row in rows:
+        found.setdefault(row[_SITE_ID_AT], []).append(ConnectionRecord._make(row))
+    return found
+
+
+def _selected(filter: SiteFilter) -> str:
+    columns = ", ".join(SITE_COLUMNS)
+    return f"{columns}, distance_km" if filter.near is not None else columns
+
+
+def _candidates(filter: SiteFilter, dialect: Dialect, params: list[Any]) -> str:
+    """The sites that meet every condition but the radius, with their distance from
+    ``near`` as ``distance_km`` when it is given; the radius is checked on that column
+    outside, so the distance is written (and computed) once."""
+    columns = ", ".join(SITE_COLUMNS)
+    if filter.near is not None:
+        columns += f", {_distance_km(filter.near, dialect, params)} AS distance_km"
+    where = _site_conditions(filter, dialect, params)
+    return f"SELECT {columns} FROM charge_point{where_clause(where)}"
+
+
+def _within_radius(near: GeoRadius | None, dialect: Dialect, params: list[Any]) -> list[str]:
+    if near is None:
+        return []
+    return [f"distance_km <= {dialect.param(params, near.radius_km, 'distance_km')}"]
+
+
+def _site_conditions(filter: SiteFilter, dialect: Dialect, params: list[Any]) -> list[str]:
+    where = [
+        dialect.in_list(params, column, values)
+        for column, values in (
+            ("id", filter.ids),
+            ("country_id", filter.country_ids),
+            ("operator_id", filter.operator_ids),
+            ("usage_type_id", filter.usage_type_ids),
+            ("status_type_id", filter.status_type_ids),
+        )
+        if values is not None
+    ]
+    if filter.country_codes is not None:
+        # OCM's ISO codes are upper case; a code is matched whatever its case.
+        codes = dialect.in_text_list(
+            params, "iso_code", [code.upper() for code in filter.country_codes]
+        )
+        where.append(f"country_id IN (SELECT id FROM country WHERE {codes})")
+    if filter.is_operational is not None:
+        operational = dialect.param(params, filter.is_operational)
+        where.append(
+            f"status_type_id IN (SELECT id FROM status_type WHERE is_operational = {operational})"
+        )
+    if not filter.include_unpublished:
+        where.append(_visible())
+    # The spatial index answers one box search; the near's is usually the smaller.
+    if filter.near is not None:
+        near = filter.near
+        where.append(
+            dialect.located_in(params, radius_boxes(near.latitude, near.longitude, near.radius_km))
+        )
+    elif filter.within is not None:
+        box = filter.within
+        where.append(
+            dialect.located_in(
+                params, split_at_antimeridian(box.south, box.west, box.north, box.east)
+            )
+        )
+    if filter.within is not None:
+        where.append(_inside(filter.within, dialect, params))
+    if filter.connections is not None:
+        matching = connection_conditions(filter.connections, SortOrder.ID_ASC, dialect, params)
+        where.append(
+            "EXISTS (SELECT 1 FROM connection_info"
+            " WHERE connection_info.charge_point_id = charge_point.id"
+            f"{''.join(f' AND {condition}' for condition in matching)})"
+        )
+    return where
+
+
+def _visible() -> str:
+    """gql/domain/visibility.py's rule: a published (or unknown) submission status, and a
+    status that is not a removed one."""
+    published = ", ".join(map(str, sorted(PUBLISHED_SUBMISSION_STATUS_IDS)))
+    removed = ", ".join(map(str, sorted(REMOVED_STATUS_TYPE_IDS)))
+    return (
+        f"(submission_status_type_id IS NULL OR submission_status_type_id IN ({published}))"
+        f" AND (status_type_id IS NULL OR status_type_id NOT IN ({removed}))"
+    )
+
+
+def _inside(box: GeoBox, dialect: Dialect, params: list[Any]) -> str:
+    """The exact check of a map view, edges included; ``west > east`` crosses the
+    antimeridian."""
+    south = dialect.param(params, box.south, "latitude")
+    north = dialect.param(params, box.north, "latitude")
+    west = dialect.param(params, box.west, "longitude")
+    east = dialect.param(params, box.east, "longitude")
+    longitude = (
+        f"longitude BETWEEN {west} AND {east}"
+        if box.west <= box.east
+        else f"(longitude >= {west} OR longitude <= {east})"
+    )
+    return f"latitude BETWEEN {south} AND {north} AND {longitude}"
+
+
+def _distance_km(near: GeoRadius, dialect: Dialect, params: list[Any]) -> str:
+    """The haversine great-circle distance from ``near``'s point (gql/domain/geo.py's
+    haversine_km, in SQL); NULL for a site without coordinates."""
+    # Parameters are appended in the order their placeholders appear.
+    latitude = dialect.param(params, near.latitude, "latitude")
+    centre_latitude = dialect.param(params, near.latitude, "latitude")
+    longitude = dialect.param(params, near.longitude, "longitude")
+    half_chord = (
+        f"power(sin(radians(latitude - {latitude}) / 2), 2)"
+        f" + cos(radians(latitude)) * cos(radians({centre_latitude}))"
+        f" * power(sin(radians(longitude - {longitude}) / 2), 2)"
+    )
+    # Rounding can push the square root a hair past 1 for antipodal points; asin of it
+    # would fail (PostgreSQL) or be NULL (SQLite).
+    return f"2 * {EARTH_RADIUS_KM!r} * asin({dialect.least('1', f'sqrt({half_chord})')})"
+
+
+def _seek_values(key: SiteSeekKey, order: SiteOrder) -> tuple[float | int, ...]:
+    """The sort-key column values of a cursor, in SITE_ORDER_KEYS' column order."""
+    if order is SiteOrder.DISTANCE:
+        if key.distance_km is None:
+            raise ValueError("a DISTANCE cursor needs the distance it was made at")
+        return (key.distance_km, key.id)
+    return (key.id,)

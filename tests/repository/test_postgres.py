@@ -5,6 +5,7 @@ test_repository.py."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -14,13 +15,22 @@ import asyncpg
 import pytest
 
 from gql.repository.base import SchemaTooNew
-from gql.repository.models import ConnectionFilter, PageQuery, SeekKey, SortOrder
+from gql.repository.models import (
+    ConnectionFilter,
+    PageQuery,
+    SeekKey,
+    SitePageQuery,
+    SortOrder,
+)
 from gql.repository.postgres import PostgresRepository
+from gql.repository.postgres.repository import DIALECT
+from gql.repository.site_statements import site_page_statement
 from gql.seed_files import migration_files
 from gql.seeding import seed_demo, seed_reference
 from tests.conftest import REPO_ROOT
 from tests.databases import throwaway_postgres
 from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order
+from tests.repository.site_plans import SITE_COUNT, each_spatial_page, write_spread_sites
 
 
 @pytest.fixture
@@ -139,3 +149,54 @@ async def test_pages_are_seeks_on_an_index(
     if one_index_serves_seek_and_order(order, condition):
         assert "Sort" not in plan, plan
         assert "Index Scan" in plan, plan
+
+
+@pytest.fixture(scope="module")
+def spread_url() -> Iterator[str]:
+    async def fill(url: str) -> None:
+        repository = await PostgresRepository.open(url)
+        try:
+            await write_spread_sites(repository)
+        finally:
+            await repository.close()
+
+    with throwaway_postgres() as url:
+        asyncio.run(fill(url))
+        yield url
+
+
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@each_spatial_page
+async def test_spatial_searches_start_from_the_gist_index(
+    spread_url: str, query: SitePageQuery
+) -> None:
+    """A radius or a map view reads the GiST index on point(longitude, latitude) (two
+    scans of it, or'ed, across the antimeridian), never charge_point whole. The table
+    is analysed and large enough that the planner picks the index on its own."""
+    sql, params = site_page_statement(query, DIALECT)
+    connection = await asyncpg.connect(spread_url)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM charge_point") == SITE_COUNT
+        (explained,) = json.loads(
+            await connection.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *params)
+        )
+    finally:
+        await connection.close()
+    nodes = list(_plan_nodes(explained["Plan"]))
+    on_sites = [node for node in nodes if node.get("Relation Name") == "charge_point"]
+    assert on_sites, nodes
+    assert all(node["Node Type"] != "Seq Scan" for node in on_sites), nodes
+    assert any(node.get("Index Name") == "ix_charge_point_location" for node in nodes), nodes
+    repository = await PostgresRepository.open(spread_url)
+    try:
+        before = repository.statement_count
+        hits = await repository.site_page(query)
+        assert repository.statement_count - before == 1
+    finally:
+        await repository.close()
+    assert 0 < len(hits) <= query.limit

@@ -4,6 +4,7 @@ test_repository.py."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -18,14 +19,18 @@ from gql.repository.models import (
     ConnectionFilter,
     PageQuery,
     SeekKey,
+    SitePageQuery,
     SiteRecord,
     SortOrder,
 )
+from gql.repository.site_statements import site_page_statement
 from gql.repository.sqlite import SqliteRepository
+from gql.repository.sqlite.repository import DIALECT
 from gql.seed_files import migration_files
 from gql.seeding import seed_reference
 from tests.conftest import run_cli
 from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order
+from tests.repository.site_plans import SITE_COUNT, each_spatial_page, write_spread_sites
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +131,45 @@ async def test_statistics_are_gathered_so_filtered_power_pages_read_the_order_in
         plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}"))
     assert "ix_connection_info_power_desc" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+@pytest.fixture(scope="module")
+def spread_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("spread") / "spread.db"
+
+    async def fill() -> None:
+        repository = await SqliteRepository.open(db)
+        try:
+            await write_spread_sites(repository)
+        finally:
+            await repository.close()
+
+    asyncio.run(fill())
+    return db
+
+
+@each_spatial_page
+async def test_spatial_searches_start_from_the_r_tree(
+    spread_file: Path, query: SitePageQuery
+) -> None:
+    """A radius or a map view reads the R*Tree's candidates and looks each up by id: it
+    never reads charge_point whole."""
+    sql, params = site_page_statement(query, DIALECT)
+    with sqlite3.connect(spread_file) as raw:
+        plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert raw.execute("SELECT count(*) FROM charge_point_location").fetchone()[0] == SITE_COUNT
+    assert "SCAN charge_point_location VIRTUAL TABLE INDEX" in plan, plan
+    assert "SEARCH charge_point USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+    assert not re.search(r"SCAN charge_point\b", plan), plan
+    # The statement is the one the repository runs: it answers, in one statement.
+    repository = await SqliteRepository.open(spread_file)
+    try:
+        before = repository.statement_count
+        hits = await repository.site_page(query)
+        assert repository.statement_count - before == 1
+    finally:
+        await repository.close()
+    assert 0 < len(hits) <= query.limit
 
 
 # -- connection edits and their change log -----------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gql.cursor import encode_cursor
+from gql.graphql.charge_point import utc_datetime
 from gql.repository.models import SeekKey, SortOrder
 from tests.conftest import GraphQLRunner, graphql_runner
 from tests.sites_data import (
@@ -546,3 +547,22 @@ async def test_the_sites_of_a_page_of_connections_are_read_at_once(api: GraphQLR
     nodes = data["connectionInfos"]["nodes"]
     assert len({node["chargePoint"]["id"] for node in nodes}) > 20
     assert await _statements(api, query, {}) == 2
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("2012-06-21T21:16:00Z", "2012-06-21T21:16:00+00:00"),
+        ("2012-06-21T21:16:00", "2012-06-21T21:16:00+00:00"),  # OCM's zone-less ones are UTC
+        ("2012-06-21T23:16:00+02:00", "2012-06-21T21:16:00+00:00"),
+        ("2023-02-01T08:30:15.25Z", "2023-02-01T08:30:15.250000+00:00"),
+        ("not a date", None),
+        (None, None),
+    ],
+)
+def test_stored_dates_read_as_utc(stored: str | None, shown: str | None) -> None:
+    moment = utc_datetime(stored)
+    assert (None if moment is None else moment.isoformat()) == shown

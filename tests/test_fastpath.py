@@ -93,7 +93,7 @@ from strawberry.types import ExecutionResult
 
 import gql.graphql.fastpath as fastpath
 from gql.broadcast import InProcessBroadcaster
-from gql.cursor import encode_change_cursor, encode_cursor
+from gql.cursor import encode_change_cursor, encode_cursor, encode_site_cursor
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR
 from gql.graphql.schema import fast_executor, public_sdl, schema
@@ -101,7 +101,15 @@ from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
-from gql.repository.models import ReferenceKind, ReferenceRecord, SeekKey, SortOrder
+from gql.repository.models import (
+    GeoRadius,
+    ReferenceKind,
+    ReferenceRecord,
+    SeekKey,
+    SiteOrder,
+    SiteSeekKey,
+    SortOrder,
+)
 from gql.settings import Settings
 from tests.conftest import graphql_runner, sqlite_only
 from tests.databases import copy_database, execute_raw, throwaway_database
@@ -393,6 +401,24 @@ def page(arguments: str = "", node: str = NODE) -> str:
 
 def cursor(order: str, connection_id: int, power_kw: float | None = None) -> str:
     return encode_cursor(SeekKey(SortOrder(order), connection_id, power_kw))
+
+
+def site_cursors(order: str) -> st.SearchStrategy[str]:
+    """Cursors of `chargePoints`: mostly of the given order (else of another), of demo
+    sites or none, DISTANCE ones from Tallinn's centre (refused under another `near`)."""
+    orders = [o.value for o in SiteOrder]
+    return st.builds(
+        lambda chosen, site_id, distance: encode_site_cursor(
+            SiteSeekKey(SiteOrder(chosen), site_id, distance if chosen == "DISTANCE" else None),
+            TALLINN_NEAR,
+        ),
+        st.sampled_from([order] * 3 + orders) if order in orders else st.sampled_from(orders),
+        st.sampled_from([FIRST, FIRST + 10, FIRST + 700, LAST, 7]),
+        st.floats(min_value=0, max_value=600),
+    )
+
+
+TALLINN_NEAR = GeoRadius(59.437, 24.7536, 25)
 
 
 HISTORY = f"""
@@ -1244,6 +1270,8 @@ class _Rewrite:
             return StringValueNode(value=self.draw(JUNK_CURSORS))
         if field_name == "connectionInfoHistory":
             return StringValueNode(value=self.draw(CHANGE_CURSORS))
+        if field_name == "chargePoints":
+            return StringValueNode(value=self.draw(site_cursors(order)))
         if self.chance(1):
             order = self.draw(st.sampled_from(ORDERS))
         connection_id, power_kw = self.draw(SEEK_CURSOR_KEYS)

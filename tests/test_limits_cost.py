@@ -208,6 +208,12 @@ def test_reference_lists_count_as_a_hundred_rows() -> None:
     assert cost("{ connectionTypes { id } statusTypes { id } currentTypes { id } }") == 3 * 101
 
 
+def test_countries_and_operators_count_as_the_longer_lists_they_are() -> None:
+    assert cost("{ countries { id } }") == 1 + 250
+    assert cost("{ operators { id title } }") == 1 + 1000 * 2
+    assert cost("{ usageTypes { id } }") == 1 + 100
+
+
 def test_lists_below_the_root_do_not_multiply() -> None:
     # userErrors is a list, but only root fields know how many items they return.
     mutation = """mutation {

@@ -1,9 +1,10 @@
 """Fields the fast executor reads for a whole level of objects at once.
 
 Each gives, for a list of parents, what the field's own resolver gives for each one: the
-relations of ConnectionInfo come from the per-process reference lists, as their
-DataLoaders do; the fields of a page of connections from its pager, at once when the page
-is in; `connectionInfos` from its arguments as graphql-core coerces them.
+relations of ConnectionInfo and of ChargePoint (and its Address) to the reference lists
+come from the per-process lists, as their DataLoaders do; the fields of a page of
+connections from its pager, at once when the page is in; `connectionInfos` from its
+arguments as graphql-core coerces them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Sho
 from gql.graphql.page_info import PageInfo, flag_value, page_info_of
 from gql.graphql.pagination import ConnectionPager, Page, PageArguments, PageFlag
 from gql.graphql.query import connection_infos
-from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
+from gql.graphql.reference_types import (
+    ConnectionType,
+    Country,
+    LevelType,
+    Operator,
+    StatusType,
+    SupplyType,
+    UsageType,
+)
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
@@ -66,6 +75,16 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("ConnectionInfo", "currentType"): _reference(
         ReferenceKind.SUPPLY_TYPE, SupplyType.from_record, "current_type_id"
     ),
+    ("ChargePoint", "operator"): _reference(
+        ReferenceKind.OPERATOR, Operator.from_record, "operator_id"
+    ),
+    ("ChargePoint", "usageType"): _reference(
+        ReferenceKind.USAGE_TYPE, UsageType.from_record, "usage_type_id"
+    ),
+    ("ChargePoint", "statusType"): _reference(
+        ReferenceKind.STATUS_TYPE, StatusType.from_record, "status_type_id"
+    ),
+    ("Address", "country"): _reference(ReferenceKind.COUNTRY, Country.from_record, "country_id"),
 }
 
 

@@ -30,7 +30,7 @@ T = TypeVar("T")
 class Loaders:
     """The request's DataLoaders, each made on first use: most operations need one or
     none of them (the fast path reads reference tables from their cache), and making
-    all five on every request is a measurable share of a small query's CPU."""
+    all of them on every request is a measurable share of a small query's CPU."""
 
     def __init__(
         self, repository: Repository, references: ReferenceCache, *, memoize: bool

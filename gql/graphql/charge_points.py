@@ -15,7 +15,7 @@ from gql.graphql.charge_point_arguments import (
     site_filter,
     site_order,
 )
-from gql.graphql.page_info import PageInfo, page_info_of
+from gql.graphql.page_info import KeysetConnection
 from gql.graphql.pagination import PageArguments, SitePager, SiteRows
 from gql.repository.models import SiteHit
 
@@ -23,37 +23,11 @@ if TYPE_CHECKING:
     from gql.graphql.context import Context
 
 
-def _node(hit: SiteHit) -> ChargePoint:
-    return ChargePoint.from_record(hit.site, hit.distance_km)
-
-
-@strawberry.type
-class ChargePointEdge:
-    cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
-    node: ChargePoint
-
-
 @strawberry.type(description="A page of charge points, paged by keyset cursors.")
-class ChargePointConnection:
-    _pager: strawberry.Private[SitePager]
-
-    @strawberry.field
-    async def edges(self) -> list[ChargePointEdge]:
-        page = await self._pager.page()
-        return [ChargePointEdge(cursor=self._pager.cursor(h), node=_node(h)) for h in page.records]
-
-    @strawberry.field
-    async def nodes(self) -> list[ChargePoint]:
-        page = await self._pager.page()
-        return [_node(hit) for hit in page.records]
-
-    @strawberry.field
-    async def page_info(self) -> PageInfo:
-        return page_info_of(self._pager, await self._pager.page())
-
-    @strawberry.field(description="Charge points matching the arguments, on every page.")
-    async def total_count(self) -> int:
-        return await self._pager.total_count()
+class ChargePointConnection(KeysetConnection[ChargePoint]):
+    @classmethod
+    def node_of(cls, row: SiteHit) -> ChargePoint:
+        return ChargePoint.from_record(row.site, row.distance_km)
 
 
 def charge_points(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from gql.graphql.connection_info import ConnectionInfo
-from gql.graphql.page_info import PageInfo, page_info_of
-from gql.graphql.pagination import ConnectionPager
-from gql.repository.models import ConnectionFilter, SortOrder
+from gql.graphql.page_info import KeysetConnection
+from gql.repository.models import ConnectionFilter, ConnectionRecord, SortOrder
 
 ConnectionInfoOrder = strawberry.enum(
     SortOrder,
@@ -55,33 +54,8 @@ class ConnectionInfoFilter:
         )
 
 
-@strawberry.type
-class ConnectionInfoEdge:
-    cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
-    node: ConnectionInfo
-
-
 @strawberry.type(description="A page of connections, paged by keyset cursors.")
-class ConnectionInfoConnection:
-    _pager: strawberry.Private[ConnectionPager]
-
-    @strawberry.field
-    async def edges(self) -> list[ConnectionInfoEdge]:
-        page = await self._pager.page()
-        return [
-            ConnectionInfoEdge(cursor=self._pager.cursor(r), node=ConnectionInfo.from_record(r))
-            for r in page.records
-        ]
-
-    @strawberry.field
-    async def nodes(self) -> list[ConnectionInfo]:
-        page = await self._pager.page()
-        return [ConnectionInfo.from_record(r) for r in page.records]
-
-    @strawberry.field
-    async def page_info(self) -> PageInfo:
-        return page_info_of(self._pager, await self._pager.page())
-
-    @strawberry.field(description="Connections matching the filter, on every page.")
-    async def total_count(self) -> int:
-        return await self._pager.total_count()
+class ConnectionInfoConnection(KeysetConnection[ConnectionInfo]):
+    @classmethod
+    def node_of(cls, row: ConnectionRecord) -> ConnectionInfo:
+        return ConnectionInfo.from_record(row)

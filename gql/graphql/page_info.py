@@ -1,8 +1,9 @@
-"""Relay's PageInfo, shared by every paged connection."""
+"""Relay's connection shape (edges, nodes, pageInfo, totalCount), shared by every paged
+connection."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -38,3 +39,46 @@ def page_info_of(pager: Pager[Any, Any], page: Page[Any]) -> PageInfo:
         start_cursor=pager.cursor(records[0]) if records else None,
         end_cursor=pager.cursor(records[-1]) if records else None,
     )
+
+
+N = TypeVar("N")
+"""The node type of a connection."""
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    """Named `<Node>Edge` in the schema (`ConnectionInfoEdge`, `ChargePointEdge`)."""
+
+    cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
+    node: N
+
+
+@strawberry.type
+class KeysetConnection(Generic[N]):
+    """A Relay connection over a pager: its fields, each read from the page only when
+    selected. A subclass names the node type and makes a node of each row."""
+
+    _pager: strawberry.Private[Pager[Any, Any]]
+
+    @classmethod
+    def node_of(cls, row: Any) -> N:
+        raise NotImplementedError
+
+    @strawberry.field
+    async def edges(self) -> list[Edge[N]]:
+        page = await self._pager.page()
+        cursor, node_of = self._pager.cursor, self.node_of
+        return [Edge(cursor=cursor(row), node=node_of(row)) for row in page.records]
+
+    @strawberry.field
+    async def nodes(self) -> list[N]:
+        page = await self._pager.page()
+        return [self.node_of(row) for row in page.records]
+
+    @strawberry.field
+    async def page_info(self) -> PageInfo:
+        return page_info_of(self._pager, await self._pager.page())
+
+    @strawberry.field(description="Rows matching the arguments, on every page.")
+    async def total_count(self) -> int:
+        return await self._pager.total_count()

@@ -20,7 +20,6 @@ from strawberry.utils.str_converters import to_camel_case
 
 from gql.graphql.connection_types import ConnectionInfoConnection, ConnectionInfoFilter
 from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Shortcuts, StandIn
-from gql.graphql.page_info import PageInfo, flag_value, page_info_of
 from gql.graphql.pagination import ConnectionPager, Page, PageArguments, PageFlag
 from gql.graphql.query import connection_infos
 from gql.graphql.reference_types import (
@@ -32,6 +31,7 @@ from gql.graphql.reference_types import (
     SupplyType,
     UsageType,
 )
+from gql.graphql.relay import PageInfo, flag_value, page_info_of
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,

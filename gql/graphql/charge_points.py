@@ -15,8 +15,8 @@ from gql.graphql.charge_point_arguments import (
     site_filter,
     site_order,
 )
-from gql.graphql.page_info import KeysetConnection
 from gql.graphql.pagination import PageArguments, SitePager, SiteRows
+from gql.graphql.relay import KeysetConnection
 from gql.repository.models import SiteHit
 
 if TYPE_CHECKING:

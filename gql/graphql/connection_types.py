@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from gql.graphql.connection_info import ConnectionInfo
-from gql.graphql.page_info import KeysetConnection
+from gql.graphql.relay import KeysetConnection
 from gql.repository.models import ConnectionFilter, ConnectionRecord, SortOrder
 
 ConnectionInfoOrder = strawberry.enum(

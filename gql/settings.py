@@ -94,7 +94,8 @@ class Settings(BaseSettings):
     """Largest `first`/`last` accepted; more is a BAD_USER_INPUT error, never a silent cut."""
     max_radius_km: Annotated[float, Field(gt=0, le=20_037.5)] = 500
     """Largest `near.radiusKm` of `chargePoints`; more is a BAD_USER_INPUT error. Bounds
-    the candidates one radius search reads through the spatial index."""
+    the candidates one radius search reads through the spatial index. At most half the
+    equator (20,037.5 km): any radius beyond reaches every point already."""
     demo_size: int = 1000
     """Generated demo connections added when `serve` creates a new database."""
     readers: AtLeastOne = 2

@@ -531,6 +531,17 @@ async def test_a_page_runs_the_same_statements_whatever_its_size(api: GraphQLRun
     assert large == 3
 
 
+async def test_a_cold_cache_adds_one_statement_per_reference_list(sites_db: str) -> None:
+    near = {"latitude": TALLINN[0], "longitude": TALLINN[1], "radiusKm": 500}
+    counts = []
+    for first in (2, 30):
+        async with graphql_runner(sites_db) as runner:  # a new process's empty cache
+            counts.append(await _statements(runner, EVERYTHING, {"first": first, "near": near}))
+    # As warm, plus operators, usage types, countries, status types, connection types and
+    # supply types, each loaded once.
+    assert counts == [3 + 6, 3 + 6]
+
+
 async def test_connections_of_sites_run_one_statement_per_filter(api: GraphQLRunner) -> None:
     query = """{ chargePoints(first: 40) { nodes { id
         a: connections { id } b: connections { id }

@@ -1,6 +1,6 @@
 """Reference lists held per process.
 
-The four lists are small and read by almost every request, so each is loaded with one
+The lists are small and read by almost every request, so each is loaded with one
 statement the first time it is needed and then served from memory. Every write through
 the repository bumps its ``reference_generation``; a changed generation drops the cache.
 That generation counts this process's writes only: writes made elsewhere (another

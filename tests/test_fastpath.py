@@ -93,7 +93,7 @@ from strawberry.types import ExecutionResult
 
 import gql.graphql.fastpath as fastpath
 from gql.broadcast import InProcessBroadcaster
-from gql.cursor import encode_change_cursor, encode_cursor
+from gql.cursor import encode_change_cursor, encode_cursor, encode_site_cursor
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR
 from gql.graphql.schema import fast_executor, public_sdl, schema
@@ -101,12 +101,20 @@ from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
-from gql.repository.models import ReferenceKind, ReferenceRecord, SeekKey, SortOrder
+from gql.repository.models import (
+    GeoRadius,
+    ReferenceKind,
+    ReferenceRecord,
+    SeekKey,
+    SiteOrder,
+    SiteSeekKey,
+    SortOrder,
+)
 from gql.settings import Settings
 from tests.conftest import graphql_runner, sqlite_only
 from tests.databases import copy_database, execute_raw, throwaway_database
 from tests.hypothesis_runs import reproducible
-from tests.queries import EVERY_SNAPSHOT_FIELD
+from tests.queries import EVERY_SITE_FIELD, EVERY_SNAPSHOT_FIELD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -395,6 +403,24 @@ def cursor(order: str, connection_id: int, power_kw: float | None = None) -> str
     return encode_cursor(SeekKey(SortOrder(order), connection_id, power_kw))
 
 
+def site_cursors(order: str) -> st.SearchStrategy[str]:
+    """Cursors of `chargePoints`: mostly of the given order (else of another), of demo
+    sites or none, DISTANCE ones from Tallinn's centre (refused under another `near`)."""
+    orders = [o.value for o in SiteOrder]
+    return st.builds(
+        lambda chosen, site_id, distance: encode_site_cursor(
+            SiteSeekKey(SiteOrder(chosen), site_id, distance if chosen == "DISTANCE" else None),
+            TALLINN_NEAR,
+        ),
+        st.sampled_from([order] * 3 + orders) if order in orders else st.sampled_from(orders),
+        st.sampled_from([FIRST, FIRST + 10, FIRST + 700, LAST, 7]),
+        st.floats(min_value=0, max_value=600),
+    )
+
+
+TALLINN_NEAR = GeoRadius(59.437, 24.7536, 25)
+
+
 HISTORY = f"""
 query History($id: Int!, $first: Int, $after: String) {{
   connectionInfoHistory(id: $id, first: $first, after: $after) {{
@@ -437,6 +463,18 @@ class Case:
 
 B, N = Outcome.FALLBACK, Outcome.NOT_RUN
 ORDERS = ["ID_ASC", "ID_DESC", "POWER_KW_ASC", "POWER_KW_DESC"]
+
+NEAR = "{latitude: 59.437, longitude: 24.7536, radiusKm: 500}"
+SITE_FIELDS = EVERY_SITE_FIELD
+
+
+def sites(arguments: str) -> str:
+    """A page of charge points with every field."""
+    return (
+        f"{{ chargePoints({arguments}) {{ totalCount edges {{ cursor node {{ {SITE_FIELDS} }} }} "
+        "pageInfo { startCursor endCursor hasNextPage hasPreviousPage } } }"
+    )
+
 
 CASES = [
     # Pages: sizes, directions, cursors, orders.
@@ -830,6 +868,71 @@ CASES = [
     # Documents that never run.
     Case("invalid-field", "{ levels { id nope } }", outcome=N, has_errors=True),
     Case("syntax-error", "{ levels { id }", outcome=N, has_errors=True),
+    # Charge points: pages by id and by distance, map boxes, filters, lookups, the site of
+    # a connection, the new reference lists and entities, and bad arguments.
+    Case("sites-page", sites("first: 10")),
+    Case("sites-last", sites("last: 3, orderBy: ID_DESC")),
+    Case("sites-near", sites(f"first: 15, near: {NEAR}, orderBy: DISTANCE")),
+    Case("sites-near-by-id", sites(f"last: 5, near: {NEAR}")),
+    Case("sites-within", sites("first: 20, within: {south: -90, west: 170, north: 90, east: 10}")),
+    Case(
+        "sites-filtered",
+        sites(
+            'first: 20, filter: {includeUnpublished: true, countryCodes: ["ee", "GB"], '
+            "connections: {minPowerKw: 22}}"
+        ),
+    ),
+    Case(
+        "sites-variables",
+        """query ($near: GeoRadius, $first: Int) {
+          chargePoints(first: $first, near: $near, orderBy: DISTANCE) {
+            edges { cursor node { id distanceKm connections(filter: {minPowerKw: 50}) { id } } }
+          } }""",
+        {"near": {"latitude": 59.437, "longitude": 24.7536, "radiusKm": 500}, "first": 30},
+    ),
+    Case(
+        "site-lookups",
+        f"{{ a: chargePoint(id: {FIRST}) {{ {SITE_FIELDS} }} "
+        "b: chargePoint(id: 7) { id } operator(id: 5) { title } usageType(id: 4) { title } "
+        "country(id: 74) { isoCode } }",
+    ),
+    Case(
+        "site-of-connections",
+        "{ connectionInfos(first: 30) { nodes { id chargePoint { id title "
+        "operator { title } address { town country { isoCode } } } } } }",
+    ),
+    Case(
+        "site-reference-lists",
+        "{ operators { id title websiteUrl isPrivateIndividual } "
+        "usageTypes { id title isPayAtLocation } countries { id isoCode continentCode title } }",
+    ),
+    Case(
+        "site-entities",
+        """query ($r: [_Any!]!) { _entities(representations: $r) { __typename
+          ... on ChargePoint { id title connections { id } }
+          ... on Operator { id title } ... on Country { isoCode } } }""",
+        {
+            "r": [
+                {"__typename": "ChargePoint", "id": FIRST},
+                {"__typename": "ChargePoint", "id": 7},
+                {"__typename": "Operator", "id": 5},
+                {"__typename": "Country", "id": 74},
+            ]
+        },
+    ),
+    Case("sites-distance-without-near", sites("orderBy: DISTANCE"), outcome=B, has_errors=True),
+    Case(
+        "sites-bad-radius",
+        sites("near: {latitude: 59, longitude: 24, radiusKm: 501}"),
+        outcome=B,
+        has_errors=True,
+    ),
+    Case(
+        "sites-connection-cursor",
+        sites(f'first: 2, after: "{cursor("ID_ASC", FIRST)}"'),
+        outcome=B,
+        has_errors=True,
+    ),
 ]
 assert len({case.id for case in CASES}) == len(CASES)
 
@@ -1167,6 +1270,8 @@ class _Rewrite:
             return StringValueNode(value=self.draw(JUNK_CURSORS))
         if field_name == "connectionInfoHistory":
             return StringValueNode(value=self.draw(CHANGE_CURSORS))
+        if field_name == "chargePoints":
+            return StringValueNode(value=self.draw(site_cursors(order)))
         if self.chance(1):
             order = self.draw(st.sampled_from(ORDERS))
         connection_id, power_kw = self.draw(SEEK_CURSOR_KEYS)

@@ -81,14 +81,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "voltage": (0, 1500, False),
 }
 LENGTHS = {"reference": 100, "comments": 4000}
-# A connection's reference fields, with the list each one names.
-CONNECTION_REFERENCES = [
-    ("connectionTypeId", ReferenceKind.CONNECTION_TYPE),
-    ("statusTypeId", ReferenceKind.STATUS_TYPE),
-    ("levelId", ReferenceKind.LEVEL),
-    ("currentTypeId", ReferenceKind.SUPPLY_TYPE),
-]
-REFERENCE_FIELDS = [field for field, _ in CONNECTION_REFERENCES]
+REFERENCE_FIELDS = ["connectionTypeId", "statusTypeId", "levelId", "currentTypeId"]
 
 FULL_INPUT: dict[str, Any] = {
     "chargePointId": SITE,
@@ -301,7 +294,18 @@ async def test_text_limits(api: Api, field: str) -> None:
     assert api.stored() == before
 
 
-@pytest.mark.parametrize(("field", "kind"), CONNECTION_REFERENCES)
+# A connection's references (the lists after them are the sites' own).
+CONNECTION_REFERENCE_KINDS = [
+    ReferenceKind.CONNECTION_TYPE,
+    ReferenceKind.STATUS_TYPE,
+    ReferenceKind.LEVEL,
+    ReferenceKind.SUPPLY_TYPE,
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "kind"), list(zip(REFERENCE_FIELDS, CONNECTION_REFERENCE_KINDS, strict=True))
+)
 async def test_unknown_reference_ids_are_refused(api: Api, field: str, kind: ReferenceKind) -> None:
     known = sorted(await api.references.table(kind))
     existing = await api.create()

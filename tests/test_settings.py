@@ -42,6 +42,8 @@ def test_reads_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -
     assert settings.max_page_size == 50
     assert settings.host == "0.0.0.0"
     assert settings.port == 8000
+    assert settings.max_radius_km == 500
+    assert _from({"OCM_GQL_MAX_RADIUS_KM": "12.5"}, monkeypatch).max_radius_km == 12.5
 
 
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,6 +121,14 @@ def test_keyword_construction_holds_exactly_the_values_given(
         (
             {"OCM_GQL_HEADER_TIMEOUT_SECONDS": "0"},
             "OCM_GQL_HEADER_TIMEOUT_SECONDS must be more than 0, got '0'",
+        ),
+        (
+            {"OCM_GQL_MAX_RADIUS_KM": "0"},
+            "OCM_GQL_MAX_RADIUS_KM must be more than 0, got '0'",
+        ),
+        (
+            {"OCM_GQL_MAX_RADIUS_KM": "30000"},
+            "OCM_GQL_MAX_RADIUS_KM must be at most 20037.5, got '30000'",
         ),
         (
             {"OCM_GQL_RATE_LIMIT_PER_SECOND": "fast"},

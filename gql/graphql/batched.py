@@ -1,9 +1,10 @@
 """Fields the fast executor reads for a whole level of objects at once.
 
 Each gives, for a list of parents, what the field's own resolver gives for each one: the
-relations of ConnectionInfo come from the per-process reference lists, as their
-DataLoaders do; the fields of a page of connections from its pager, at once when the page
-is in; `connectionInfos` from its arguments as graphql-core coerces them.
+relations of ConnectionInfo and of ChargePoint (and its Address) to the reference lists
+come from the per-process lists, as their DataLoaders do; the fields of a page of
+connections from its pager, at once when the page is in; `connectionInfos` from its
+arguments as graphql-core coerces them.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from typing import Any, Final
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from gql.graphql.connection_types import (
-    ConnectionInfoConnection,
-    ConnectionInfoFilter,
-    PageInfo,
-    flag_value,
-    page_info_of,
-)
+from gql.graphql.connection_types import ConnectionInfoConnection, ConnectionInfoFilter
 from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Shortcuts, StandIn
 from gql.graphql.pagination import ConnectionPager, Page, PageArguments, PageFlag
 from gql.graphql.query import connection_infos
-from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
+from gql.graphql.reference_types import (
+    ConnectionType,
+    Country,
+    LevelType,
+    Operator,
+    StatusType,
+    SupplyType,
+    UsageType,
+)
+from gql.graphql.relay import PageInfo, flag_value, page_info_of
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
@@ -71,6 +75,16 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("ConnectionInfo", "currentType"): _reference(
         ReferenceKind.SUPPLY_TYPE, SupplyType.from_record, "current_type_id"
     ),
+    ("ChargePoint", "operator"): _reference(
+        ReferenceKind.OPERATOR, Operator.from_record, "operator_id"
+    ),
+    ("ChargePoint", "usageType"): _reference(
+        ReferenceKind.USAGE_TYPE, UsageType.from_record, "usage_type_id"
+    ),
+    ("ChargePoint", "statusType"): _reference(
+        ReferenceKind.STATUS_TYPE, StatusType.from_record, "status_type_id"
+    ),
+    ("Address", "country"): _reference(ReferenceKind.COUNTRY, Country.from_record, "country_id"),
 }
 
 
@@ -82,7 +96,7 @@ class _RecordEdge:
     node: ConnectionRecord
 
 
-def _from_page(read: Callable[[ConnectionPager, Page], Any]) -> BatchResolver:
+def _from_page(read: Callable[[ConnectionPager, Page[ConnectionRecord]], Any]) -> BatchResolver:
     """A field of ConnectionInfoConnection computed from its page: at once when the page
     is in, else a future (no task) resolved when it arrives."""
 
@@ -90,7 +104,7 @@ def _from_page(read: Callable[[ConnectionPager, Page], Any]) -> BatchResolver:
         pagers: list[ConnectionPager] = [parent._pager for parent in parents]
         pages = [pager.page_future() for pager in pagers]
 
-        def values(done: Sequence[Page]) -> list[Any]:
+        def values(done: Sequence[Page[ConnectionRecord]]) -> list[Any]:
             return list(map(read, pagers, done))
 
         if all(page.done() for page in pages):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from gql.graphql.connection_info import ConnectionInfo
-from gql.graphql.pagination import ConnectionPager, Page, PageFlag
-from gql.repository.models import ConnectionFilter, SortOrder
+from gql.graphql.relay import KeysetConnection
+from gql.repository.models import ConnectionFilter, ConnectionRecord, SortOrder
 
 ConnectionInfoOrder = strawberry.enum(
     SortOrder,
@@ -54,64 +54,8 @@ class ConnectionInfoFilter:
         )
 
 
-@strawberry.type
-class ConnectionInfoEdge:
-    cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
-    node: ConnectionInfo
-
-
-@strawberry.type
-class PageInfo:
-    # Known, or asked only when selected: asking may cost a look-behind query.
-    _has_next: strawberry.Private[PageFlag]
-    _has_previous: strawberry.Private[PageFlag]
-    start_cursor: str | None
-    end_cursor: str | None
-
-    @strawberry.field
-    async def has_next_page(self) -> bool:
-        return await flag_value(self._has_next)
-
-    @strawberry.field
-    async def has_previous_page(self) -> bool:
-        return await flag_value(self._has_previous)
-
-
-async def flag_value(flag: PageFlag) -> bool:
-    return flag if isinstance(flag, bool) else await flag()
-
-
-def page_info_of(pager: ConnectionPager, page: Page) -> PageInfo:
-    records = page.records
-    return PageInfo(
-        _has_next=pager.has_next_page_of(page),
-        _has_previous=pager.has_previous_page_of(page),
-        start_cursor=pager.cursor(records[0]) if records else None,
-        end_cursor=pager.cursor(records[-1]) if records else None,
-    )
-
-
 @strawberry.type(description="A page of connections, paged by keyset cursors.")
-class ConnectionInfoConnection:
-    _pager: strawberry.Private[ConnectionPager]
-
-    @strawberry.field
-    async def edges(self) -> list[ConnectionInfoEdge]:
-        page = await self._pager.page()
-        return [
-            ConnectionInfoEdge(cursor=self._pager.cursor(r), node=ConnectionInfo.from_record(r))
-            for r in page.records
-        ]
-
-    @strawberry.field
-    async def nodes(self) -> list[ConnectionInfo]:
-        page = await self._pager.page()
-        return [ConnectionInfo.from_record(r) for r in page.records]
-
-    @strawberry.field
-    async def page_info(self) -> PageInfo:
-        return page_info_of(self._pager, await self._pager.page())
-
-    @strawberry.field(description="Connections matching the filter, on every page.")
-    async def total_count(self) -> int:
-        return await self._pager.total_count()
+class ConnectionInfoConnection(KeysetConnection[ConnectionInfo]):
+    @classmethod
+    def node_of(cls, row: ConnectionRecord) -> ConnectionInfo:
+        return ConnectionInfo.from_record(row)

@@ -1,7 +1,13 @@
 """Importing OCM POI exports: JSON arrays of sites with their connections.
 
 Both of OCM's forms are read: compact (related objects as ``...ID`` fields) and verbose
-(related objects nested, e.g. ``ConnectionType: {ID: 25, ...}``).
+(related objects nested, e.g. ``ConnectionType: {ID: 25, ...}``, ``OperatorInfo``,
+``SubmissionStatus``, ``AddressInfo.Country``); only the id of a nested object is kept.
+A site's operator, usage type and country ids are kept even when the lists do not hold
+them (OCM's exports name ids its published lists may lack); a connection's references
+must be known. An empty text ("AddressLine2": "", as OCM often writes an absent one) is
+stored null, like a null. Dates are stored in one form, ISO 8601 UTC to the second
+(gql/domain/dates.py); a date that is not ISO 8601 rejects its record.
 
 Memory stays bounded whatever the size of the input: files are streamed (ijson), one site
 at a time, and never held whole. Only regular files are read (not a device such as
@@ -41,6 +47,7 @@ from typing import Any, Final
 
 import ijson
 
+from gql.domain.dates import normalised_utc
 from gql.repository.base import Repository
 from gql.repository.models import ConnectionWrite, ImportCounts, ReferenceKind, SiteRecord
 from gql.settings import Settings
@@ -136,8 +143,15 @@ _OCM_NAMES: Final = {
     "uuid": "UUID",
     "title": "AddressInfo.Title",
     "town": "AddressInfo.Town",
-    "date_created": "DateCreated",
-    "date_last_status_update": "DateLastStatusUpdate",
+    "address_line1": "AddressInfo.AddressLine1",
+    "address_line2": "AddressInfo.AddressLine2",
+    "state_or_province": "AddressInfo.StateOrProvince",
+    "postcode": "AddressInfo.Postcode",
+    "access_comments": "AddressInfo.AccessComments",
+    "related_url": "AddressInfo.RelatedURL",
+    "contact_telephone1": "AddressInfo.ContactTelephone1",
+    "usage_cost": "UsageCost",
+    "general_comments": "GeneralComments",
 }
 
 
@@ -374,17 +388,28 @@ def parse_site(raw: Any) -> SiteRecord:
         "id": site_id,
         "uuid": _str(raw, "UUID"),
         "title": _str(address, "Title"),
+        "address_line1": _str(address, "AddressLine1"),
+        "address_line2": _str(address, "AddressLine2"),
         "town": _str(address, "Town"),
+        "state_or_province": _str(address, "StateOrProvince"),
+        "postcode": _str(address, "Postcode"),
         "country_id": _related_id(address, "CountryID", "Country"),
         "latitude": _float(address, "Latitude"),
         "longitude": _float(address, "Longitude"),
+        "access_comments": _str(address, "AccessComments"),
+        "related_url": _str(address, "RelatedURL"),
+        "contact_telephone1": _str(address, "ContactTelephone1"),
         "data_provider_id": _related_id(raw, "DataProviderID", "DataProvider"),
         "operator_id": _related_id(raw, "OperatorID", "OperatorInfo"),
         "usage_type_id": _related_id(raw, "UsageTypeID", "UsageType"),
+        "usage_cost": _str(raw, "UsageCost"),
         "status_type_id": _related_id(raw, "StatusTypeID", "StatusType"),
+        "submission_status_type_id": _related_id(raw, "SubmissionStatusTypeID", "SubmissionStatus"),
         "number_of_points": _int(raw, "NumberOfPoints"),
-        "date_created": _str(raw, "DateCreated"),
-        "date_last_status_update": _str(raw, "DateLastStatusUpdate"),
+        "general_comments": _str(raw, "GeneralComments"),
+        "date_created": _date(raw, "DateCreated"),
+        "date_last_status_update": _date(raw, "DateLastStatusUpdate"),
+        "date_last_verified": _date(raw, "DateLastVerified"),
     }
     _check_values(values, SITE_RANGES, SITE_MAX_LENGTHS)
     return SiteRecord(**values)
@@ -476,10 +501,22 @@ def _float(raw: dict[str, Any], key: str) -> float | None:
 
 
 def _str(raw: dict[str, Any], key: str) -> str | None:
+    """A text; OCM writes an absent one as "" as often as null, and both are stored null."""
     value = raw.get(key)
     if value is None or isinstance(value, str):
-        return value
+        return value or None
     raise RecordError(f"{key} is not a string: {_shown(value)}")
+
+
+def _date(raw: dict[str, Any], key: str) -> str | None:
+    """A date-time in the one form every date is kept in (gql/domain/dates.py)."""
+    text = _str(raw, key)
+    if text is None:
+        return None
+    try:
+        return normalised_utc(text)
+    except ValueError as error:
+        raise RecordError(f"{key} is {error}: {_shown(text)}") from None
 
 
 _REPR: Final = reprlib.Repr()

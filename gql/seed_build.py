@@ -2,14 +2,17 @@
 
     python -m gql.seed_build ../shared/ocm
 
-writes ``seed/reference.json`` (the four reference lists, in this project's own field
-names) and ``seed/demo_profile.json`` (the weighted mix of real connections and site sizes
-that demo data is drawn from). A test rebuilds both and fails when the checked-in files
-differ.
+writes ``seed/reference.json`` (the reference lists, in this project's own field names)
+and ``seed/demo_profile.json``, what demo data is drawn from: the weighted mix of real
+connections and site sizes, the towns sites are found in (their centre and number of
+sites), and per country the mix of operators and usage types and its street names. A
+test rebuilds both and fails when the checked-in files differ.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import sys
 from collections import Counter
 from dataclasses import asdict, fields
@@ -35,6 +38,13 @@ _OCM_FILES: dict[ReferenceKind, str] = {
 }
 # OCM's names that do not follow from ours by capitalising each word.
 _OCM_NAMES = {"website_url": "WebsiteURL", "iso_code": "ISOCode"}
+# Demo sites spread around a town's centre by a normal law of this deviation, in km:
+# some 1.1 % of the sites of the widest towns fall more than 15 km from the centre.
+_MIN_SPREAD_KM = 1.5
+_MAX_SPREAD_KM = 5.0
+# A street name is a few words, none with digits, commas or brackets.
+_MAX_STREET_WORDS = 4
+_NOT_IN_A_STREET = frozenset(",()/\"'")
 # Connection fields that describe equipment; ids, site and free text are not sampled.
 _PROFILE_FIELDS = [
     f.name
@@ -49,6 +59,11 @@ def _ocm_name(field_name: str) -> str:
     return "".join("ID" if part == "id" else part.capitalize() for part in field_name.split("_"))
 
 
+def _value(value: Any) -> Any:
+    """An OCM value as stored: an empty text means absent, as the importer reads it."""
+    return None if value == "" else value
+
+
 def build_reference(ocm_reference_dir: Path) -> dict[str, Any]:
     built: dict[str, Any] = {
         "source": "Open Charge Map reference data (openchargemap.org), CC BY 4.0",
@@ -56,7 +71,7 @@ def build_reference(ocm_reference_dir: Path) -> dict[str, Any]:
     for kind, file_name in _OCM_FILES.items():
         names = [f.name for f in fields(RECORD_BY_KIND[kind])]
         rows = orjson.loads((ocm_reference_dir / file_name).read_bytes())
-        entries = [{name: row.get(_ocm_name(name)) for name in names} for row in rows]
+        entries = [{name: _value(row.get(_ocm_name(name))) for name in names} for row in rows]
         built[REFERENCE_KEYS[kind]] = sorted(entries, key=lambda entry: entry["id"])
     return built
 
@@ -67,7 +82,10 @@ def build_demo_profile(poi_files: list[Path], reference: dict[str, Any]) -> dict
     }
     connection_mix: Counter[bytes] = Counter()
     site_sizes: Counter[int] = Counter()
-    countries: dict[int, list[tuple[float, float]]] = {}
+    towns: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    operators: dict[int, Counter[int]] = {}
+    usage_types: dict[int, Counter[int]] = {}
+    streets: dict[int, set[str]] = {}
     for path in poi_files:
         for raw in read_records(path):
             try:
@@ -82,12 +100,20 @@ def build_demo_profile(poi_files: list[Path], reference: dict[str, Any]) -> dict
             for connection in connections:
                 described = {k: v for k, v in asdict(connection).items() if k in _PROFILE_FIELDS}
                 connection_mix[orjson.dumps(described, option=orjson.OPT_SORT_KEYS)] += 1
-            if (
-                site.country_id is not None
-                and site.latitude is not None
-                and site.longitude is not None
-            ):
-                countries.setdefault(site.country_id, []).append((site.latitude, site.longitude))
+            country = site.country_id
+            if country is None:
+                continue
+            if site.town and site.latitude is not None and site.longitude is not None:
+                towns.setdefault((country, site.town.strip()), []).append(
+                    (site.latitude, site.longitude)
+                )
+            if site.operator_id is not None:
+                operators.setdefault(country, Counter())[site.operator_id] += 1
+            if site.usage_type_id is not None:
+                usage_types.setdefault(country, Counter())[site.usage_type_id] += 1
+            if (street := _street(site.address_line1)) is not None:
+                streets.setdefault(country, set()).add(street)
+    town_countries = sorted({country for country, _name in towns})
     return {
         "source": "Derived from Open Charge Map site records (openchargemap.org), CC BY 4.0",
         "connections": [
@@ -97,20 +123,58 @@ def build_demo_profile(poi_files: list[Path], reference: dict[str, Any]) -> dict
         "sites": [
             {"connections": size, "count": count} for size, count in sorted(site_sizes.items())
         ],
+        "towns": [
+            {"count": len(points), "town": _town(name, country, points)}
+            for (country, name), points in sorted(
+                towns.items(), key=lambda item: (-len(item[1]), item[0])
+            )
+        ],
         "countries": [
             {
-                "count": len(points),
-                "country": {
-                    "countryId": country_id,
-                    "minLatitude": min(p[0] for p in points),
-                    "maxLatitude": max(p[0] for p in points),
-                    "minLongitude": min(p[1] for p in points),
-                    "maxLongitude": max(p[1] for p in points),
-                },
+                "countryId": country,
+                "operators": _mix(operators.get(country, Counter())),
+                "usageTypes": _mix(usage_types.get(country, Counter())),
+                "streets": sorted(streets.get(country, ())),
             }
-            for country_id, points in sorted(countries.items())
+            for country in town_countries
         ],
     }
+
+
+def _town(name: str, country: int, points: list[tuple[float, float]]) -> dict[str, Any]:
+    """A town as demo sites are spread around it: the median of its sites' coordinates
+    (one mislocated site does not move it) and a spread that grows with its size."""
+    spread_km = min(_MAX_SPREAD_KM, _MIN_SPREAD_KM + math.sqrt(len(points)))
+    return {
+        "name": name,
+        "countryId": country,
+        "latitude": round(statistics.median(p[0] for p in points), 6),
+        "longitude": round(statistics.median(p[1] for p in points), 6),
+        "spreadKm": round(spread_km, 3),
+    }
+
+
+def _mix(counts: Counter[int]) -> list[dict[str, int]]:
+    return [
+        {"id": key, "count": count}
+        for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _street(address_line1: str | None) -> str | None:
+    """The street of an address without its house number ("Vabaduse väljak 9" ->
+    "Vabaduse väljak"); None for what does not read as one street (a postcode, a list)."""
+    if address_line1 is None:
+        return None
+    words = address_line1.split()
+    if words and any(character.isdigit() for character in words[-1]):
+        words.pop()
+    street = " ".join(words)
+    if not street or len(words) > _MAX_STREET_WORDS:
+        return None
+    if any(character.isdigit() or character in _NOT_IN_A_STREET for character in street):
+        return None
+    return street
 
 
 def dump(data: dict[str, Any]) -> bytes:

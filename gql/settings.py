@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     """Page size of `connectionInfos` when neither `first` nor `last` is given."""
     max_page_size: AtLeastOne = 1000
     """Largest `first`/`last` accepted; more is a BAD_USER_INPUT error, never a silent cut."""
+    max_radius_km: Annotated[float, Field(gt=0, le=20_037.5)] = 500
+    """Largest `near.radiusKm` of `chargePoints`; more is a BAD_USER_INPUT error. Bounds
+    the candidates one radius search reads through the spatial index."""
     demo_size: int = 1000
     """Generated demo connections added when `serve` creates a new database."""
     readers: AtLeastOne = 2

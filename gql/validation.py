@@ -58,6 +58,9 @@ REQUIRED: Final = ("charge_point_id",)
 MAX_ID: Final = 2**31 - 1
 """Ids are GraphQL Ints, which are 32-bit: a larger one could be stored but never read."""
 # Sites are not written by mutations, only imported; OCM's own records stay well within.
+# Free texts get generous bounds (a comment may run to paragraphs) that still keep one
+# record from filling the database. Dates need none: they are stored normalised, 20
+# characters (gql/domain/dates.py).
 SITE_RANGES: Final[dict[str, tuple[float, float, str]]] = {
     "latitude": (-90, 90, "degrees"),
     "longitude": (-180, 180, "degrees"),
@@ -66,9 +69,16 @@ SITE_RANGES: Final[dict[str, tuple[float, float, str]]] = {
 SITE_MAX_LENGTHS: Final[dict[str, int]] = {
     "uuid": 100,
     "title": 200,
+    "address_line1": 1000,
+    "address_line2": 1000,
     "town": 200,
-    "date_created": 40,
-    "date_last_status_update": 40,
+    "state_or_province": 200,
+    "postcode": 100,
+    "access_comments": 4000,
+    "related_url": 2000,
+    "contact_telephone1": 200,
+    "usage_cost": 4000,
+    "general_comments": 10_000,
 }
 
 SiteChecker = Callable[[Iterable[int]], Awaitable[set[int]]]

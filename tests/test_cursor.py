@@ -3,8 +3,14 @@ import base64
 import orjson
 import pytest
 
-from gql.cursor import InvalidCursor, decode_cursor, encode_cursor
-from gql.repository.models import SeekKey, SortOrder
+from gql.cursor import (
+    InvalidCursor,
+    decode_cursor,
+    decode_site_cursor,
+    encode_cursor,
+    encode_site_cursor,
+)
+from gql.repository.models import GeoRadius, SeekKey, SiteOrder, SiteSeekKey, SortOrder
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,66 @@ def test_rejects_malformed(token: str) -> None:
 def test_rejects_malformed_power_cursor(payload: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(_forge_json(payload), SortOrder.POWER_KW_ASC)
+
+
+# -- cursors of sites -------------------------------------------------------------------
+
+TALLINN = GeoRadius(59.437, 24.7536, 25)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        SiteSeekKey(SiteOrder.ID_ASC, 1),
+        SiteSeekKey(SiteOrder.ID_DESC, 2**62),
+        SiteSeekKey(SiteOrder.DISTANCE, 7, 0.0),
+        SiteSeekKey(SiteOrder.DISTANCE, 7, 12.345678901234567),
+    ],
+)
+def test_site_cursors_round_trip(key: SiteSeekKey) -> None:
+    token = encode_site_cursor(key, TALLINN)
+    assert decode_site_cursor(token, key.order, TALLINN) == key
+    assert "=" not in token
+
+
+def test_a_distance_cursor_is_bound_to_its_centre_not_its_radius() -> None:
+    key = SiteSeekKey(SiteOrder.DISTANCE, 7, 3.5)
+    token = encode_site_cursor(key, TALLINN)
+    wider = GeoRadius(TALLINN.latitude, TALLINN.longitude, 100)
+    assert decode_site_cursor(token, SiteOrder.DISTANCE, wider) == key
+    for elsewhere in (GeoRadius(59.438, 24.7536, 25), GeoRadius(59.437, 24.7537, 25), None):
+        with pytest.raises(InvalidCursor, match="centre"):
+            decode_site_cursor(token, SiteOrder.DISTANCE, elsewhere)
+
+
+def test_site_and_connection_cursors_are_told_apart() -> None:
+    site = encode_site_cursor(SiteSeekKey(SiteOrder.ID_ASC, 5), None)
+    connection = encode_cursor(SeekKey(SortOrder.ID_ASC, 5))
+    with pytest.raises(InvalidCursor):
+        decode_cursor(site, SortOrder.ID_ASC)
+    with pytest.raises(InvalidCursor):
+        decode_site_cursor(connection, SiteOrder.ID_ASC, None)
+    with pytest.raises(InvalidCursor, match="order"):
+        decode_site_cursor(site, SiteOrder.ID_DESC, None)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [1, "site", "DISTANCE", 7],
+        [1, "site", "DISTANCE", 7, -1.0, "x"],
+        [1, "site", "DISTANCE", 7, "3", "x"],
+        [1, "site", "DISTANCE", 7, 3.0, 5],
+        [1, "site", "ID_ASC", 7, 3.0],
+        [1, "site", "ID_ASC", "7"],
+        [1, "site", "ID_ASC", True],
+        [1, "site", "ID_ASC", 2**63],
+        [1, "site", "NEAREST", 7],
+        [2, "site", "ID_ASC", 7],
+    ],
+)
+def test_rejects_malformed_site_cursors(payload: list[object]) -> None:
+    token = base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
+    order = SiteOrder.DISTANCE if "DISTANCE" in payload else SiteOrder.ID_ASC
+    with pytest.raises(InvalidCursor):
+        decode_site_cursor(token, order, TALLINN)

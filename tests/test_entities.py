@@ -6,14 +6,17 @@ import base64
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from gql.app import create_app
 from gql.graphql.schema import federation_sdl
 from gql.settings import Settings
 from tests.conftest import GraphQLRunner, graphql_runner
+from tests.sites_data import FULL_SITE, REMOVED_SITE, SITES, sample_sites_database
 
 ENTITIES = """
 query($representations: [_Any!]!) {
@@ -33,7 +36,17 @@ DEMO = 1_000_000_000
 async def test_service_sdl_is_a_federation_2_subgraph(demo_graphql: GraphQLRunner) -> None:
     sdl = (await demo_graphql.data("{ _service { sdl } }"))["_service"]["sdl"]
     assert '@link(url: "https://specs.apollo.dev/federation/v2.11", import: ["@key"])' in sdl
-    for entity in ("ConnectionInfo", "ConnectionType", "StatusType", "LevelType", "SupplyType"):
+    for entity in (
+        "ConnectionInfo",
+        "ConnectionType",
+        "StatusType",
+        "LevelType",
+        "SupplyType",
+        "ChargePoint",
+        "Operator",
+        "UsageType",
+        "Country",
+    ):
         assert f'type {entity} @key(fields: "id")' in sdl
     assert sdl.strip() == federation_sdl().strip()
 
@@ -129,6 +142,83 @@ async def test_malformed_representations_get_their_own_error(demo_graphql: Graph
     assert messages[0] == "representations[1]: ConnectionType is keyed by an Int `id`, got None"
     assert messages[1].startswith("representations[2]: __typename must be one of ConnectionInfo")
     assert "got 'Charger'" in messages[1]
+
+
+SITE_ENTITIES = """
+query($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    __typename
+    ... on ChargePoint { id title address { country { isoCode } } operator { title } }
+    ... on Operator { id title }
+    ... on UsageType { id title }
+    ... on Country { id isoCode }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def sites_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from sample_sites_database(backend, tmp_path_factory.mktemp("sites"))
+
+
+async def test_charge_points_and_their_references_are_entities(sites_db: str) -> None:
+    representations = [
+        {"__typename": "ChargePoint", "id": FULL_SITE},
+        {"__typename": "ChargePoint", "id": REMOVED_SITE},  # hidden from lists, not by id
+        {"__typename": "ChargePoint", "id": 424_242},
+        {"__typename": "Operator", "id": 5},
+        {"__typename": "Operator", "id": 999_999},
+        {"__typename": "UsageType", "id": 4},
+        {"__typename": "Country", "id": 105},
+    ]
+    async with graphql_runner(sites_db) as runner:
+        data = await runner.data(SITE_ENTITIES, {"representations": representations})
+    assert data["_entities"] == [
+        {
+            "__typename": "ChargePoint",
+            "id": FULL_SITE,
+            "title": "Viru Keskus",
+            "address": {"country": {"isoCode": "EE"}},
+            "operator": {"title": "ChargePoint"},
+        },
+        {
+            "__typename": "ChargePoint",
+            "id": REMOVED_SITE,
+            "title": "Removed",
+            "address": {"country": {"isoCode": "EE"}},
+            "operator": None,
+        },
+        None,
+        {"__typename": "Operator", "id": 5, "title": "ChargePoint"},
+        None,
+        {"__typename": "UsageType", "id": 4, "title": "Public - Membership Required"},
+        {"__typename": "Country", "id": 105, "isoCode": "IS"},
+    ]
+
+
+async def test_site_entities_run_one_statement_per_type(sites_db: str) -> None:
+    rng = random.Random(16)
+    site_ids = [site.id for site in SITES]
+    kinds = [
+        ("ChargePoint", lambda: rng.choice([*site_ids, 424_242])),
+        ("Operator", lambda: rng.randint(1, 40)),
+        ("UsageType", lambda: rng.randint(0, 9)),
+        ("Country", lambda: rng.randint(1, 260)),
+    ]
+    counts = []
+    for size in (8, 800):
+        picks = [rng.choice(kinds) for _ in range(size)]
+        async with graphql_runner(sites_db) as runner:
+            before = runner.repository.statement_count
+            await runner.data(
+                SITE_ENTITIES,
+                {"representations": [{"__typename": n, "id": make()} for n, make in picks]},
+            )
+            counts.append(runner.repository.statement_count - before)
+    # The sites, and one load of each reference list (a cold cache): operators, usage
+    # types, countries.
+    assert counts == [4, 4]
 
 
 def test_inline_trace_only_when_the_gateway_asks(demo_db: str) -> None:

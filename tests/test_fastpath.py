@@ -438,6 +438,26 @@ class Case:
 B, N = Outcome.FALLBACK, Outcome.NOT_RUN
 ORDERS = ["ID_ASC", "ID_DESC", "POWER_KW_ASC", "POWER_KW_DESC"]
 
+NEAR = "{latitude: 59.437, longitude: 24.7536, radiusKm: 500}"
+SITE_FIELDS = (
+    "id uuid title address { addressLine1 addressLine2 town stateOrProvince postcode "
+    "countryId country { id isoCode continentCode title } accessComments relatedUrl "
+    "contactTelephone1 } location { latitude longitude } operatorId operator { id title "
+    "websiteUrl isPrivateIndividual } usageTypeId usageType { id title isPayAtLocation "
+    "isMembershipRequired isAccessKeyRequired } usageCost statusTypeId statusType { title } "
+    "submissionStatusTypeId numberOfPoints generalComments dateCreated dateLastStatusUpdate "
+    "dateLastVerified dataProviderId distanceKm connections { id powerKw connectionType { title } }"
+)
+
+
+def sites(arguments: str) -> str:
+    """A page of charge points with every field."""
+    return (
+        f"{{ chargePoints({arguments}) {{ totalCount edges {{ cursor node {{ {SITE_FIELDS} }} }} "
+        "pageInfo { startCursor endCursor hasNextPage hasPreviousPage } } }"
+    )
+
+
 CASES = [
     # Pages: sizes, directions, cursors, orders.
     Case("page-default", page()),
@@ -830,6 +850,71 @@ CASES = [
     # Documents that never run.
     Case("invalid-field", "{ levels { id nope } }", outcome=N, has_errors=True),
     Case("syntax-error", "{ levels { id }", outcome=N, has_errors=True),
+    # Charge points: pages by id and by distance, map boxes, filters, lookups, the site of
+    # a connection, the new reference lists and entities, and bad arguments.
+    Case("sites-page", sites("first: 10")),
+    Case("sites-last", sites("last: 3, orderBy: ID_DESC")),
+    Case("sites-near", sites(f"first: 15, near: {NEAR}, orderBy: DISTANCE")),
+    Case("sites-near-by-id", sites(f"last: 5, near: {NEAR}")),
+    Case("sites-within", sites("first: 20, within: {south: -90, west: 170, north: 90, east: 10}")),
+    Case(
+        "sites-filtered",
+        sites(
+            'first: 20, filter: {includeUnpublished: true, countryCodes: ["ee", "GB"], '
+            "connections: {minPowerKw: 22}}"
+        ),
+    ),
+    Case(
+        "sites-variables",
+        """query ($near: GeoRadius, $first: Int) {
+          chargePoints(first: $first, near: $near, orderBy: DISTANCE) {
+            edges { cursor node { id distanceKm connections(filter: {minPowerKw: 50}) { id } } }
+          } }""",
+        {"near": {"latitude": 59.437, "longitude": 24.7536, "radiusKm": 500}, "first": 30},
+    ),
+    Case(
+        "site-lookups",
+        f"{{ a: chargePoint(id: {FIRST}) {{ {SITE_FIELDS} }} "
+        "b: chargePoint(id: 7) { id } operator(id: 5) { title } usageType(id: 4) { title } "
+        "country(id: 74) { isoCode } }",
+    ),
+    Case(
+        "site-of-connections",
+        "{ connectionInfos(first: 30) { nodes { id chargePoint { id title "
+        "operator { title } address { town country { isoCode } } } } } }",
+    ),
+    Case(
+        "site-reference-lists",
+        "{ operators { id title websiteUrl isPrivateIndividual } "
+        "usageTypes { id title isPayAtLocation } countries { id isoCode continentCode title } }",
+    ),
+    Case(
+        "site-entities",
+        """query ($r: [_Any!]!) { _entities(representations: $r) { __typename
+          ... on ChargePoint { id title connections { id } }
+          ... on Operator { id title } ... on Country { isoCode } } }""",
+        {
+            "r": [
+                {"__typename": "ChargePoint", "id": FIRST},
+                {"__typename": "ChargePoint", "id": 7},
+                {"__typename": "Operator", "id": 5},
+                {"__typename": "Country", "id": 74},
+            ]
+        },
+    ),
+    Case("sites-distance-without-near", sites("orderBy: DISTANCE"), outcome=B, has_errors=True),
+    Case(
+        "sites-bad-radius",
+        sites("near: {latitude: 59, longitude: 24, radiusKm: 501}"),
+        outcome=B,
+        has_errors=True,
+    ),
+    Case(
+        "sites-connection-cursor",
+        sites(f'first: 2, after: "{cursor("ID_ASC", FIRST)}"'),
+        outcome=B,
+        has_errors=True,
+    ),
 ]
 assert len({case.id for case in CASES}) == len(CASES)
 

@@ -62,7 +62,10 @@ def _stack(db: str, folder: Path, node_project: Path) -> Iterator[tuple[Process,
         inspections = _node(
             "inspections-subgraph.mjs",
             free_port(),
-            {"INSPECTED_IDS": ",".join(map(str, INSPECTED))},
+            {
+                "INSPECTED_IDS": ",".join(map(str, INSPECTED)),
+                "AUDITED_SITE_IDS": ",".join(map(str, _audited_sites(ours))),
+            },
             node_project,
         )
         processes.append(inspections)
@@ -152,6 +155,65 @@ def test_the_other_subgraphs_objects_resolve_our_entities(stack: tuple[Process, 
         assert inspection["connectionInfo"] == direct[inspection["connectionInfoId"]]
         expected_type = direct_types["t33" if inspection["connectionInfoId"] % 2 == 0 else "t25"]
         assert inspection["recommendedConnectionType"] == expected_type
+
+
+SITE_FIELDS = (
+    "id title address { town country { isoCode title } } location { latitude longitude } "
+    "operatorId usageType { title } statusType { title } connections { id powerKw }"
+)
+
+
+def _audited_sites(ours: Process) -> list[int]:
+    """Four sites of our demo data, for the other subgraph to audit."""
+    query = "{ chargePoints(first: 4, orderBy: ID_DESC) { nodes { id } } }"
+    nodes = _query(f"{ours.url}/graphql", query)["data"]["chargePoints"]["nodes"]
+    assert len(nodes) == 4
+    return [node["id"] for node in nodes]
+
+
+def _direct_sites(ours: Process, ids: list[int]) -> dict[int, Any]:
+    aliases = " ".join(f"s{i}: chargePoint(id: {i}) {{ {SITE_FIELDS} }}" for i in ids)
+    data = _query(f"{ours.url}/graphql", f"{{ {aliases} }}")["data"]
+    return {i: data[f"s{i}"] for i in ids}
+
+
+def test_our_charge_points_extended_by_the_other_subgraph(stack: tuple[Process, Process]) -> None:
+    ours, gateway = stack
+    data = _query(
+        gateway.url,
+        f"{{ chargePoints(first: 5) {{ totalCount nodes {{ {SITE_FIELDS} auditCount }} }} }}",
+    )["data"]["chargePoints"]
+    nodes = data["nodes"]
+    assert len(nodes) == 5
+    direct = _direct_sites(ours, [node["id"] for node in nodes])
+    for node in nodes:
+        assert node.pop("auditCount") == node["id"] % 5
+        assert node == direct[node["id"]]
+
+
+def test_the_other_subgraph_resolves_our_charge_points_and_operators(
+    stack: tuple[Process, Process],
+) -> None:
+    ours, gateway = stack
+    audits = _query(
+        gateway.url,
+        f"""{{ siteAudits {{ chargePointId chargePoint {{ {SITE_FIELDS} auditCount }}
+              operator {{ id title websiteUrl }} }} }}""",
+    )["data"]["siteAudits"]
+    ids = [audit["chargePointId"] for audit in audits]
+    assert len(ids) == 4
+    direct = _direct_sites(ours, ids)
+    operators = _query(
+        f"{ours.url}/graphql",
+        "{ o3: operator(id: 3) { id title websiteUrl } "
+        "o5: operator(id: 5) { id title websiteUrl } }",
+    )["data"]
+    for audit in audits:
+        site = audit["chargePoint"]
+        assert site.pop("auditCount") == audit["chargePointId"] % 5
+        assert site == direct[audit["chargePointId"]]
+        assert audit["operator"] == operators["o5" if audit["chargePointId"] % 2 == 0 else "o3"]
+        assert audit["operator"]["title"]
 
 
 def test_composition_has_no_errors(node_project: Path) -> None:

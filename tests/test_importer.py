@@ -13,6 +13,7 @@ import sys
 import textwrap
 import tracemalloc
 from collections.abc import Iterable, Iterator
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from gql.importer import (
 )
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
+from gql.repository.models import SiteRecord
 from gql.seeding import seed_reference
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
@@ -654,3 +656,255 @@ async def test_an_import_killed_half_way_is_completed_by_a_rerun(
         await repository.close()
     assert _table_counts(db) == (250, 500)
     assert (report.counts.sites.written, report.counts.sites.unchanged) == (150, 100)
+
+
+# -- every field of a site ---------------------------------------------------------------
+
+# Where each stored column comes from in a compact OCM record (a path of keys), written
+# out here rather than taken from the importer, so the test checks the importer's mapping.
+COMPACT_PATHS: dict[str, tuple[str, ...]] = {
+    "id": ("ID",),
+    "uuid": ("UUID",),
+    "title": ("AddressInfo", "Title"),
+    "address_line1": ("AddressInfo", "AddressLine1"),
+    "address_line2": ("AddressInfo", "AddressLine2"),
+    "town": ("AddressInfo", "Town"),
+    "state_or_province": ("AddressInfo", "StateOrProvince"),
+    "postcode": ("AddressInfo", "Postcode"),
+    "country_id": ("AddressInfo", "CountryID"),
+    "latitude": ("AddressInfo", "Latitude"),
+    "longitude": ("AddressInfo", "Longitude"),
+    "access_comments": ("AddressInfo", "AccessComments"),
+    "related_url": ("AddressInfo", "RelatedURL"),
+    "contact_telephone1": ("AddressInfo", "ContactTelephone1"),
+    "data_provider_id": ("DataProviderID",),
+    "operator_id": ("OperatorID",),
+    "usage_type_id": ("UsageTypeID",),
+    "usage_cost": ("UsageCost",),
+    "status_type_id": ("StatusTypeID",),
+    "submission_status_type_id": ("SubmissionStatusTypeID",),
+    "number_of_points": ("NumberOfPoints",),
+    "general_comments": ("GeneralComments",),
+    "date_created": ("DateCreated",),
+    "date_last_status_update": ("DateLastStatusUpdate",),
+    "date_last_verified": ("DateLastVerified",),
+}
+
+
+def _at(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = raw
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return None if value == "" else value  # OCM's empty text means absent
+
+
+COMPACT: dict[str, Any] = {
+    "ID": 700,
+    "UUID": "6B1A1A0E-0000-4000-8000-000000000700",
+    "DataProviderID": 1,
+    "OperatorID": 3,
+    "UsageTypeID": 4,
+    "UsageCost": "0.30 EUR/kWh",
+    "AddressInfo": {
+        "ID": 7001,
+        "Title": "Market car park",
+        "AddressLine1": "Turu 1",
+        "AddressLine2": "Level -1",
+        "Town": "Tartu",
+        "StateOrProvince": "Tartumaa",
+        "Postcode": "51004",
+        "CountryID": 74,
+        "Latitude": 58.3776,
+        "Longitude": 26.729,
+        "ContactTelephone1": "+372 555 0000",
+        "ContactTelephone2": "+372 555 0001",
+        "AccessComments": "Open 24/7",
+        "RelatedURL": "https://example.org/turu",
+        "DistanceUnit": 0,
+    },
+    "Connections": [{"ID": 7100, "ConnectionTypeID": 25, "StatusTypeID": 50}],
+    "NumberOfPoints": 2,
+    "GeneralComments": "Two posts by the entrance",
+    "StatusTypeID": 50,
+    "DateLastStatusUpdate": "2021-03-04T05:06:07Z",
+    "DateCreated": "2019-01-02T03:04:00Z",
+    "DateLastVerified": "2021-03-04T05:06:07Z",
+    "SubmissionStatusTypeID": 200,
+}
+COMPACT_SITE = SiteRecord(
+    id=700,
+    uuid="6B1A1A0E-0000-4000-8000-000000000700",
+    title="Market car park",
+    town="Tartu",
+    country_id=74,
+    latitude=58.3776,
+    longitude=26.729,
+    data_provider_id=1,
+    operator_id=3,
+    usage_type_id=4,
+    status_type_id=50,
+    number_of_points=2,
+    date_created="2019-01-02T03:04:00Z",
+    date_last_status_update="2021-03-04T05:06:07Z",
+    address_line1="Turu 1",
+    address_line2="Level -1",
+    state_or_province="Tartumaa",
+    postcode="51004",
+    access_comments="Open 24/7",
+    related_url="https://example.org/turu",
+    contact_telephone1="+372 555 0000",
+    usage_cost="0.30 EUR/kWh",
+    submission_status_type_id=200,
+    general_comments="Two posts by the entrance",
+    date_last_verified="2021-03-04T05:06:07Z",
+)
+
+
+def _verbose(compact: dict[str, Any]) -> dict[str, Any]:
+    """``compact`` as OCM's verbose form writes it: each related id replaced by its object
+    (as /poi?compact=false answers), dates with an offset and a fraction of a second."""
+    verbose = {k: v for k, v in compact.items() if not k.endswith("TypeID")}
+    for compact_key, verbose_key, title in (
+        ("DataProviderID", "DataProvider", "Open Charge Map Contributors"),
+        ("OperatorID", "OperatorInfo", "Operator"),
+        ("UsageTypeID", "UsageType", "Public - Membership Required"),
+        ("StatusTypeID", "StatusType", "Operational"),
+        ("SubmissionStatusTypeID", "SubmissionStatus", "Submission Published"),
+    ):
+        verbose.pop(compact_key, None)
+        verbose[verbose_key] = {"ID": compact[compact_key], "Title": title}
+    address = {k: v for k, v in compact["AddressInfo"].items() if k != "CountryID"}
+    address["Country"] = {"ID": compact["AddressInfo"]["CountryID"], "ISOCode": "EE"}
+    verbose["AddressInfo"] = address
+    verbose["DateCreated"] = "2019-01-02T05:04:00.123+02:00"
+    verbose["DateLastStatusUpdate"] = "2021-03-04T05:06:07.5"
+    return verbose
+
+
+def test_a_compact_record_fills_every_field_of_the_site() -> None:
+    assert parse_site(COMPACT) == COMPACT_SITE
+    for field in fields(SiteRecord):
+        # Every field is filled (none left at its default), and from its OCM path.
+        assert getattr(COMPACT_SITE, field.name) is not None, field.name
+        assert getattr(COMPACT_SITE, field.name) == _at(COMPACT, COMPACT_PATHS[field.name])
+
+
+def test_a_verbose_record_gives_the_same_site() -> None:
+    verbose = _verbose(COMPACT)
+    assert "OperatorID" not in verbose
+    assert "CountryID" not in verbose["AddressInfo"]
+    assert parse_site(verbose) == COMPACT_SITE
+    # Both forms at once agree; when they disagree the record is refused.
+    assert parse_site({**verbose, "SubmissionStatusTypeID": 200}) == COMPACT_SITE
+    with pytest.raises(RecordError, match="SubmissionStatusTypeID 100 disagrees"):
+        parse_site({**verbose, "SubmissionStatusTypeID": 100})
+    with pytest.raises(RecordError, match=r"^OperatorInfo is not an object$"):
+        parse_site({**verbose, "OperatorInfo": 3})
+
+
+def test_empty_texts_are_absent_and_dates_are_normalised() -> None:
+    address = {
+        key: "" for key in COMPACT["AddressInfo"] if isinstance(COMPACT["AddressInfo"][key], str)
+    }
+    site = parse_site(
+        {
+            **COMPACT,
+            "UUID": "",
+            "UsageCost": "",
+            "GeneralComments": "",
+            "DateLastVerified": "",
+            "DateCreated": "2019-01-02",
+            "DateLastStatusUpdate": "2021-03-04T06:06:07+01:00",
+            "AddressInfo": {**COMPACT["AddressInfo"], **address},
+        }
+    )
+    texts = [f.name for f in fields(SiteRecord) if f.type == "str | None"]
+    assert [name for name in texts if getattr(site, name) is not None] == [
+        "date_created",
+        "date_last_status_update",
+    ]
+    assert (site.date_created, site.date_last_status_update) == (
+        "2019-01-02T00:00:00Z",
+        "2021-03-04T05:06:07Z",
+    )
+    assert site.date_last_verified is None
+
+
+async def test_sites_are_stored_whole_and_bad_values_rejected(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Both forms stored field for field; unknown operator, usage type and country ids
+    kept (no foreign keys); an unparsable date or an over-long text rejects its site."""
+    unknown = {**COMPACT, "ID": 702, "OperatorID": 999_999, "UsageTypeID": 999}
+    unknown["AddressInfo"] = {**COMPACT["AddressInfo"], "CountryID": 9999}
+    export = tmp_path / "whole.json"
+    export.write_text(
+        json.dumps(
+            [
+                {**COMPACT, "Connections": []},
+                {**_verbose(COMPACT), "ID": 701, "Connections": [{"ID": 7101, "Reference": ""}]},
+                unknown,
+                {**COMPACT, "ID": 703, "Connections": [], "DateCreated": "yesterday"},
+                {**COMPACT, "ID": 704, "Connections": [], "DateLastVerified": "2021-02-30"},
+                {**COMPACT, "ID": 705, "Connections": [], "UsageCost": "€" * 4001},
+                {**COMPACT, "ID": 706, "Connections": [], "DateLastStatusUpdate": 20210304},
+            ]
+        )
+    )
+    report, rejections = await _import_into_new(database_url, export)
+    assert {r.record: r.reason for r in rejections} == {
+        "site 703": "DateCreated is not an ISO 8601 date-time: 'yesterday'",
+        "site 704": "DateLastVerified is not an ISO 8601 date-time: '2021-02-30'",
+        "site 705": (
+            f"UsageCost must be at most 4000 characters: {'€' * 80!r}... (4,001 characters)"
+        ),
+        "site 706": "DateLastStatusUpdate is not a string: 20210304",
+    }
+    assert report.counts.sites.written == 3
+    columns = [f.name for f in fields(SiteRecord)]
+    rows = fetch_raw(database_url, f"SELECT {', '.join(columns)} FROM charge_point ORDER BY id")
+    stored = [SiteRecord(**dict(zip(columns, row, strict=True))) for row in rows]
+    assert stored == [
+        COMPACT_SITE,
+        replace(COMPACT_SITE, id=701),
+        replace(COMPACT_SITE, id=702, operator_id=999_999, usage_type_id=999, country_id=9999),
+    ]
+    # The one rule for texts holds for connections too: "" is stored null.
+    assert fetch_raw(database_url, "SELECT reference FROM connection_info WHERE id = 7101") == [
+        (None,)
+    ]
+
+
+def test_the_sample_has_what_the_field_by_field_check_needs() -> None:
+    """The stored-sample check below proves something only if the sample has empty texts
+    and every field somewhere."""
+    records = [
+        raw
+        for path in sorted((shared_ocm() / "poi").glob("poi_*.json"))
+        for raw in json.loads(path.read_text())
+    ]
+    for name, path in COMPACT_PATHS.items():
+        assert any(_at(raw, path) is not None for raw in records), name
+    assert any(raw["AddressInfo"].get("AddressLine2") == "" for raw in records)
+
+
+async def test_the_imported_sample_matches_its_json_field_by_field(ocm_db: str) -> None:
+    records = {
+        raw["ID"]: raw
+        for path in sorted((shared_ocm() / "poi").glob("poi_*.json"))
+        for raw in json.loads(path.read_text())
+    }
+    columns = list(COMPACT_PATHS)
+    rows = fetch_raw(ocm_db, f"SELECT {', '.join(columns)} FROM charge_point ORDER BY id")
+    assert [row[0] for row in rows] == sorted(records)
+    for row in rows:
+        raw = records[row[0]]
+        expected = tuple(_at(raw, path) for path in COMPACT_PATHS.values())
+        assert row == expected, raw["ID"]
+    # A few sites named, so a mapping broken for all of them would read plainly here.
+    stored = dict(zip(columns, rows[0], strict=True))
+    assert stored["id"] == 11729
+    assert stored["address_line1"] == "Vabaduse väljak 9"
+    assert stored["address_line2"] is None  # "" in the export
+    assert stored["date_last_verified"] == "2012-06-21T21:16:00Z"
+    assert stored["submission_status_type_id"] == 200

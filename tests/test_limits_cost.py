@@ -218,6 +218,38 @@ def test_lists_below_the_root_do_not_multiply() -> None:
     assert cost(mutation) == 5
 
 
+def test_charge_points_are_paged_like_connections() -> None:
+    # 1 + 50 x (nodes + id + title)
+    assert cost("{ chargePoints(first: 50) { nodes { id title } } }") == 1 + 50 * 3
+    # The default page, then the largest page at most.
+    assert cost("{ chargePoints { totalCount } }") == 1 + 20
+    assert cost("{ chargePoints(last: 5000) { totalCount } }") == 1 + 1000
+    near = "near: { latitude: 59.4, longitude: 24.7, radiusKm: 10 }"
+    assert cost(f"{{ chargePoints(first: 3, {near}) {{ edges {{ cursor }} }} }}") == 1 + 3 * 2
+
+
+def test_a_sites_connections_count_as_an_estimate_each() -> None:
+    estimate = cost_module.NESTED_LIST_ESTIMATES[("ChargePoint", "connections")]
+    # chargePoint 1 + id 1 + connections 1 + estimate x (id + connectionType + title)
+    one = "{ chargePoint(id: 1) { id connections { id connectionType { title } } } }"
+    assert cost(one) == 3 + estimate * 3
+    # The estimate multiplies within each site of a page.
+    page = "{ chargePoints(first: 100) { nodes { id connections { id } } } }"
+    assert cost(page) == 1 + 100 * (1 + 1 + 1 + estimate)
+    # A site named by a connection is one item: no list, no estimate.
+    assert cost("{ connectionInfo(id: 1) { chargePoint { id } } }") == 3
+
+
+def test_a_page_of_sites_with_every_field_is_within_the_default_limit() -> None:
+    every = (
+        "id uuid title address { town country { isoCode } } location { latitude longitude } "
+        "operator { title } usageType { title } statusType { title } distanceKm "
+        f"connections {{ {EVERY_CONNECTION_FIELD} }}"
+    )
+    assert cost(f"{{ chargePoints(first: 200) {{ nodes {{ {every} }} }} }}") < 100_000
+    assert cost(f"{{ chargePoints(first: 1000) {{ nodes {{ {every} }} }} }}") > 100_000
+
+
 def test_introspection_costs_one() -> None:
     assert cost("{ __schema { types { name fields { name } } } }") == 1
     assert cost('{ __type(name: "Query") { name } }') == 1

@@ -199,10 +199,14 @@ def test_the_editor_opens_with_an_example_that_runs(client: TestClient) -> None:
     assert "level" not in EXAMPLE_QUERY  # deprecated, so not featured
     body = client.post("/graphql", json={"query": EXAMPLE_QUERY}).json()
     assert "errors" not in body, body
-    page = body["data"]["connectionInfos"]
-    assert page["totalCount"] > 10
-    assert len(page["edges"]) == 10
-    assert all(edge["node"]["powerKw"] >= 50 for edge in page["edges"])
+    page = body["data"]["chargePoints"]
+    assert page["totalCount"] > 10  # the demo data clusters sites around towns, Tallinn too
+    nodes = [edge["node"] for edge in page["edges"]]
+    assert len(nodes) == 10
+    distances = [node["distanceKm"] for node in nodes]
+    assert distances == sorted(distances)
+    assert all(0 <= distance <= 25 for distance in distances)
+    assert all(node["connections"] for node in nodes)
 
 
 def test_the_subscription_example_and_the_mutation_it_suggests_are_valid() -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from graphql import build_schema
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    build_schema,
+)
 
 from gql.graphql.schema import public_sdl as sdl
 from tests.conftest import REPO_ROOT
@@ -45,6 +51,7 @@ def test_contract_names() -> None:
         "statusType",
         "level",
         "currentType",
+        "chargePoint",
     ]
     fields = info.fields  # type: ignore[attr-defined]
     assert fields["levelId"].deprecation_reason
@@ -87,3 +94,117 @@ def test_contract_names() -> None:
     }
     order = schema.type_map["ConnectionInfoOrder"]
     assert list(order.values) == ["ID_ASC", "ID_DESC", "POWER_KW_ASC", "POWER_KW_DESC"]  # type: ignore[attr-defined]
+
+
+def _fields(schema: GraphQLSchema, name: str) -> list[str]:
+    graphql_type = schema.type_map[name]
+    assert isinstance(graphql_type, GraphQLObjectType | GraphQLInputObjectType)
+    return list(graphql_type.fields)
+
+
+def test_charge_point_contract_names() -> None:
+    """The names issue 16 fixes, in its order."""
+    schema = build_schema(sdl())
+    assert _fields(schema, "ChargePoint") == [
+        "id",
+        "uuid",
+        "title",
+        "address",
+        "location",
+        "operatorId",
+        "operator",
+        "usageTypeId",
+        "usageType",
+        "usageCost",
+        "statusTypeId",
+        "statusType",
+        "submissionStatusTypeId",
+        "numberOfPoints",
+        "generalComments",
+        "dateCreated",
+        "dateLastStatusUpdate",
+        "dateLastVerified",
+        "dataProviderId",
+        "distanceKm",
+        "connections",
+    ]
+    point = schema.type_map["ChargePoint"]
+    assert isinstance(point, GraphQLObjectType)
+    assert str(point.fields["connections"].type) == "[ConnectionInfo!]!"
+    assert list(point.fields["connections"].args) == ["filter"]
+    assert str(point.fields["connections"].args["filter"].type) == "ConnectionInfoFilter"
+    for name in ("dateCreated", "dateLastStatusUpdate", "dateLastVerified"):
+        assert str(point.fields[name].type) == "DateTime"
+    assert _fields(schema, "Address") == [
+        "addressLine1",
+        "addressLine2",
+        "town",
+        "stateOrProvince",
+        "postcode",
+        "countryId",
+        "country",
+        "accessComments",
+        "relatedUrl",
+        "contactTelephone1",
+    ]
+    assert _fields(schema, "GeoPoint") == ["latitude", "longitude"]
+    assert _fields(schema, "Operator") == ["id", "title", "websiteUrl", "isPrivateIndividual"]
+    assert _fields(schema, "UsageType") == [
+        "id",
+        "title",
+        "isPayAtLocation",
+        "isMembershipRequired",
+        "isAccessKeyRequired",
+    ]
+    assert _fields(schema, "Country") == ["id", "isoCode", "continentCode", "title"]
+    assert _fields(schema, "GeoRadius") == ["latitude", "longitude", "radiusKm"]
+    assert _fields(schema, "GeoBox") == ["south", "west", "north", "east"]
+    assert _fields(schema, "ChargePointFilter") == [
+        "ids",
+        "countryIds",
+        "countryCodes",
+        "operatorIds",
+        "usageTypeIds",
+        "statusTypeIds",
+        "isOperational",
+        "connections",
+        "includeUnpublished",
+    ]
+    order = schema.type_map["ChargePointOrder"]
+    assert isinstance(order, GraphQLEnumType)
+    assert list(order.values) == ["ID_ASC", "ID_DESC", "DISTANCE"]
+    assert set(_fields(schema, "ChargePointConnection")) == {
+        "edges",
+        "nodes",
+        "pageInfo",
+        "totalCount",
+    }
+    assert _fields(schema, "ChargePointEdge") == ["cursor", "node"]
+    query = schema.query_type
+    assert query is not None
+    assert list(query.fields["chargePoints"].args) == [
+        "first",
+        "after",
+        "last",
+        "before",
+        "filter",
+        "near",
+        "within",
+        "orderBy",
+    ]
+    assert str(query.fields["chargePoints"].type) == "ChargePointConnection!"
+    assert list(query.fields["chargePoint"].args) == ["id"]
+    for one, every in (
+        ("operator", "operators"),
+        ("usageType", "usageTypes"),
+        ("country", "countries"),
+    ):
+        assert list(query.fields[one].args) == ["id"]
+        assert str(query.fields[every].type) == f"[{one[0].upper()}{one[1:]}!]!"
+    assert str(_type(schema, "ConnectionInfo").fields["chargePoint"].type) == "ChargePoint"
+
+
+def _type(schema: GraphQLSchema, name: str) -> GraphQLObjectType:
+    graphql_type = schema.type_map[name]
+    assert isinstance(graphql_type, GraphQLObjectType)
+    return graphql_type

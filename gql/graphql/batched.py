@@ -17,14 +17,9 @@ from typing import Any, Final
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from gql.graphql.connection_types import (
-    ConnectionInfoConnection,
-    ConnectionInfoFilter,
-    PageInfo,
-    flag_value,
-    page_info_of,
-)
+from gql.graphql.connection_types import ConnectionInfoConnection, ConnectionInfoFilter
 from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Shortcuts, StandIn
+from gql.graphql.page_info import PageInfo, flag_value, page_info_of
 from gql.graphql.pagination import ConnectionPager, Page, PageArguments, PageFlag
 from gql.graphql.query import connection_infos
 from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
@@ -82,7 +77,7 @@ class _RecordEdge:
     node: ConnectionRecord
 
 
-def _from_page(read: Callable[[ConnectionPager, Page], Any]) -> BatchResolver:
+def _from_page(read: Callable[[ConnectionPager, Page[ConnectionRecord]], Any]) -> BatchResolver:
     """A field of ConnectionInfoConnection computed from its page: at once when the page
     is in, else a future (no task) resolved when it arrives."""
 
@@ -90,7 +85,7 @@ def _from_page(read: Callable[[ConnectionPager, Page], Any]) -> BatchResolver:
         pagers: list[ConnectionPager] = [parent._pager for parent in parents]
         pages = [pager.page_future() for pager in pagers]
 
-        def values(done: Sequence[Page]) -> list[Any]:
+        def values(done: Sequence[Page[ConnectionRecord]]) -> list[Any]:
             return list(map(read, pagers, done))
 
         if all(page.done() for page in pages):

@@ -3,7 +3,7 @@ lazily, only when selected, through the request's DataLoaders."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
@@ -11,6 +11,7 @@ from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, S
 from gql.repository.models import ConnectionRecord
 
 if TYPE_CHECKING:
+    from gql.graphql.charge_point import ChargePoint
     from gql.graphql.context import Context
 
 _LEVEL_DEPRECATION = "Deprecated by OCM in favour of documenting the power in kW (powerKw)."
@@ -88,3 +89,12 @@ class ConnectionInfo:
             return None
         context: Context = info.context
         return await context.loaders.current_type.load(self.current_type_id)
+
+    @strawberry.field(description="The site (OCM POI) this connection belongs to.")
+    async def charge_point(
+        self, info: strawberry.Info
+    ) -> Annotated[ChargePoint, strawberry.lazy("gql.graphql.charge_point")] | None:
+        if self.charge_point_id is None:
+            return None
+        context: Context = info.context
+        return await context.loaders.charge_point.load(self.charge_point_id)

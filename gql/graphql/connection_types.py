@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from gql.graphql.connection_info import ConnectionInfo
-from gql.graphql.pagination import ConnectionPager, Page, PageFlag
+from gql.graphql.page_info import PageInfo, page_info_of
+from gql.graphql.pagination import ConnectionPager
 from gql.repository.models import ConnectionFilter, SortOrder
 
 ConnectionInfoOrder = strawberry.enum(
@@ -58,37 +59,6 @@ class ConnectionInfoFilter:
 class ConnectionInfoEdge:
     cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
     node: ConnectionInfo
-
-
-@strawberry.type
-class PageInfo:
-    # Known, or asked only when selected: asking may cost a look-behind query.
-    _has_next: strawberry.Private[PageFlag]
-    _has_previous: strawberry.Private[PageFlag]
-    start_cursor: str | None
-    end_cursor: str | None
-
-    @strawberry.field
-    async def has_next_page(self) -> bool:
-        return await flag_value(self._has_next)
-
-    @strawberry.field
-    async def has_previous_page(self) -> bool:
-        return await flag_value(self._has_previous)
-
-
-async def flag_value(flag: PageFlag) -> bool:
-    return flag if isinstance(flag, bool) else await flag()
-
-
-def page_info_of(pager: ConnectionPager, page: Page) -> PageInfo:
-    records = page.records
-    return PageInfo(
-        _has_next=pager.has_next_page_of(page),
-        _has_previous=pager.has_previous_page_of(page),
-        start_cursor=pager.cursor(records[0]) if records else None,
-        end_cursor=pager.cursor(records[-1]) if records else None,
-    )
 
 
 @strawberry.type(description="A page of connections, paged by keyset cursors.")

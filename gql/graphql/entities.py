@@ -24,6 +24,10 @@ ENTITY_LOADERS: dict[str, Callable[[Loaders], DataLoader[int, Any]]] = {
     "StatusType": lambda loaders: loaders.status_type,
     "LevelType": lambda loaders: loaders.level,
     "SupplyType": lambda loaders: loaders.current_type,
+    "ChargePoint": lambda loaders: loaders.charge_point,
+    "Operator": lambda loaders: loaders.operator,
+    "UsageType": lambda loaders: loaders.usage_type,
+    "Country": lambda loaders: loaders.country,
 }
 _INT32 = range(-(2**31), 2**31)
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Self
 import strawberry
 
 from gql.cursor import InvalidCursor, decode_change_cursor, encode_change_cursor
-from gql.graphql.connection_types import PageInfo
 from gql.graphql.errors import UserInputError
+from gql.graphql.page_info import PageInfo
 from gql.repository.models import ChangeAction, ConnectionChange, ConnectionRecord
 
 if TYPE_CHECKING:

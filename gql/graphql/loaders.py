@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from gql.graphql.charge_point import ChargePoint
 from gql.graphql.connection_info import ConnectionInfo
-from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
+from gql.graphql.reference_types import (
+    ConnectionType,
+    Country,
+    LevelType,
+    Operator,
+    StatusType,
+    SupplyType,
+    UsageType,
+)
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
-from gql.repository.models import ReferenceKind
+from gql.repository.models import ConnectionFilter, ReferenceKind
 
 T = TypeVar("T")
 
@@ -28,6 +38,7 @@ class Loaders:
         self._repository = repository
         self._references = references
         self._memoize = memoize
+        self._connections_of_sites: dict[Hashable, DataLoader[int, list[ConnectionInfo]]] = {}
 
     @functools.cached_property
     def connection_info(self) -> DataLoader[int, ConnectionInfo | None]:
@@ -38,6 +49,37 @@ class Loaders:
             return [ConnectionInfo.from_record(records[i]) if i in records else None for i in ids]
 
         return DataLoader(load_fn=load_connections, cache=self._memoize)
+
+    @functools.cached_property
+    def charge_point(self) -> DataLoader[int, ChargePoint | None]:
+        repository = self._repository
+
+        async def load_sites(ids: Sequence[int]) -> list[ChargePoint | None]:
+            sites = await repository.sites_by_ids(ids)
+            return [ChargePoint.from_record(sites[i]) if i in sites else None for i in ids]
+
+        return DataLoader(load_fn=load_sites, cache=self._memoize)
+
+    def connections_of_sites(
+        self, filter: ConnectionFilter
+    ) -> DataLoader[int, list[ConnectionInfo]]:
+        """The connections of sites that match ``filter``: one loader per distinct filter,
+        so a page of sites asking the same filter reads them in one statement."""
+        key = _filter_key(filter)
+        loader = self._connections_of_sites.get(key)
+        if loader is None:
+            repository = self._repository
+
+            async def load(site_ids: Sequence[int]) -> list[list[ConnectionInfo]]:
+                found = await repository.connections_of_sites(site_ids, filter)
+                return [
+                    [ConnectionInfo.from_record(record) for record in found.get(site_id, ())]
+                    for site_id in site_ids
+                ]
+
+            loader = DataLoader(load_fn=load, cache=self._memoize)
+            self._connections_of_sites[key] = loader
+        return loader
 
     @functools.cached_property
     def connection_type(self) -> DataLoader[int, ConnectionType | None]:
@@ -55,6 +97,18 @@ class Loaders:
     def current_type(self) -> DataLoader[int, SupplyType | None]:
         return self._reference_loader(ReferenceKind.SUPPLY_TYPE, SupplyType.from_record)
 
+    @functools.cached_property
+    def operator(self) -> DataLoader[int, Operator | None]:
+        return self._reference_loader(ReferenceKind.OPERATOR, Operator.from_record)
+
+    @functools.cached_property
+    def usage_type(self) -> DataLoader[int, UsageType | None]:
+        return self._reference_loader(ReferenceKind.USAGE_TYPE, UsageType.from_record)
+
+    @functools.cached_property
+    def country(self) -> DataLoader[int, Country | None]:
+        return self._reference_loader(ReferenceKind.COUNTRY, Country.from_record)
+
     def _reference_loader(
         self, kind: ReferenceKind, convert: Callable[[Any], T]
     ) -> DataLoader[int, T | None]:
@@ -65,6 +119,14 @@ class Loaders:
             return [None if record is None else convert(record) for record in records]
 
         return DataLoader(load_fn=load, cache=self._memoize)
+
+
+def _filter_key(filter: ConnectionFilter) -> Hashable:
+    """The filter as a hashable value: its lists as tuples, in their given order."""
+    return tuple(
+        tuple(value) if isinstance(value, list | tuple) else value
+        for value in dataclasses.astuple(filter)
+    )
 
 
 def create_loaders(

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from gql.graphql.charge_point import ChargePoint
+from gql.graphql.charge_points import ChargePointConnection, charge_points
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import (
     ConnectionInfoConnection,
@@ -16,8 +18,16 @@ from gql.graphql.connection_types import (
 )
 from gql.graphql.history import ConnectionInfoChangeConnection, connection_info_history
 from gql.graphql.loaders import Loaders
-from gql.graphql.pagination import ConnectionPager, PageArguments
-from gql.graphql.reference_types import ConnectionType, LevelType, StatusType, SupplyType
+from gql.graphql.pagination import ConnectionPager, ConnectionRows, PageArguments
+from gql.graphql.reference_types import (
+    ConnectionType,
+    Country,
+    LevelType,
+    Operator,
+    StatusType,
+    SupplyType,
+    UsageType,
+)
 from gql.repository.models import ConnectionFilter, ReferenceKind, SortOrder
 
 if TYPE_CHECKING:
@@ -65,9 +75,7 @@ def connection_infos(
 ) -> ConnectionInfoConnection:
     settings = context.settings
     pager = ConnectionPager(
-        context.repository,
-        filter,
-        order,
+        ConnectionRows(context.repository, filter, order),
         arguments,
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,
@@ -90,6 +98,18 @@ class Query:
         resolver=connection_info_history,
         description="The change log of one connection, newest first; it outlives the "
         "connection's deletion.",
+    )
+    charge_point: ChargePoint | None = strawberry.field(
+        resolver=_by_id(lambda loaders: loaders.charge_point),
+        graphql_type=ChargePoint | None,
+        description="One site by its OCM id, whatever its visibility (as a connection "
+        "names it); null when there is none.",
+    )
+    charge_points: ChargePointConnection = strawberry.field(
+        resolver=charge_points,
+        description="Sites near a point (`near`), in a map area (`within`), filtered, "
+        "ordered and paged by cursor. Sites OCM hides are left out unless "
+        "`filter.includeUnpublished`.",
     )
     connection_type: ConnectionType | None = strawberry.field(
         resolver=_by_id(lambda loaders: loaders.connection_type),
@@ -128,4 +148,31 @@ class Query:
         resolver=_every(ReferenceKind.SUPPLY_TYPE, SupplyType),
         graphql_type=list[SupplyType],
         description="Every supply type (OCM's current types), by id.",
+    )
+    operator: Operator | None = strawberry.field(
+        resolver=_by_id(lambda loaders: loaders.operator),
+        graphql_type=Operator | None,
+    )
+    usage_type: UsageType | None = strawberry.field(
+        resolver=_by_id(lambda loaders: loaders.usage_type),
+        graphql_type=UsageType | None,
+    )
+    country: Country | None = strawberry.field(
+        resolver=_by_id(lambda loaders: loaders.country),
+        graphql_type=Country | None,
+    )
+    operators: list[Operator] = strawberry.field(
+        resolver=_every(ReferenceKind.OPERATOR, Operator),
+        graphql_type=list[Operator],
+        description="Every operator, by id.",
+    )
+    usage_types: list[UsageType] = strawberry.field(
+        resolver=_every(ReferenceKind.USAGE_TYPE, UsageType),
+        graphql_type=list[UsageType],
+        description="Every usage type, by id.",
+    )
+    countries: list[Country] = strawberry.field(
+        resolver=_every(ReferenceKind.COUNTRY, Country),
+        graphql_type=list[Country],
+        description="Every country, by id.",
     )

@@ -72,3 +72,34 @@ class SupplyType(FromRecord):
     id: int
     title: str | None
     description: str | None
+
+
+@strawberry.federation.type(
+    keys=["id"], description="The network or company that runs charging sites (OCM's operator)."
+)
+class Operator(FromRecord):
+    id: int
+    title: str | None
+    website_url: str | None
+    is_private_individual: bool | None = strawberry.field(
+        description="If true, the operator is a private individual, not a business."
+    )
+
+
+@strawberry.federation.type(
+    keys=["id"], description="The general restrictions on using a site (OCM's usage type)."
+)
+class UsageType(FromRecord):
+    id: int
+    title: str | None = strawberry.field(description="e.g. 'Public - Membership Required'")
+    is_pay_at_location: bool | None
+    is_membership_required: bool | None
+    is_access_key_required: bool | None
+
+
+@strawberry.federation.type(keys=["id"], description="A country, as OCM lists them.")
+class Country(FromRecord):
+    id: int
+    iso_code: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code, e.g. 'EE'.")
+    continent_code: str | None = strawberry.field(description="e.g. 'EU'.")
+    title: str | None

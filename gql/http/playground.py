@@ -42,27 +42,37 @@ _ASSET_HEADERS = {
 }
 
 EXAMPLE_QUERY = """\
-# Fast chargers, most powerful first, 10 per page.
+# Chargers near me: within 25 km of Tallinn's centre
+# (59.437, 24.7536), nearest first, 10 per page, with
+# what you can plug in at each.
 # Run: the play button or Ctrl-Enter. Next page: put
 # pageInfo.endCursor in Variables as {"after": "..."}.
 # Every type is in the Docs panel (book icon, left).
-query FastChargers($first: Int = 10, $after: String) {
-  connectionInfos(
+query ChargersNearMe($first: Int = 10, $after: String) {
+  chargePoints(
     first: $first
     after: $after
-    filter: { minPowerKw: 50, isOperational: true }
-    orderBy: POWER_KW_DESC
+    near: { latitude: 59.437, longitude: 24.7536, radiusKm: 25 }
+    orderBy: DISTANCE
   ) {
     totalCount
     edges {
       cursor
       node {
         id
-        powerKw
-        quantity
-        connectionType { title }
+        title
+        distanceKm
+        address { addressLine1 town country { isoCode } }
+        location { latitude longitude }
+        operator { title }
+        usageType { title }
         statusType { title isOperational }
-        currentType { title }
+        connections {
+          powerKw
+          quantity
+          connectionType { title }
+          currentType { title }
+        }
       }
     }
     pageInfo { hasNextPage endCursor }

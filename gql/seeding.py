@@ -58,6 +58,8 @@ _MIN_COSINE = 0.01
 # A random UUID's version (4) and variant (RFC 4122) bits, set over random ones.
 _UUID_VERSION_4 = 4 << 76 | 0b10 << 62
 _UUID_KEPT_BITS = ~(0xF << 76 | 0b11 << 62)
+# Demo addresses are numbered 1 to this on their street.
+_HOUSE_NUMBERS = 120
 # For a country whose real addresses name no street.
 _ANY_STREET = "Main Street"
 
@@ -168,7 +170,8 @@ def demo_batches(
     lies around a real town (drawn by its number of real sites), spread by a normal law
     around its centre, with its country's mix of operators and usage types."""
     rng = random.Random(seed)
-    gauss, randrange = rng.gauss, rng.randrange
+    # random() scaled, not randrange(): a fraction of its cost, as even for these sizes.
+    gauss, uniform = rng.gauss, rng.random
     pick_connection = _weighted(rng, profile.connections, profile.connection_weights)
     pick_site_size = _weighted(rng, profile.connections_per_site, profile.site_weights)
     towns = [_TownDraws(rng, town, profile.countries[town.country_id]) for town in profile.towns]
@@ -184,8 +187,8 @@ def demo_batches(
         town = draws.town
         draws.sites += 1
         size = min(pick_site_size(), total - made)
-        created = _DEMO_FIRST_MINUTE + randrange(_DEMO_MINUTES)
-        updated = created + randrange(_DEMO_FIRST_MINUTE + _DEMO_MINUTES - created)
+        created = _DEMO_FIRST_MINUTE + int(uniform() * _DEMO_MINUTES)
+        updated = created + int(uniform() * (_DEMO_FIRST_MINUTE + _DEMO_MINUTES - created))
         latitude = town.latitude + gauss(0.0, draws.latitude_sigma)
         longitude = town.longitude + gauss(0.0, draws.longitude_sigma)
         sites.append(
@@ -205,7 +208,8 @@ def demo_batches(
                 date_created=_minute_text(created),
                 date_last_status_update=_minute_text(updated),
                 address_line1=(
-                    f"{draws.streets[randrange(len(draws.streets))]} {1 + randrange(120)}"
+                    f"{draws.streets[int(uniform() * len(draws.streets))]}"
+                    f" {1 + int(uniform() * _HOUSE_NUMBERS)}"
                 ),
                 submission_status_type_id=_PUBLISHED,
             )

@@ -526,9 +526,8 @@ async def test_a_page_runs_the_same_statements_whatever_its_size(api: GraphQLRun
     large = await _statements(api, EVERYTHING, {"first": 30, "near": near})
     print(f"statements per page of sites: 2 sites -> {small}, 30 sites -> {large}")
     assert small == large
-    # The page, the connections of its sites, and the sites those connections name (on
-    # SQLite the count also holds the two reads the R*Tree module makes of its own tables).
-    assert large == 3 + (2 if api.settings.database_url.startswith("sqlite") else 0)
+    # The page, the connections of its sites, and the sites those connections name.
+    assert large == 3
 
 
 async def test_connections_of_sites_run_one_statement_per_filter(api: GraphQLRunner) -> None:

@@ -39,7 +39,7 @@ from tests.conftest import run_cli, shared_ocm
 from tests.databases import throwaway_postgres
 from tests.differential import Pair, opened_pair, ticking_clock
 from tests.hypothesis_runs import reproducible
-from tests.queries import EVERY_CONNECTION_FIELD, EVERY_SNAPSHOT_FIELD
+from tests.queries import EVERY_CONNECTION_FIELD, EVERY_SITE_FIELD, EVERY_SNAPSHOT_FIELD
 
 EXAMPLES = int(os.environ.get("OCM_GQL_DIFFERENTIAL_EXAMPLES", "150"))
 SEED = os.environ.get("OCM_GQL_DIFFERENTIAL_SEED")
@@ -443,6 +443,94 @@ def test_every_cursor_continues_alike_on_both(loaded: Loaded) -> None:
             for edge in answer["data"]["connectionInfos"]["edges"]:
                 loaded.pair.same(PAGE, {"first": 3, "after": edge["cursor"], "orderBy": order})
                 loaded.pair.same(PAGE, {"last": 3, "before": edge["cursor"], "orderBy": order})
+
+
+# -- charge points ------------------------------------------------------------------------
+
+SITES: Final = f"""
+query Sites($first: Int, $after: String, $last: Int, $before: String,
+    $filter: ChargePointFilter, $near: GeoRadius, $within: GeoBox, $orderBy: ChargePointOrder) {{
+  chargePoints(first: $first, after: $after, last: $last, before: $before, filter: $filter,
+      near: $near, within: $within, orderBy: $orderBy) {{
+    totalCount
+    edges {{ cursor node {{ {EVERY_SITE_FIELD} }} }}
+    pageInfo {{ startCursor endCursor hasNextPage hasPreviousPage }}
+  }}
+}}"""
+TALLINN: Final = {"latitude": 59.437, "longitude": 24.7536}
+SITE_ARGUMENTS: Final[list[dict[str, Any]]] = [
+    {},
+    {"orderBy": "ID_DESC", "filter": {"includeUnpublished": True}},
+    {"near": {**TALLINN, "radiusKm": 25}, "orderBy": "DISTANCE"},
+    {"near": {**TALLINN, "radiusKm": 500}, "orderBy": "DISTANCE"},
+    {"near": {"latitude": 64.1466, "longitude": -21.9426, "radiusKm": 300}, "orderBy": "DISTANCE"},
+    {"near": {**TALLINN, "radiusKm": 40}},
+    {"within": {"south": 59.3, "west": 24.5, "north": 59.6, "east": 25.0}},
+    {"within": {"south": -90, "west": 20, "north": 90, "east": -20}, "orderBy": "ID_DESC"},
+    {"filter": {"countryCodes": ["IS"], "connections": {"minPowerKw": 50}}},
+    {"filter": {"isOperational": True, "connections": {"currentTypeIds": [30]}}},
+    {"filter": {"operatorIds": [1, 3, 5], "usageTypeIds": [1, 4, 5]}},
+]
+
+
+def _site_walk(pair: Pair, variables: dict[str, Any], *, forward: bool) -> list[Any]:
+    """Every edge of a walk to the end, in order, each page compared across backends."""
+    edges: list[Any] = []
+    cursor: str | None = None
+    while True:
+        direction = {"first": 13, "after": cursor} if forward else {"last": 13, "before": cursor}
+        page = pair.same(SITES, {**variables, **direction})["data"]["chargePoints"]
+        edges += page["edges"] if forward else list(reversed(page["edges"]))
+        info = page["pageInfo"]
+        if not (info["hasNextPage"] if forward else info["hasPreviousPage"]):
+            return edges if forward else edges[::-1]
+        cursor = info["endCursor"] if forward else info["startCursor"]
+
+
+@pytest.mark.parametrize("index", range(len(SITE_ARGUMENTS)))
+def test_site_walks_alike_on_both_backends(loaded: Loaded, index: int) -> None:
+    variables = SITE_ARGUMENTS[index]
+    ahead = _site_walk(loaded.pair, variables, forward=True)
+    behind = _site_walk(loaded.pair, variables, forward=False)
+    assert ahead == behind
+    nodes_seen = [edge["node"] for edge in ahead]
+    if variables.get("orderBy") == "DISTANCE":
+        keys = [(node["distanceKm"], node["id"]) for node in nodes_seen]
+        assert keys == sorted(keys)
+    if index in (0, 3):
+        assert len(nodes_seen) > 13, "the walk spans several pages"
+
+
+def test_site_cursors_work_on_the_other_backend(loaded: Loaded) -> None:
+    variables = {"near": {**TALLINN, "radiusKm": 500}, "orderBy": "DISTANCE", "first": 4}
+    for backend in loaded.pair.backends:
+        answer = loaded.pair.ask(backend, SITES, variables)
+        for edge in answer["data"]["chargePoints"]["edges"]:
+            loaded.pair.same(SITES, {**variables, "after": edge["cursor"]})
+            loaded.pair.same(
+                SITES, {**variables, "first": None, "last": 3, "before": edge["cursor"]}
+            )
+
+
+def test_sites_by_id_and_as_entities(loaded: Loaded) -> None:
+    query = f"query One($id: Int!) {{ chargePoint(id: $id) {{ {EVERY_SITE_FIELD} }} }}"
+    for id in [*loaded.site_ids[::9], 0, -5, 2**31 - 1]:
+        loaded.pair.same(query, {"id": id})
+    loaded.pair.same(
+        """{ operators { id title websiteUrl isPrivateIndividual }
+             usageTypes { id title isPayAtLocation isMembershipRequired isAccessKeyRequired }
+             countries { id isoCode continentCode title } }"""
+    )
+    representations = [{"__typename": "ChargePoint", "id": id} for id in loaded.site_ids[:20:3]]
+    representations += [
+        {"__typename": n, "id": i} for n in ("Operator", "Country") for i in (5, 74)
+    ]
+    loaded.pair.same(
+        """query E($r: [_Any!]!) { _entities(representations: $r) { __typename
+             ... on ChargePoint { id title distanceKm connections { id chargePoint { id } } }
+             ... on Operator { title } ... on Country { isoCode } } }""",
+        {"r": representations},
+    )
 
 
 # -- generated queries --------------------------------------------------------------------

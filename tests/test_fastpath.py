@@ -106,7 +106,7 @@ from gql.settings import Settings
 from tests.conftest import graphql_runner, sqlite_only
 from tests.databases import copy_database, execute_raw, throwaway_database
 from tests.hypothesis_runs import reproducible
-from tests.queries import EVERY_SNAPSHOT_FIELD
+from tests.queries import EVERY_SITE_FIELD, EVERY_SNAPSHOT_FIELD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -439,15 +439,7 @@ B, N = Outcome.FALLBACK, Outcome.NOT_RUN
 ORDERS = ["ID_ASC", "ID_DESC", "POWER_KW_ASC", "POWER_KW_DESC"]
 
 NEAR = "{latitude: 59.437, longitude: 24.7536, radiusKm: 500}"
-SITE_FIELDS = (
-    "id uuid title address { addressLine1 addressLine2 town stateOrProvince postcode "
-    "countryId country { id isoCode continentCode title } accessComments relatedUrl "
-    "contactTelephone1 } location { latitude longitude } operatorId operator { id title "
-    "websiteUrl isPrivateIndividual } usageTypeId usageType { id title isPayAtLocation "
-    "isMembershipRequired isAccessKeyRequired } usageCost statusTypeId statusType { title } "
-    "submissionStatusTypeId numberOfPoints generalComments dateCreated dateLastStatusUpdate "
-    "dateLastVerified dataProviderId distanceKm connections { id powerKw connectionType { title } }"
-)
+SITE_FIELDS = EVERY_SITE_FIELD
 
 
 def sites(arguments: str) -> str:

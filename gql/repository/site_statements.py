@@ -29,7 +29,13 @@ from gql.repository.models import (
     SortOrder,
 )
 from gql.repository.rows import CONNECTION_COLUMNS, SITE_COLUMNS
-from gql.repository.statements import Dialect, connection_conditions, where_clause
+from gql.repository.statements import (
+    Dialect,
+    connection_conditions,
+    order_by,
+    seek_conditions,
+    where_clause,
+)
 
 SELECT_SITES: Final = f"SELECT {', '.join(SITE_COLUMNS)} FROM charge_point"
 
@@ -53,23 +59,20 @@ def site_page_statement(query: SitePageQuery, dialect: Dialect) -> tuple[str, li
     candidates = _candidates(query.filter, dialect, params)
     where = _within_radius(query.filter.near, dialect, params)
     columns, order_descending = SITE_ORDER_KEYS[query.order]
-    for bound, is_after in ((query.after, True), (query.before, False)):
-        if bound is None:
-            continue
-        # "After" in the order means a greater key when ascending, smaller when not.
-        operator = ">" if is_after != order_descending else "<"
-        if query.inclusive:
-            operator += "="
-        placeholders = [
-            dialect.param(params, value, column)
-            for column, value in zip(columns, _seek_values(bound, query.order), strict=True)
-        ]
-        where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
-    direction = " DESC" if order_descending != query.backward else ""
+    where += seek_conditions(
+        columns,
+        after=None if query.after is None else _seek_values(query.after, query.order),
+        before=None if query.before is None else _seek_values(query.before, query.order),
+        descending=order_descending,
+        inclusive=query.inclusive,
+        dialect=dialect,
+        params=params,
+    )
     limit = dialect.param(params, query.limit)
     sql = (
         f"SELECT {_selected(query.filter)} FROM ({candidates}) AS site{where_clause(where)}"
-        f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT {limit}"
+        f" {order_by(columns, descending=order_descending, backward=query.backward)}"
+        f" LIMIT {limit}"
     )
     return sql, params
 

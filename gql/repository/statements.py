@@ -51,25 +51,56 @@ def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     params: list[Any] = []
     where = connection_conditions(query.filter, query.order, dialect, params)
     columns, order_descending = ORDER_KEYS[query.order]
-    for bound, is_after in ((query.after, True), (query.before, False)):
-        if bound is None:
-            continue
-        # "After" in the order means a greater key when ascending, smaller when not.
-        operator = ">" if is_after != order_descending else "<"
-        if query.inclusive:
-            operator += "="
-        placeholders = [
-            dialect.param(params, value, column)
-            for column, value in zip(columns, seek_values(bound), strict=True)
-        ]
-        where.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
-    direction = " DESC" if order_descending != query.backward else ""
+    where += seek_conditions(
+        columns,
+        after=None if query.after is None else seek_values(query.after),
+        before=None if query.before is None else seek_values(query.before),
+        descending=order_descending,
+        inclusive=query.inclusive,
+        dialect=dialect,
+        params=params,
+    )
     limit = dialect.param(params, query.limit)
     sql = (
         f"{SELECT_CONNECTIONS}{where_clause(where)}"
-        f" ORDER BY {', '.join(c + direction for c in columns)} LIMIT {limit}"
+        f" {order_by(columns, descending=order_descending, backward=query.backward)}"
+        f" LIMIT {limit}"
     )
     return sql, params
+
+
+def seek_conditions(
+    columns: Sequence[str],
+    *,
+    after: Sequence[Any] | None,
+    before: Sequence[Any] | None,
+    descending: bool,
+    inclusive: bool,
+    dialect: Dialect,
+    params: list[Any],
+) -> list[str]:
+    """The rows between the bounds of a keyset page: each bound is a sort key on
+    ``columns``, compared as one row value (so the order's index serves it)."""
+    conditions = []
+    for bound, is_after in ((after, True), (before, False)):
+        if bound is None:
+            continue
+        # "After" in the order means a greater key when ascending, smaller when not.
+        operator = ">" if is_after != descending else "<"
+        if inclusive:
+            operator += "="
+        placeholders = [
+            dialect.param(params, value, column)
+            for column, value in zip(columns, bound, strict=True)
+        ]
+        conditions.append(f"({', '.join(columns)}) {operator} ({', '.join(placeholders)})")
+    return conditions
+
+
+def order_by(columns: Sequence[str], *, descending: bool, backward: bool) -> str:
+    """The order of a keyset page; a backward page reads from the far end first."""
+    direction = " DESC" if descending != backward else ""
+    return f"ORDER BY {', '.join(column + direction for column in columns)}"
 
 
 def count_statement(filter: ConnectionFilter, dialect: Dialect) -> tuple[str, list[Any]]:

@@ -8,12 +8,24 @@ import statistics
 from collections import Counter
 from dataclasses import fields
 
+import pytest
+
 from gql.domain.dates import normalised_utc
 from gql.repository.base import Repository
-from gql.repository.models import RECORD_BY_KIND, ReferenceKind, SiteRecord
+from gql.repository.factory import open_repository
+from gql.repository.models import (
+    RECORD_BY_KIND,
+    GeoRadius,
+    ReferenceKind,
+    SiteFilter,
+    SiteOrder,
+    SitePageQuery,
+    SiteRecord,
+)
 from gql.seed_build import build_demo_profile, build_reference, dump
 from gql.seed_files import seed_dir
 from gql.seeding import DEMO_ID_BASE, DemoProfile, demo_batches, seed_reference
+from gql.settings import Settings
 from tests.conftest import run_cli, shared_ocm
 from tests.databases import fetch_raw
 
@@ -256,3 +268,37 @@ def test_demo_sites_are_the_same_for_a_seed() -> None:
     assert first == _demo_sites(2_000, 9)
     other = _demo_sites(2_000, 10)
     assert [s.latitude for s in first[:50]] != [s.latitude for s in other[:50]]
+
+
+async def test_a_radius_search_on_demo_data_finds_a_town_full_of_chargers(demo_db: str) -> None:
+    """`seed --demo` on each backend: a 10 km search around the busiest town of the profile
+    finds its sites (shown by default: published, operational), nearest first, each truly
+    within 10 km; the same search in the middle of nowhere finds none."""
+    tallinn = DemoProfile.load().towns[0]
+    repository = await open_repository(Settings(database_url=demo_db))
+    try:
+        near = GeoRadius(tallinn.latitude, tallinn.longitude, 10.0)
+        total = await repository.count_sites(SiteFilter(near=near))
+        page = await repository.site_page(
+            SitePageQuery(filter=SiteFilter(near=near), order=SiteOrder.DISTANCE, limit=50)
+        )
+        sites = await repository.count_sites(SiteFilter())
+        empty = await repository.count_sites(SiteFilter(near=GeoRadius(0.0, -30.0, 10.0)))
+    finally:
+        await repository.close()
+    [(stored,)] = fetch_raw(demo_db, "SELECT count(*) FROM charge_point")
+    assert sites == stored  # every demo site is shown by default
+    # The busiest of ~100 towns holds ~6 % of the real sites, so of the demo sites too.
+    assert total >= 0.05 * sites, (total, sites)
+    assert len(page) == 50
+    distances = [hit.distance_km for hit in page if hit.distance_km is not None]
+    assert len(distances) == 50
+    assert distances == sorted(distances)
+    for hit in page:
+        site = hit.site
+        assert site.latitude is not None
+        assert site.longitude is not None
+        exact = _haversine_km(tallinn.latitude, tallinn.longitude, site.latitude, site.longitude)
+        assert exact <= 10.0
+        assert hit.distance_km == pytest.approx(exact, abs=0.01)
+    assert empty == 0

@@ -3,7 +3,7 @@
 Usage, from the repository root:
 
     .venv/bin/python bench/run.py [--quick] [--rows N] [--duration S] [--rounds N]
-        [--warmup S] [--load auto|wrk|python] [--workers N]
+        [--warmup S] [--load auto|wrk|python] [--database-url URL] [--workers N | --spatial]
 
 Serves a generated dataset (1,000,000 connections with their sites by default, made once
 with `ocm-gql seed --demo N` and cached in bench/.cache) from `ocm-gql serve` and from
@@ -18,6 +18,12 @@ With `--workers N` it measures scaling instead: `ocm-gql serve --workers N` besi
 `ocm-gql serve --workers 1`, on the same data in the same run, at concurrency 16 for pages
 of 100 and 1,000; it prints requests/s of both, the ratio, requests/s per worker, and the
 CPU the servers and the load generator used (results in bench/results/latest-workers.json).
+
+With `--spatial` it prices searches by place over N generated sites instead (made once by
+bench/spatial_seed.py): a 10 km radius search nearest first, a city-sized map view, and a
+radius page deep in the distance order, each beside the floor's /sites; it prints the
+candidates the spatial index leaves, the ratios, and the deep page's cost against the
+first (results in bench/results/latest-spatial.json).
 
 The exit code is 0 whenever the measurements were made, targets met or not; 1 on an
 error, including a body that differs between the server and the floor.

@@ -557,6 +557,60 @@ def spatial_candidates(server_port: int, plan: SpatialPlan) -> Candidates:
     )
 
 
+def spatial_plans(database: dict[str, str], plan: SpatialPlan) -> dict[str, list[str]]:
+    """The query plans of the radius search's and the map view's page statements, built
+    by the repository's own statement builder for the backend: they show the spatial index
+    answering first (SQLite's R*Tree `charge_point_location`, PostgreSQL's GiST
+    `ix_charge_point_location`)."""
+    from gql.repository.models import GeoBox, GeoRadius, SiteFilter, SiteOrder, SitePageQuery
+    from gql.repository.site_statements import site_page_statement
+
+    near = plan.near
+    queries = {
+        "radius": SitePageQuery(
+            SiteFilter(near=GeoRadius(near["latitude"], near["longitude"], near["radiusKm"])),
+            SiteOrder.DISTANCE,
+            SPATIAL_PAGE_SIZE + 1,
+        ),
+        "box": SitePageQuery(
+            SiteFilter(within=GeoBox(**plan.box)), SiteOrder.ID_ASC, SPATIAL_PAGE_SIZE + 1
+        ),
+    }
+    if "OCM_GQL_DB" in database:
+        from gql.repository.sqlite.repository import DIALECT as SQLITE
+
+        connection = sqlite3.connect(database["OCM_GQL_DB"])
+        try:
+            plans = {}
+            for key, query in queries.items():
+                sql, params = site_page_statement(query, SQLITE)
+                rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+                plans[key] = [row[3] for row in rows]
+            return plans
+        finally:
+            connection.close()
+    from gql.repository.postgres.repository import DIALECT as POSTGRES
+
+    async def explain() -> dict[str, list[str]]:
+        connection = await _connect(database["OCM_GQL_DATABASE_URL"])
+        try:
+            plans = {}
+            for key, query in queries.items():
+                sql, params = site_page_statement(query, POSTGRES)
+                rows = await connection.fetch(f"EXPLAIN (COSTS OFF) {sql}", *params)
+                # The plan's shape; the long filter and sort expressions are left out.
+                plans[key] = [
+                    row[0]
+                    for row in rows
+                    if not row[0].lstrip().startswith(("Filter:", "Sort Key:", "Recheck"))
+                ]
+            return plans
+        finally:
+            await connection.close()
+
+    return asyncio.run(explain())
+
+
 def deep_rank(in_radius: int) -> int:
     """How many of the nearest sites the deep page starts after: SPATIAL_DEEP_RANK, or as
     deep as the radius allows a full page."""
@@ -688,6 +742,11 @@ def _spatial(args: argparse.Namespace, started: float) -> int:
             f"(each read and measured); {candidates.in_map_view:,} in the map view "
             f"{plan.box}"
         )
+        plans = spatial_plans(database, plan)
+        for key, lines in plans.items():
+            print(f"query plan of the {key} page:")
+            for line in lines:
+                print(f"    {line}")
         print("checking that the server and the floor answer alike:")
         bodies = {scenario.key: _same_body(scenario) for scenario in scenarios}
         generator_rps = _generator_ceiling(floor_port, work, args)
@@ -708,6 +767,7 @@ def _spatial(args: argparse.Namespace, started: float) -> int:
         "near": plan.near,
         "map_view": plan.box,
         "candidates": asdict(candidates),
+        "query_plans": plans,
         "deep_page_after_rank": rank,
         "scenarios": [_scenario_document(r) for r in results],
         "targets": [asdict(check) for check in checks],

@@ -22,6 +22,7 @@ from bench.run import (
     distance_cursor,
     spatial_candidates,
     spatial_plan,
+    spatial_plans,
     spatial_scenarios,
 )
 from bench.spatial_seed import seed_sites
@@ -62,6 +63,10 @@ def test_the_spatial_scenarios_answer_alike_on_server_and_floor(
         cursor = distance_cursor(server_port, plan, rank)
         scenarios = spatial_scenarios(server_port, floor_port, plan, rank, cursor)
         assert [s.key for s in scenarios] == ["radius c=1", "box c=1", "deep radius c=1"]
+        # The spatial index answers first, whichever the backend.
+        plans = spatial_plans(database, plan)
+        index = "charge_point_location"
+        assert all(any(index in line for line in lines) for lines in plans.values()), plans
         # Raises BenchError on any difference, or on a page that is not full.
         bodies = {scenario.key: orjson.loads(_same_body(scenario)) for scenario in scenarios}
 

@@ -232,7 +232,8 @@ def _distance_km(near: GeoRadius, dialect: Dialect, params: list[Any]) -> str:
         f" * power(sin(radians(longitude - {longitude}) / 2), 2)"
     )
     # Rounding can push the square root a hair past 1 for antipodal points; asin of it
-    # would fail (PostgreSQL) or be NULL (SQLite).
+    # would fail (PostgreSQL) or be NULL (SQLite). (PostgreSQL's least() skips a NULL,
+    # but no site without coordinates gets here: the spatial prefilter leaves it out.)
     return f"2 * {EARTH_RADIUS_KM!r} * asin({dialect.least('1', f'sqrt({half_chord})')})"
 
 

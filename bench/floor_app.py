@@ -11,6 +11,12 @@ the body the server returns, key for key:
   (comma-separated ids), `minPowerKw`, `maxPowerKw` (numbers), `isOperational`,
   `isFastChargeCapable` (`true`/`false`). The cursor is the server's own, decoded with
   gql.cursor, so a deep page seeks to the same key.
+- `GET /sites?first=N[&near=LAT,LON,KM][&within=S,W,N,E][&order=ORDER][&after=CURSOR]`
+  answers `chargePoints(first, after, near, within, orderBy) { nodes {...} pageInfo {
+  endCursor hasNextPage } }` as bench/run.py's spatial scenarios ask it: every scalar field,
+  `distanceKm`, `location`, `address` and the scalar fields of `connections` of each site.
+  The same repository calls as the server's: one keyset page of sites (the spatial index's
+  candidates, checked exactly), then the connections of the whole page in one statement.
 - `POST /entities` with `{"representations": [{"__typename": "ConnectionInfo", "id": N}, ...]}`
   answers federation's `_entities(representations) { ... on ConnectionInfo {...} }`: one
   statement for every id, as the server's DataLoader batches them, null for a missing row.
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -38,7 +45,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from gql.cursor import InvalidCursor, decode_cursor, encode_cursor
+from gql.cursor import (
+    InvalidCursor,
+    decode_cursor,
+    decode_site_cursor,
+    encode_cursor,
+    encode_site_cursor,
+)
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -46,11 +59,19 @@ from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
     ConnectionTypeRecord,
+    GeoBox,
+    GeoRadius,
     LevelTypeRecord,
     PageQuery,
     ReferenceKind,
     ReferenceRecord,
     SeekKey,
+    SiteFilter,
+    SiteHit,
+    SiteOrder,
+    SitePageQuery,
+    SiteRecord,
+    SiteSeekKey,
     SortOrder,
     StatusTypeRecord,
     SupplyTypeRecord,
@@ -142,6 +163,114 @@ def _node(
 
 def _related(table: dict[int, Json], key: int | None) -> Json | None:
     return None if key is None else table.get(key)
+
+
+def _connection_scalars(r: ConnectionRecord) -> Json:
+    # The scalar fields of ChargePoint.connections in bench/run.py's SITE_FIELDS.
+    return {
+        "id": r.id,
+        "connectionTypeId": r.connection_type_id,
+        "reference": r.reference,
+        "statusTypeId": r.status_type_id,
+        "levelId": r.level_id,
+        "amps": r.amps,
+        "voltage": r.voltage,
+        "powerKw": r.power_kw,
+        "currentTypeId": r.current_type_id,
+        "quantity": r.quantity,
+        "comments": r.comments,
+        "chargePointId": r.charge_point_id,
+    }
+
+
+def _date_time(text: str | None) -> str | None:
+    """A stored date-time as the DateTime scalar writes it: ISO 8601 in UTC, a time
+    without a zone taken as UTC, text that is no date-time null."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC).isoformat()
+    return moment.astimezone(UTC).isoformat()
+
+
+def _site(hit: SiteHit, connections: list[ConnectionRecord]) -> Json:
+    s: SiteRecord = hit.site
+    # Same keys in the same order as the selection in bench/run.py's SITE_FIELDS.
+    return {
+        "id": s.id,
+        "uuid": s.uuid,
+        "title": s.title,
+        "operatorId": s.operator_id,
+        "usageTypeId": s.usage_type_id,
+        "usageCost": s.usage_cost,
+        "statusTypeId": s.status_type_id,
+        "submissionStatusTypeId": s.submission_status_type_id,
+        "numberOfPoints": s.number_of_points,
+        "generalComments": s.general_comments,
+        "dateCreated": _date_time(s.date_created),
+        "dateLastStatusUpdate": _date_time(s.date_last_status_update),
+        "dateLastVerified": _date_time(s.date_last_verified),
+        "dataProviderId": s.data_provider_id,
+        "distanceKm": hit.distance_km,
+        "location": None
+        if s.latitude is None or s.longitude is None
+        else {"latitude": s.latitude, "longitude": s.longitude},
+        "address": {
+            "addressLine1": s.address_line1,
+            "addressLine2": s.address_line2,
+            "town": s.town,
+            "stateOrProvince": s.state_or_province,
+            "postcode": s.postcode,
+            "countryId": s.country_id,
+            "accessComments": s.access_comments,
+            "relatedUrl": s.related_url,
+            "contactTelephone1": s.contact_telephone1,
+        },
+        "connections": [_connection_scalars(c) for c in connections],
+    }
+
+
+def _numbers(params: QueryParams, name: str, count: int) -> list[float] | None:
+    if name not in params:
+        return None
+    try:
+        values = [float(part) for part in params[name].split(",")]
+    except ValueError:
+        raise BadRequest(f"{name} must be {count} comma-separated numbers") from None
+    if len(values) != count:
+        raise BadRequest(f"{name} must be {count} comma-separated numbers")
+    return values
+
+
+def _site_page_query(params: QueryParams, max_page_size: int) -> tuple[SitePageQuery, int]:
+    """The repository query for a page of sites and the page size, one row past the page
+    asked for, as the server's pager does. The arguments are taken as given: the floor
+    trusts bench/run.py to send only what the server accepts."""
+    try:
+        first = int(params["first"])
+    except (KeyError, ValueError):
+        raise BadRequest("?first=N is required") from None
+    if not 0 <= first <= max_page_size:
+        raise BadRequest("first is out of range")
+    near_values = _numbers(params, "near", 3)
+    box_values = _numbers(params, "within", 4)
+    near = None if near_values is None else GeoRadius(*near_values)
+    within = None if box_values is None else GeoBox(*box_values)
+    try:
+        order = SiteOrder(params.get("order", SiteOrder.ID_ASC.value))
+    except ValueError:
+        raise BadRequest("order is not a ChargePointOrder") from None
+    after = params.get("after")
+    try:
+        seek = None if after is None else decode_site_cursor(after, order, near)
+    except InvalidCursor as error:
+        raise BadRequest(f"after: {error}") from None
+    sites = SiteFilter(near=near, within=within)
+    return SitePageQuery(filter=sites, order=order, limit=first + 1, after=seek), first
 
 
 def _page_filter(params: QueryParams) -> ConnectionFilter:
@@ -277,6 +406,38 @@ def create_floor_app(settings: Settings) -> Starlette:
         )
         return Response(body, media_type="application/json")
 
+    async def sites(request: Request) -> Response:
+        assert repository is not None
+        try:
+            query, first = _site_page_query(request.query_params, settings.max_page_size)
+        except BadRequest as error:
+            return PlainTextResponse(str(error), status_code=400)
+        hits = await repository.site_page(query)
+        has_next_page = len(hits) > first
+        del hits[first:]
+        # The connections of the whole page in one statement, as the server's loader
+        # batches them.
+        connections = await repository.connections_of_sites(
+            [hit.site.id for hit in hits], ConnectionFilter()
+        )
+        end_cursor = None
+        if hits:
+            last = hits[-1]
+            by_distance = query.order is SiteOrder.DISTANCE
+            key = SiteSeekKey(query.order, last.site.id, last.distance_km if by_distance else None)
+            end_cursor = encode_site_cursor(key, query.filter.near)
+        body = orjson.dumps(
+            {
+                "data": {
+                    "chargePoints": {
+                        "nodes": [_site(hit, connections.get(hit.site.id, [])) for hit in hits],
+                        "pageInfo": {"endCursor": end_cursor, "hasNextPage": has_next_page},
+                    }
+                }
+            }
+        )
+        return Response(body, media_type="application/json")
+
     async def entities(request: Request) -> Response:
         assert repository is not None
         try:
@@ -299,6 +460,7 @@ def create_floor_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/connections", connections),
+            Route("/sites", sites),
             Route("/entities", entities, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -3,7 +3,7 @@
 Usage, from the repository root:
 
     .venv/bin/python bench/run.py [--quick] [--rows N] [--duration S] [--rounds N]
-        [--warmup S] [--load auto|wrk|python] [--workers N]
+        [--warmup S] [--load auto|wrk|python] [--database-url URL] [--workers N | --spatial]
 
 Serves a generated dataset (1,000,000 connections with their sites by default, made once
 with `ocm-gql seed --demo N` and cached in bench/.cache) from `ocm-gql serve` and from
@@ -18,6 +18,12 @@ With `--workers N` it measures scaling instead: `ocm-gql serve --workers N` besi
 `ocm-gql serve --workers 1`, on the same data in the same run, at concurrency 16 for pages
 of 100 and 1,000; it prints requests/s of both, the ratio, requests/s per worker, and the
 CPU the servers and the load generator used (results in bench/results/latest-workers.json).
+
+With `--spatial` it prices searches by place over N generated sites instead (made once by
+bench/spatial_seed.py): a 10 km radius search nearest first, a city-sized map view, and a
+radius page deep in the distance order, each beside the floor's /sites; it prints the
+candidates the spatial index leaves, the ratios, and the deep page's cost against the
+first (results in bench/results/latest-spatial.json).
 
 The exit code is 0 whenever the measurements were made, targets met or not; 1 on an
 error, including a body that differs between the server and the floor.
@@ -52,6 +58,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
 
+from gql.domain.geo import radius_boxes
 from gql.repository.url import Backend, BadDatabaseUrl, DatabaseUrl, hide_password
 
 HOST = "127.0.0.1"
@@ -119,6 +126,49 @@ ENTITIES_QUERY = f"""query Entities($representations: [_Any!]!) {{
 
 CURSOR_QUERY = """query Cursor($id: Int!) {
   connectionInfos(first: 1, filter: {ids: [$id]}) { edges { cursor } }
+}"""
+
+# The spatial scenarios (--spatial): a radius search and a map view around the demo
+# profile's densest town, and a radius page deep in the distance order.
+SPATIAL_RESULTS = BENCH / "results" / "latest-spatial.json"
+POSTGRES_SPATIAL_RESULTS = BENCH / "results" / "latest-spatial-postgres.json"
+SPATIAL_RADIUS_KM = 10.0
+MAP_VIEW_KM = 11.0  # each side of the map view: a city on a phone's screen
+KM_PER_DEGREE = 111.195  # of latitude, on the mean earth sphere
+SPATIAL_PAGE_SIZE = 100
+SPATIAL_DEEP_RANK = 5000  # the deep page starts after this many of the nearest sites
+SPATIAL_CURSOR_PAGE = 1000  # pages read to reach that rank's cursor
+
+SITE_FIELDS = """id uuid title operatorId usageTypeId usageCost statusTypeId
+      submissionStatusTypeId numberOfPoints generalComments dateCreated
+      dateLastStatusUpdate dateLastVerified dataProviderId distanceKm
+      location { latitude longitude }
+      address { addressLine1 addressLine2 town stateOrProvince postcode countryId
+        accessComments relatedUrl contactTelephone1 }
+      connections { id connectionTypeId reference statusTypeId levelId amps voltage
+        powerKw currentTypeId quantity comments chargePointId }"""
+
+SPATIAL_QUERY = f"""query Sites($first: Int!, $after: String, $near: GeoRadius,
+    $within: GeoBox, $orderBy: ChargePointOrder) {{
+  chargePoints(first: $first, after: $after, near: $near, within: $within,
+      orderBy: $orderBy) {{
+    nodes {{
+      {SITE_FIELDS}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}"""
+
+SPATIAL_COUNT_QUERY = """query Count($near: GeoRadius, $within: GeoBox) {
+  chargePoints(first: 0, near: $near, within: $within) { totalCount }
+}"""
+
+SPATIAL_CURSOR_QUERY = """query Cursor($first: Int!, $after: String, $near: GeoRadius,
+    $orderBy: ChargePointOrder) {
+  chargePoints(first: $first, after: $after, near: $near, orderBy: $orderBy) {
+    nodes { id }
+    pageInfo { endCursor }
+  }
 }"""
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -268,7 +318,8 @@ def _arguments() -> argparse.Namespace:
         "--rows",
         type=_positive_int,
         default=None,
-        help=f"connections in the dataset (default {DEFAULT_ROWS:,}; {QUICK_ROWS:,} with --quick)",
+        help=f"connections in the dataset, or sites with --spatial (default {DEFAULT_ROWS:,}; "
+        f"{QUICK_ROWS:,} with --quick)",
     )
     parser.add_argument(
         "--duration",
@@ -302,6 +353,12 @@ def _arguments() -> argparse.Namespace:
         help="load generator: wrk (when on PATH, the default) or bench/load.py",
     )
     parser.add_argument(
+        "--spatial",
+        action="store_true",
+        help="searches by place instead: a radius search, a map view and a deep radius page "
+        "over generated sites (--rows then counts sites)",
+    )
+    parser.add_argument(
         "--workers",
         type=_positive_int,
         default=None,
@@ -310,6 +367,8 @@ def _arguments() -> argparse.Namespace:
         "instead of the server beside the floor",
     )
     args = parser.parse_args()
+    if args.spatial and args.workers is not None:
+        parser.error("--spatial and --workers measure different things; pass one")
     if args.rows is None:
         args.rows = QUICK_ROWS if args.quick else DEFAULT_ROWS
     if args.rows < MIN_ROWS:
@@ -352,13 +411,15 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    if args.spatial:
+        return _spatial(args, started)
     deep_after = round(args.rows * DEEP_FRACTION)
     if args.database_url is None:
-        db, seed_seconds = _dataset(args.rows)
+        db, seed_seconds = _dataset(Dataset("connections", args.rows))
         ids = _sqlite_ids(db)
         database = {"OCM_GQL_DB": str(db)}
     else:
-        url, seed_seconds = _postgres_dataset(args.database_url, args.rows)
+        url, seed_seconds = _postgres_dataset(args.database_url, Dataset("connections", args.rows))
         ids = asyncio.run(_postgres_ids(url))
         database = {"OCM_GQL_DATABASE_URL": url}
     if args.workers is not None:
@@ -388,23 +449,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"load generator against the floor's /healthz at c=16: {generator_rps:,.0f} req/s")
         print("timing:")
         cpu = CpuMeter([server_pid, floor_pid])
-        results = []
-        for scenario in scenarios:
-            result = Result(scenario, len(bodies[scenario.key]))
-            for round_ in range(args.rounds):
-                # Alternate which goes first, so drift during a scenario favours neither.
-                pair = [(scenario.floor, result.floor), (scenario.server, result.server)]
-                for target, samples in pair if round_ % 2 == 0 else reversed(pair):
-                    # The first run of each side warms its server up for the scenario.
-                    run = LoadRun(
-                        scenario.concurrency, args.warmup if round_ == 0 else 0, args.duration
-                    )
-                    samples.append(_load(target, run, len(bodies[scenario.key]), work, args))
-            print(
-                f"  {scenario.title:<34} c={scenario.concurrency:<3} ratio {result.ratio:.3f}",
-                flush=True,
-            )
-            results.append(result)
+        results = _timed(scenarios, bodies, work, args)
         other_cpus = cpu.others()
         rss_kb = {"floor": _peak_rss_kb(floor_pid), "server": _peak_rss_kb(server_pid)}
     checks = _checks(results, rss_kb, deep_after)
@@ -412,6 +457,359 @@ def _run(args: argparse.Namespace) -> int:
     _save(results, rss_kb, checks, generator_rps, other_cpus, seed_seconds, deep_after, args)
     print(f"\nwhole run {time.monotonic() - started:,.0f} s")
     return 0
+
+
+def _timed(
+    scenarios: list[Scenario], bodies: dict[str, bytes], work: Path, args: argparse.Namespace
+) -> list[Result]:
+    """Each scenario's rounds, both sides, the body checked under load."""
+    results = []
+    for scenario in scenarios:
+        result = Result(scenario, len(bodies[scenario.key]))
+        for round_ in range(args.rounds):
+            # Alternate which goes first, so drift during a scenario favours neither.
+            pair = [(scenario.floor, result.floor), (scenario.server, result.server)]
+            for target, samples in pair if round_ % 2 == 0 else reversed(pair):
+                # The first run of each side warms its server up for the scenario.
+                run = LoadRun(
+                    scenario.concurrency, args.warmup if round_ == 0 else 0, args.duration
+                )
+                samples.append(_load(target, run, len(bodies[scenario.key]), work, args))
+        print(
+            f"  {scenario.title:<34} c={scenario.concurrency:<3} ratio {result.ratio:.3f}",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
+# -- --spatial: sites found by place ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpatialPlan:
+    """Where the spatial scenarios search: around the demo profile's densest town."""
+
+    town: str
+    latitude: float
+    longitude: float
+
+    @property
+    def near(self) -> dict[str, float]:
+        return {
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "radiusKm": SPATIAL_RADIUS_KM,
+        }
+
+    @property
+    def box(self) -> dict[str, float]:
+        """A city-sized map view centred on the town, MAP_VIEW_KM on each side."""
+        half = MAP_VIEW_KM / 2 / KM_PER_DEGREE
+        spread = half / math.cos(math.radians(self.latitude))
+        return {
+            "south": round(self.latitude - half, 6),
+            "west": round(self.longitude - spread, 6),
+            "north": round(self.latitude + half, 6),
+            "east": round(self.longitude + spread, 6),
+        }
+
+    @property
+    def index_box(self) -> dict[str, float]:
+        """The box the spatial index is asked for around the radius (gql/domain/geo.py)."""
+        (box,) = radius_boxes(self.latitude, self.longitude, SPATIAL_RADIUS_KM)
+        return box._asdict()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """How many sites each search touches, as the server counts them (totalCount)."""
+
+    in_radius: int
+    in_radius_box: int
+    """In the box the spatial index answers for the radius: the rows a radius search
+    reads and measures."""
+    in_map_view: int
+
+
+def spatial_plan() -> SpatialPlan:
+    """The densest town of seed/demo_profile.json (most real sites, so most demo sites)."""
+    profile = orjson.loads((ROOT / "seed" / "demo_profile.json").read_bytes())
+    town = max(profile["towns"], key=lambda entry: entry["count"])["town"]
+    return SpatialPlan(town["name"], town["latitude"], town["longitude"])
+
+
+def spatial_candidates(server_port: int, plan: SpatialPlan) -> Candidates:
+    def count(variables: dict[str, object]) -> int:
+        status, body = _fetch(_graphql(server_port, SPATIAL_COUNT_QUERY, variables))
+        try:
+            total = orjson.loads(body)["data"]["chargePoints"]["totalCount"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            total = None
+        if status != 200 or not isinstance(total, int):
+            raise BenchError(f"the server gave no totalCount for {variables}: {body[:300]!r}")
+        return total
+
+    return Candidates(
+        in_radius=count({"near": plan.near}),
+        in_radius_box=count({"within": plan.index_box}),
+        in_map_view=count({"within": plan.box}),
+    )
+
+
+def spatial_plans(database: dict[str, str], plan: SpatialPlan) -> dict[str, list[str]]:
+    """The query plans of the radius search's and the map view's page statements, built
+    by the repository's own statement builder for the backend: they show the spatial index
+    answering first (SQLite's R*Tree `charge_point_location`, PostgreSQL's GiST
+    `ix_charge_point_location`)."""
+    from gql.repository.models import GeoBox, GeoRadius, SiteFilter, SiteOrder, SitePageQuery
+    from gql.repository.site_statements import site_page_statement
+
+    near = plan.near
+    queries = {
+        "radius": SitePageQuery(
+            SiteFilter(near=GeoRadius(near["latitude"], near["longitude"], near["radiusKm"])),
+            SiteOrder.DISTANCE,
+            SPATIAL_PAGE_SIZE + 1,
+        ),
+        "box": SitePageQuery(
+            SiteFilter(within=GeoBox(**plan.box)), SiteOrder.ID_ASC, SPATIAL_PAGE_SIZE + 1
+        ),
+    }
+    if "OCM_GQL_DB" in database:
+        from gql.repository.sqlite.repository import DIALECT as SQLITE
+
+        connection = sqlite3.connect(database["OCM_GQL_DB"])
+        try:
+            plans = {}
+            for key, query in queries.items():
+                sql, params = site_page_statement(query, SQLITE)
+                rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+                plans[key] = [row[3] for row in rows]
+            return plans
+        finally:
+            connection.close()
+    from gql.repository.postgres.repository import DIALECT as POSTGRES
+
+    async def explain() -> dict[str, list[str]]:
+        connection = await _connect(database["OCM_GQL_DATABASE_URL"])
+        try:
+            plans = {}
+            for key, query in queries.items():
+                sql, params = site_page_statement(query, POSTGRES)
+                rows = await connection.fetch(f"EXPLAIN (COSTS OFF) {sql}", *params)
+                # The plan's shape; the long filter and sort expressions are left out.
+                plans[key] = [
+                    row[0]
+                    for row in rows
+                    if not row[0].lstrip().startswith(("Filter:", "Sort Key:", "Recheck"))
+                ]
+            return plans
+        finally:
+            await connection.close()
+
+    return asyncio.run(explain())
+
+
+def deep_rank(in_radius: int) -> int:
+    """How many of the nearest sites the deep page starts after: SPATIAL_DEEP_RANK, or as
+    deep as the radius allows a full page."""
+    return max(0, min(SPATIAL_DEEP_RANK, in_radius - SPATIAL_PAGE_SIZE))
+
+
+def distance_cursor(server_port: int, plan: SpatialPlan, rank: int) -> str | None:
+    """The server's cursor of the ``rank``th nearest site, read a page at a time."""
+    cursor = None
+    left = rank
+    while left > 0:
+        first = min(left, SPATIAL_CURSOR_PAGE)
+        variables: dict[str, object] = {
+            "first": first,
+            "after": cursor,
+            "near": plan.near,
+            "orderBy": "DISTANCE",
+        }
+        status, body = _fetch(_graphql(server_port, SPATIAL_CURSOR_QUERY, variables))
+        try:
+            page = orjson.loads(body)["data"]["chargePoints"]
+            cursor = page["pageInfo"]["endCursor"]
+            read = len(page["nodes"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            cursor, read = None, 0
+        if status != 200 or not isinstance(cursor, str) or read != first:
+            raise BenchError(f"the server gave no cursor {rank - left + first}: {body[:300]!r}")
+        left -= first
+    return cursor
+
+
+def spatial_scenarios(
+    server_port: int, floor_port: int, plan: SpatialPlan, rank: int, cursor: str | None
+) -> list[Scenario]:
+    near = plan.near
+    box = plan.box
+    near_param = f"{near['latitude']!r},{near['longitude']!r},{near['radiusKm']!r}"
+    box_param = ",".join(repr(box[edge]) for edge in ("south", "west", "north", "east"))
+
+    def scenario(
+        key: str,
+        title: str,
+        concurrency: int,
+        variables: dict[str, object],
+        params: dict[str, object],
+    ) -> Scenario:
+        return Scenario(
+            key=f"{key} c={concurrency}",
+            title=title,
+            concurrency=concurrency,
+            server=_graphql(server_port, SPATIAL_QUERY, {"first": SPATIAL_PAGE_SIZE, **variables}),
+            floor=Target(
+                "floor",
+                floor_port,
+                "GET",
+                "/sites?" + urlencode({"first": SPATIAL_PAGE_SIZE, **params}),
+            ),
+            expected_items=SPATIAL_PAGE_SIZE,
+        )
+
+    radius_title = f"{SPATIAL_RADIUS_KM:g} km of {plan.town}, nearest {SPATIAL_PAGE_SIZE}"
+    # One client at a time: a radius search reads tens of thousands of candidates, so 16
+    # at once on a small machine would finish too few requests in a timed run to count.
+    scenarios = [
+        scenario(
+            "radius",
+            radius_title,
+            1,
+            {"near": near, "orderBy": "DISTANCE"},
+            {"near": near_param, "order": "DISTANCE"},
+        ),
+        scenario(
+            "box",
+            f"map view {MAP_VIEW_KM:g} km, first {SPATIAL_PAGE_SIZE}",
+            1,
+            {"within": box},
+            {"within": box_param},
+        ),
+    ]
+    if cursor is not None:
+        scenarios.append(
+            scenario(
+                "deep radius",
+                f"{radius_title} after {rank:,}",
+                1,
+                {"near": near, "orderBy": "DISTANCE", "after": cursor},
+                {"near": near_param, "order": "DISTANCE", "after": cursor},
+            )
+        )
+    return scenarios
+
+
+def _spatial(args: argparse.Namespace, started: float) -> int:
+    dataset = Dataset("sites", args.rows)
+    if args.database_url is None:
+        db, seed_seconds = _dataset(dataset)
+        database = {"OCM_GQL_DB": str(db)}
+    else:
+        url, seed_seconds = _postgres_dataset(args.database_url, dataset)
+        database = {"OCM_GQL_DATABASE_URL": url}
+    plan = spatial_plan()
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocm-gql-bench-")))
+        server_pid, server_port = stack.enter_context(
+            _serving("server", [sys.executable, "-m", "gql", "serve"], database)
+        )
+        floor_pid, floor_port = stack.enter_context(
+            _serving("floor", [sys.executable, str(BENCH / "floor_app.py")], database)
+        )
+        candidates = spatial_candidates(server_port, plan)
+        rank = deep_rank(candidates.in_radius)
+        if rank < SPATIAL_PAGE_SIZE:
+            raise BenchError(
+                f"only {candidates.in_radius:,} sites lie within {SPATIAL_RADIUS_KM:g} km of "
+                f"{plan.town}: too few for a deep page; use more --rows"
+            )
+        cursor = distance_cursor(server_port, plan, rank)
+        scenarios = spatial_scenarios(server_port, floor_port, plan, rank, cursor)
+        print(
+            f"{args.rows:,} sites on "
+            f"{'SQLite' if args.database_url is None else 'PostgreSQL'}, around {plan.town} "
+            f"({plan.latitude}, {plan.longitude}); load generator {args.load}, a single "
+            f"thread; {args.rounds} timed runs of {args.duration} s per side and scenario, "
+            f"the first after {args.warmup} s of warm-up; the best run counts"
+        )
+        print(
+            f"candidates: {candidates.in_radius:,} sites within {SPATIAL_RADIUS_KM:g} km, "
+            f"{candidates.in_radius_box:,} in the spatial index's box around that radius "
+            f"(each read and measured); {candidates.in_map_view:,} in the map view "
+            f"{plan.box}"
+        )
+        plans = spatial_plans(database, plan)
+        for key, lines in plans.items():
+            print(f"query plan of the {key} page:")
+            for line in lines:
+                print(f"    {line}")
+        print("checking that the server and the floor answer alike:")
+        bodies = {scenario.key: _same_body(scenario) for scenario in scenarios}
+        generator_rps = _generator_ceiling(floor_port, work, args)
+        print(f"load generator against the floor's /healthz at c=16: {generator_rps:,.0f} req/s")
+        print("timing:")
+        cpu = CpuMeter([server_pid, floor_pid])
+        results = _timed(scenarios, bodies, work, args)
+        other_cpus = cpu.others()
+    checks = _spatial_checks(results, rank)
+    _table(results)
+    _context_lines(results, generator_rps, other_cpus)
+    _print_checks(checks)
+    document = {
+        **_run_document(args, generator_rps, other_cpus),
+        "sites": args.rows,
+        "seed_seconds": seed_seconds,
+        "town": asdict(plan),
+        "near": plan.near,
+        "map_view": plan.box,
+        "candidates": asdict(candidates),
+        "query_plans": plans,
+        "deep_page_after_rank": rank,
+        "scenarios": [_scenario_document(r) for r in results],
+        "targets": [asdict(check) for check in checks],
+    }
+    results_file = SPATIAL_RESULTS if args.database_url is None else POSTGRES_SPATIAL_RESULTS
+    _write_results(results_file, document)
+    print(f"\nwhole run {time.monotonic() - started:,.0f} s")
+    return 0
+
+
+def _spatial_checks(results: list[Result], rank: int) -> list[Check]:
+    by_key = {result.scenario.key: result for result in results}
+    checks = []
+    for key, name in (("radius", "radius search"), ("box", "map view")):
+        ratio = by_key[f"{key} c=1"].ratio
+        checks.append(
+            Check(
+                name=f"throughput {name}",
+                value=ratio,
+                limit=RATIO_TARGET,
+                passed=ratio >= RATIO_TARGET,
+                detail=f"server/floor {ratio:.3f} >= {RATIO_TARGET}",
+            )
+        )
+    first = Result.best(by_key["radius c=1"].server).rps
+    deep = Result.best(by_key["deep radius c=1"].server).rps
+    floor_first = Result.best(by_key["radius c=1"].floor).rps
+    floor_cost = floor_first / Result.best(by_key["deep radius c=1"].floor).rps
+    checks.append(
+        Check(
+            name="deep radius page cost",
+            value=first / deep,
+            limit=DEEP_TARGET,
+            passed=first / deep <= DEEP_TARGET,
+            detail=(
+                f"server req/s of the first page {first:,.1f} / of the page after the "
+                f"{rank:,}th nearest {deep:,.1f} = {first / deep:.3f} <= {DEEP_TARGET} "
+                f"(the floor's: {floor_cost:.3f})"
+            ),
+        )
+    )
+    return checks
 
 
 # -- --workers: one server process beside several ------------------------------------
@@ -550,11 +948,44 @@ def _children_cpu() -> float:
 # -- the dataset -------------------------------------------------------------------------
 
 
-def _dataset(rows: int) -> tuple[Path, float | None]:
-    """The seeded database for ``rows`` and how long seeding took, generated on first use
-    and then reused."""
-    db = CACHE / f"bench-{rows}.db"
-    record = CACHE / f"bench-{rows}.seed.json"
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A generated dataset: what it counts, how many, and the command that seeds it
+    (given the database as the servers are, in the environment or with --db)."""
+
+    kind: str
+    """"connections" (`ocm-gql seed --demo N`) or "sites" (bench/spatial_seed.py)."""
+    rows: int
+
+    @property
+    def stem(self) -> str:
+        return f"bench-{self.rows}" if self.kind == "connections" else f"spatial-{self.rows}"
+
+    @property
+    def described(self) -> str:
+        if self.kind == "connections":
+            return f"{self.rows:,} connections with their sites"
+        return f"{self.rows:,} sites with their connections"
+
+    def command(self) -> list[str]:
+        if self.kind == "connections":
+            return [sys.executable, "-m", "gql", "seed", "--demo", str(self.rows)]
+        return [sys.executable, str(BENCH / "spatial_seed.py"), "--sites", str(self.rows)]
+
+    def sources(self) -> list[Path]:
+        """The files the generated rows depend on, beyond the schema."""
+        files = [ROOT / "gql" / "seeding.py", ROOT / "seed" / "reference.json"]
+        files.append(ROOT / "seed" / "demo_profile.json")
+        if self.kind == "sites":
+            files.append(BENCH / "spatial_seed.py")
+        return files
+
+
+def _dataset(dataset: Dataset) -> tuple[Path, float | None]:
+    """The seeded database for ``dataset`` and how long seeding took, generated on first
+    use and then reused."""
+    db = CACHE / f"{dataset.stem}.db"
+    record = CACHE / f"{dataset.stem}.seed.json"
     if db.exists():
         seconds = _seed_seconds(record)
         took = "" if seconds is None else f", seeded in {seconds:,.1f} s"
@@ -565,8 +996,8 @@ def _dataset(rows: int) -> tuple[Path, float | None]:
     partial = db.with_name(db.name + ".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
-    print(f"generating {db.relative_to(ROOT)} ({rows:,} connections with their sites), once")
-    command = [sys.executable, "-m", "gql", "seed", "--db", str(partial), "--demo", str(rows)]
+    print(f"generating {db.relative_to(ROOT)} ({dataset.described}), once")
+    command = [*dataset.command(), "--db", str(partial)]
     seed_started = time.monotonic()
     try:
         subprocess.run(
@@ -581,7 +1012,7 @@ def _dataset(rows: int) -> tuple[Path, float | None]:
     record.write_text(
         json.dumps(
             {
-                "rows": rows,
+                "rows": dataset.rows,
                 "seconds": round(seconds, 1),
                 "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
@@ -623,14 +1054,12 @@ def _dataset_keys(ids: list[int], rows: int, deep_after: int) -> tuple[int, list
 # -- the PostgreSQL dataset --------------------------------------------------------------
 
 
-def _fingerprint(rows: int) -> str:
+def _fingerprint(dataset: Dataset) -> str:
     """A short hash of what the generated rows depend on (the generator, its seed files and
     the schema), so a database made from other inputs is never reused."""
-    digest = hashlib.sha256(str(rows).encode())
+    digest = hashlib.sha256(str(dataset.rows).encode())
     sources = [
-        ROOT / "gql" / "seeding.py",
-        ROOT / "seed" / "reference.json",
-        ROOT / "seed" / "demo_profile.json",
+        *dataset.sources(),
         *sorted((ROOT / "seed" / "migrations" / "postgres").glob("*.sql")),
     ]
     for source in sources:
@@ -644,11 +1073,12 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _postgres_dataset(server_url: str, rows: int) -> tuple[str, float | None]:
-    """The URL of the PostgreSQL database holding the dataset for ``rows`` on the server of
-    ``server_url``, and how long seeding took: made once with `ocm-gql seed --demo` (the
+def _postgres_dataset(server_url: str, dataset: Dataset) -> tuple[str, float | None]:
+    """The URL of the PostgreSQL database holding ``dataset`` on the server of
+    ``server_url``, and how long seeding took: made once by the dataset's command (the
     same rows as the SQLite file's) in a database named for its fingerprint, then reused."""
-    name = f"ocm_gql_bench_{rows}_{_fingerprint(rows)}"
+    infix = "" if dataset.kind == "connections" else "sites_"
+    name = f"ocm_gql_bench_{infix}{dataset.rows}_{_fingerprint(dataset)}"
     partial = f"{name}_partial"
     record = CACHE / f"{name}.seed.json"
     shown = f"{hide_password(_with_database(server_url, name))}"
@@ -660,13 +1090,12 @@ def _postgres_dataset(server_url: str, rows: int) -> tuple[str, float | None]:
     # Seeded under another name and renamed, so an interrupted seed is never reused.
     asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{partial}"'))
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{partial}"'))
-    print(f"generating {shown} ({rows:,} connections with their sites), once")
+    print(f"generating {shown} ({dataset.described}), once")
     partial_url = _with_database(server_url, partial)
-    command = [sys.executable, "-m", "gql", "seed", "--demo", str(rows)]
     seed_started = time.monotonic()
     try:
         subprocess.run(
-            command,
+            dataset.command(),
             check=True,
             timeout=SEED_TIMEOUT_S,
             stdout=subprocess.DEVNULL,
@@ -682,7 +1111,7 @@ def _postgres_dataset(server_url: str, rows: int) -> tuple[str, float | None]:
     record.write_text(
         json.dumps(
             {
-                "rows": rows,
+                "rows": dataset.rows,
                 "database": name,
                 "seconds": round(seconds, 1),
                 "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -968,8 +1397,12 @@ def _same_body(scenario: Scenario) -> bytes:
 def _items(body: Any) -> list[Any] | None:
     try:
         data = body["data"]
-        items = data["_entities"] if "_entities" in data else data["connectionInfos"]["nodes"]
-    except (KeyError, TypeError):
+        if "_entities" in data:
+            items = data["_entities"]
+        else:
+            (connection,) = data.values()  # connectionInfos or chargePoints
+            items = connection["nodes"]
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return items if isinstance(items, list) and "errors" not in body else None
 
@@ -1113,7 +1546,12 @@ def _load_wrk(target: Target, run: LoadRun, body_bytes: int | None, work: Path) 
         _generator_output(wrk(run.warmup), run.warmup)
     report = _generator_output(wrk(run.duration), run.duration)
     requests = int(report["requests"])
-    if report["status_errors"] or report["socket_errors"] or requests == 0:
+    if requests == 0 and not report["status_errors"] and not report["socket_errors"]:
+        raise BenchError(
+            f"the {target.name} finished no request in {run.duration} s at "
+            f"c={run.concurrency}; pass a longer --duration"
+        )
+    if report["status_errors"] or report["socket_errors"]:
         raise BenchError(
             f"the {target.name} answered {report['status_errors']} requests with an error status "
             f"and {report['socket_errors']} failed on the socket under load "
@@ -1220,6 +1658,20 @@ def _report(
     generator_rps: float,
     other_cpus: float,
 ) -> None:
+    _table(results)
+    deep = next(r for r in results if r.scenario.key == "deep c=1")
+    first = next(r for r in results if r.scenario.key == f"first={DEEP_PAGE_SIZE} c=1")
+    floor_deep = Result.best(deep.floor).p50_ms / Result.best(first.floor).p50_ms
+    print(
+        f"\npeak RSS (VmHWM): server {rss_kb['server'] / 1024:.1f} MiB, "
+        f"floor {rss_kb['floor'] / 1024:.1f} MiB"
+    )
+    print(f"floor's deep page cost, for comparison: {floor_deep:.3f}")
+    _context_lines(results, generator_rps, other_cpus)
+    _print_checks(checks)
+
+
+def _table(results: list[Result]) -> None:
     rows = [
         (
             "scenario",
@@ -1251,14 +1703,10 @@ def _report(
     for title, *numbers in rows:
         cells = [number.rjust(width) for number, width in zip(numbers, widths[1:], strict=True)]
         print("  ".join([title.ljust(widths[0]), *cells]))
-    deep = next(r for r in results if r.scenario.key == "deep c=1")
-    first = next(r for r in results if r.scenario.key == f"first={DEEP_PAGE_SIZE} c=1")
-    floor_deep = Result.best(deep.floor).p50_ms / Result.best(first.floor).p50_ms
-    print(
-        f"\npeak RSS (VmHWM): server {rss_kb['server'] / 1024:.1f} MiB, "
-        f"floor {rss_kb['floor'] / 1024:.1f} MiB"
-    )
-    print(f"floor's deep page cost, for comparison: {floor_deep:.3f}")
+
+
+def _context_lines(results: list[Result], generator_rps: float, other_cpus: float) -> None:
+    """What might have limited the numbers: the load generator, other processes."""
     busiest = max(Result.best(r.floor).rps for r in results)
     print(
         f"load generator: {generator_rps:,.0f} req/s against /healthz at c=16; the busiest "
@@ -1269,6 +1717,9 @@ def _report(
         "while timing"
         + (": the numbers are noisier than on a quiet machine" if other_cpus > NOISY_CPUS else "")
     )
+
+
+def _print_checks(checks: list[Check]) -> None:
     print("\ntargets:")
     for check in checks:
         print(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
@@ -1289,14 +1740,27 @@ def _save(
     args: argparse.Namespace,
 ) -> None:
     document = {
+        **_run_document(args, generator_rps, other_cpus),
+        "rows": args.rows,
+        "seed_seconds": seed_seconds,
+        "deep_page_after_row": deep_after,
+        "scenarios": [_scenario_document(r) for r in results],
+        "peak_rss_kib": rss_kb,
+        "targets": [asdict(check) for check in checks],
+    }
+    _write_results(RESULTS if args.database_url is None else POSTGRES_RESULTS, document)
+
+
+def _run_document(
+    args: argparse.Namespace, generator_rps: float, other_cpus: float
+) -> dict[str, object]:
+    """What every results file says of the run: when, where, and how it was timed."""
+    return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "backend": "sqlite" if args.database_url is None else "postgres",
-        "rows": args.rows,
-        "seed_seconds": seed_seconds,
-        "deep_page_after_row": deep_after,
         "load_generator": args.load,
         "generator_healthz_rps_c16": generator_rps,
         "other_processes_cpus": other_cpus,
@@ -1307,26 +1771,26 @@ def _save(
             "best round (highest req/s) per side; ratio = server / floor req/s; "
             "p50_ratio = lowest floor p50 / lowest server p50"
         ),
-        "scenarios": [
-            {
-                "key": r.scenario.key,
-                "title": r.scenario.title,
-                "concurrency": r.scenario.concurrency,
-                "items": r.scenario.expected_items,
-                "response_bytes": r.body_bytes,
-                "floor": asdict(Result.best(r.floor)),
-                "server": asdict(Result.best(r.server)),
-                "ratio": r.ratio,
-                "p50_ratio": r.p50_ratio,
-                "floor_rounds": [asdict(s) for s in r.floor],
-                "server_rounds": [asdict(s) for s in r.server],
-            }
-            for r in results
-        ],
-        "peak_rss_kib": rss_kb,
-        "targets": [asdict(check) for check in checks],
     }
-    results_file = RESULTS if args.database_url is None else POSTGRES_RESULTS
+
+
+def _scenario_document(r: Result) -> dict[str, object]:
+    return {
+        "key": r.scenario.key,
+        "title": r.scenario.title,
+        "concurrency": r.scenario.concurrency,
+        "items": r.scenario.expected_items,
+        "response_bytes": r.body_bytes,
+        "floor": asdict(Result.best(r.floor)),
+        "server": asdict(Result.best(r.server)),
+        "ratio": r.ratio,
+        "p50_ratio": r.p50_ratio,
+        "floor_rounds": [asdict(s) for s in r.floor],
+        "server_rounds": [asdict(s) for s in r.server],
+    }
+
+
+def _write_results(results_file: Path, document: dict[str, object]) -> None:
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {results_file.relative_to(ROOT)}")

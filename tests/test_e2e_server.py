@@ -3,12 +3,15 @@ each backend, and a real HTTP client."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 
+from gql.seeding import DEMO_ID_BASE
 from tests.conftest import run_cli, shared_ocm
 from tests.databases import throwaway_database
 from tests.processes import Process, ocm_server
@@ -112,3 +115,53 @@ def test_first_run_creates_and_seeds_the_default_database(tmp_path: Path) -> Non
     assert data["connectionInfos"]["totalCount"] == 1000
     assert len(data["connectionTypes"]) == 42
     assert "creating ocm-gql.db" in output
+
+
+def _independent_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance by the haversine formula, written here apart from gql's."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+def test_chargers_near_tallinn_on_the_imported_sample(server: Process) -> None:
+    """The issue's real-sample check: OCM's export imported by the CLI, then a 10 km radius
+    around Tallinn through the running server finds exactly the sample's shown sites within
+    10 km (by the raw export's coordinates), nearest first, at the right distances."""
+    centre = (59.437, 24.7536)
+    raw = json.loads((shared_ocm() / "poi" / "poi_EE.json").read_text(encoding="utf-8"))
+    expected = {
+        site["ID"]
+        for site in raw
+        if site.get("SubmissionStatusTypeID") in (None, 100, 200)
+        and site.get("StatusTypeID") not in (200, 210)
+        and _independent_km(
+            *centre, site["AddressInfo"]["Latitude"], site["AddressInfo"]["Longitude"]
+        )
+        <= 10
+    }
+    assert len(expected) >= 5, "the sample should hold several Tallinn sites"
+    response = _post(
+        server,
+        "query($near: GeoRadius!) { chargePoints(near: $near, orderBy: DISTANCE, first: 500) {"
+        " totalCount pageInfo { hasNextPage }"
+        " nodes { id title distanceKm location { latitude longitude } address { town } } } }",
+        {"near": {"latitude": centre[0], "longitude": centre[1], "radiusKm": 10}},
+    )
+    assert response.status_code == 200
+    page = response.json()["data"]["chargePoints"]
+    assert page["pageInfo"]["hasNextPage"] is False
+    nodes = page["nodes"]
+    assert page["totalCount"] == len(nodes)
+    assert {node["id"] for node in nodes if node["id"] < DEMO_ID_BASE} == expected
+    distances = [node["distanceKm"] for node in nodes]
+    assert distances == sorted(distances)
+    for node in nodes:
+        location = node["location"]
+        independent = _independent_km(*centre, location["latitude"], location["longitude"])
+        assert node["distanceKm"] == pytest.approx(independent, rel=1e-9, abs=1e-9)
+        assert node["distanceKm"] <= 10
+    assert any(node["address"]["town"] == "Tallinn" for node in nodes if node["id"] in expected)

@@ -45,6 +45,12 @@ class Dialect(Protocol):
         ``boxes``, answered by the spatial index. A superset: exact checks follow it."""
         ...
 
+    def spatial_candidates(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        """A query of the ids the spatial index finds in ``boxes`` (located_in's
+        superset), read from the index as rows are asked for, so a LIMIT after it stops
+        the search early."""
+        ...
+
 
 def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     """The keyset page: the filter, the seek past each bound, the order, the limit."""

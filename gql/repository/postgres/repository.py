@@ -50,6 +50,7 @@ from gql.repository.models import (
     ReferenceRecord,
     SiteFilter,
     SiteHit,
+    SiteOrder,
     SitePageQuery,
     SiteRecord,
     SyncCheckpoint,
@@ -76,6 +77,9 @@ from gql.repository.rows import (
     writable_source_columns,
 )
 from gql.repository.site_statements import (
+    SPATIAL_PLAN_THRESHOLDS,
+    SitePlan,
+    chosen_site_plan,
     connections_by_site,
     connections_of_sites_statement,
     site_count_statement,
@@ -160,6 +164,8 @@ class PostgresRepository:
         self._statements = 0
         self._statement_listeners: list[Callable[[str], None]] = []
         self._reference_generation = 0
+        # Public so tests and benchmarks can force either plan of a spatial search.
+        self.spatial_plan_thresholds = SPATIAL_PLAN_THRESHOLDS
 
     @classmethod
     async def open(
@@ -323,15 +329,32 @@ class PostgresRepository:
         return {row[0]: SiteRecord(*row) for row in await self._fetch(sql, *params)}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
-        sql, params = site_page_statement(query, DIALECT)
+        every_match = query.order is SiteOrder.DISTANCE
+        plan = await self._site_plan(query.filter, every_match=every_match)
+        sql, params = site_page_statement(query, DIALECT, plan)
         with_distance = query.filter.near is not None
         return [
             site_hit(row, with_distance=with_distance) for row in await self._fetch(sql, *params)
         ]
 
     async def count_sites(self, filter: SiteFilter) -> int:
-        sql, params = site_count_statement(filter, DIALECT)
+        plan = await self._site_plan(filter, every_match=True)
+        sql, params = site_count_statement(filter, DIALECT, plan)
         return int(await self._fetchval(sql, *params))
+
+    async def _site_plan(self, filter: SiteFilter, *, every_match: bool) -> SitePlan:
+        # PostgreSQL cannot estimate how many points a box holds (its ``<@`` selectivity
+        # is a constant), so it would take the GiST index for any area: probe it.
+        async def probe(sql: str, params: list[Any]) -> int:
+            return int(await self._fetchval(sql, *params))
+
+        return await chosen_site_plan(
+            filter,
+            every_match=every_match,
+            thresholds=self.spatial_plan_thresholds,
+            dialect=DIALECT,
+            scalar=probe,
+        )
 
     async def connections_of_sites(
         self, site_ids: Sequence[int], filter: ConnectionFilter
@@ -716,6 +739,9 @@ class PostgresDialect:
                 f"point(longitude, latitude) <@ box(point({west}, {south}), point({east}, {north}))"
             )
         return f"({' OR '.join(searches)})"
+
+    def spatial_candidates(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        return f"SELECT id FROM charge_point WHERE {self.located_in(params, boxes)}"
 
 
 DIALECT: Final = PostgresDialect()

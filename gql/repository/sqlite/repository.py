@@ -43,6 +43,7 @@ from gql.repository.models import (
     ReferenceRecord,
     SiteFilter,
     SiteHit,
+    SiteOrder,
     SitePageQuery,
     SiteRecord,
     SyncCheckpoint,
@@ -67,6 +68,9 @@ from gql.repository.rows import (
     writable_source_columns,
 )
 from gql.repository.site_statements import (
+    SPATIAL_PLAN_THRESHOLDS,
+    SitePlan,
+    chosen_site_plan,
     connections_by_site,
     connections_of_sites_statement,
     site_count_statement,
@@ -105,6 +109,8 @@ class SqliteRepository:
         self._statements_lock = threading.Lock()
         self._statement_listeners: list[Callable[[str], None]] = []
         self._reference_generation = 0
+        # Public so tests and benchmarks can force either plan of a spatial search.
+        self.spatial_plan_thresholds = SPATIAL_PLAN_THRESHOLDS
 
     @classmethod
     async def open(
@@ -284,15 +290,32 @@ class SqliteRepository:
         return {row[0]: SiteRecord(*row) for row in rows}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
-        sql, params = site_page_statement(query, DIALECT)
+        every_match = query.order is SiteOrder.DISTANCE
         async with self._reader() as connection:
+            plan = await self._site_plan(connection, query.filter, every_match=every_match)
+            sql, params = site_page_statement(query, DIALECT, plan)
             rows = await connection.execute_fetchall(sql, params)
         with_distance = query.filter.near is not None
         return [site_hit(row, with_distance=with_distance) for row in rows]
 
     async def count_sites(self, filter: SiteFilter) -> int:
         async with self._reader() as connection:
-            return await _scalar(connection, *site_count_statement(filter, DIALECT))
+            plan = await self._site_plan(connection, filter, every_match=True)
+            return await _scalar(connection, *site_count_statement(filter, DIALECT, plan))
+
+    async def _site_plan(
+        self, connection: aiosqlite.Connection, filter: SiteFilter, *, every_match: bool
+    ) -> SitePlan:
+        async def probe(sql: str, params: list[Any]) -> int:
+            return await _scalar(connection, sql, params)
+
+        return await chosen_site_plan(
+            filter,
+            every_match=every_match,
+            thresholds=self.spatial_plan_thresholds,
+            dialect=DIALECT,
+            scalar=probe,
+        )
 
     async def connections_of_sites(
         self, site_ids: Sequence[int], filter: ConnectionFilter
@@ -643,6 +666,9 @@ class SqliteDialect:
         return f"min({first}, {second})"
 
     def located_in(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        return f"id IN ({self.spatial_candidates(params, boxes)})"
+
+    def spatial_candidates(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
         # The R*Tree holds each located site as a point-sized box (charge_point_location,
         # kept by triggers); its 32-bit floats are rounded outwards, so it finds a
         # superset of the sites in the box.
@@ -653,7 +679,7 @@ class SqliteDialect:
                 "SELECT id FROM charge_point_location WHERE min_latitude <= ?"
                 " AND max_latitude >= ? AND min_longitude <= ? AND max_longitude >= ?"
             )
-        return f"id IN ({' UNION ALL '.join(searches)})"
+        return " UNION ALL ".join(searches)
 
 
 DIALECT: Final = SqliteDialect()

@@ -20,6 +20,7 @@ from gql.repository.models import (
     SiteRecord,
     SiteSeekKey,
 )
+from gql.repository.site_statements import SPATIAL_PLAN_THRESHOLDS
 
 SITE_COUNT = 30_000
 _TOWNS = [(59.437, 24.7536), (64.1466, -21.9426), (52.52, 13.405), (-16.8, 179.9)]
@@ -67,6 +68,39 @@ each_spatial_page = pytest.mark.parametrize(
         "near-antimeridian",
     ],
 )
+
+
+# Searches in a few percent of the sites (within one town), where the index costs less.
+SMALL_AREA_PAGES = pytest.mark.parametrize(
+    "query",
+    [
+        SitePageQuery(SiteFilter(near=_TALLINN), SiteOrder.DISTANCE, limit=100),
+        SitePageQuery(SiteFilter(near=_TALLINN), SiteOrder.ID_ASC, limit=100),
+        SitePageQuery(
+            SiteFilter(within=GeoBox(south=59.40, west=24.65, north=59.47, east=24.85)),
+            SiteOrder.ID_ASC,
+            limit=100,
+        ),
+    ],
+    ids=["near", "near-by-id", "within"],
+)
+
+# A map view over the whole of one town's cluster: a quarter of the sites, more candidates
+# than an id-ordered page reads through the index, so the repository scans instead.
+LARGE_AREA_PAGES = pytest.mark.parametrize(
+    "query",
+    [
+        SitePageQuery(
+            SiteFilter(within=GeoBox(south=57.0, west=20.0, north=62.0, east=30.0)),
+            order,
+            limit=100,
+        )
+        for order in (SiteOrder.ID_ASC, SiteOrder.ID_DESC)
+    ]
+    + [SitePageQuery(SiteFilter(near=GeoRadius(59.437, 24.7536, 300)), SiteOrder.ID_ASC, 100)],
+    ids=["box-by-id", "box-by-id-desc", "radius-by-id"],
+)
+assert SITE_COUNT // len(_TOWNS) > SPATIAL_PLAN_THRESHOLDS.page
 
 
 async def write_spread_sites(repository: Repository) -> None:

@@ -9,10 +9,10 @@ page selects it and where a cursor seeks past it, so a (distance, id) cursor is 
 
 The index only pays while the area is small. A map view over most sites would collect
 every candidate before a page could stop at its limit, where reading charge_point in id
-order stops after about limit / (share of sites inside) rows. So a search with a spatial
-condition first probes the index, counting its candidates up to a cap (one short
-statement), and the page or count then runs one of two plans (SitePlan) that differ only
-in how the rows are found: their exact checks, and so their results, are the same.
+order stops after about limit / (share of sites inside) rows. So a search with an area
+first runs one short probe statement (SpatialPlanning), and the page or count then runs
+one of two plans (SitePlan) that differ only in how the rows are found: their exact
+checks, and so their results, are the same.
 """
 
 from __future__ import annotations
@@ -70,25 +70,36 @@ class SitePlan(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class SpatialPlanThresholds:
-    """From how many spatial index candidates a search scans instead (SitePlan.SCAN).
+class SpatialPlanning:
+    """How a search with an area chooses its plan (one probe statement before it).
 
-    ``page`` is for pages by id, which stop at their limit; ``every_match`` for counts
-    and DISTANCE pages, which visit every match whichever plan finds them, so the scan
-    only wins once the area holds a good share of the table. The probe reads at most
-    the larger of the two candidates from the index."""
+    A page by id probes a window of ``window_per_row`` x its limit sites, read in the
+    page's own order from its cursor: when that window holds a full page of matches the
+    scan is proven cheap (it reads no further), and it is taken; otherwise the index's
+    candidates are few (under limit / window share of the table) and it is read.
 
-    page: int
-    every_match: int
+    A count or a DISTANCE page visits every match whichever plan finds them, so the scan
+    only wins once the area holds a good share of the table: from ``every_match_from``
+    spatial index candidates (counted up to that, reading the index alone); None never
+    scans for them (no probe). ``forced`` skips the choice (tests, benchmarks)."""
+
+    window_per_row: int = 50
+    every_match_from: int | None = None
+    forced: SitePlan | None = None
 
 
-# Measured on 1,000,000 demo sites (bench/spatial_plans.py): an id-ordered page by the
-# index costs about 2 us per candidate, a scan about limit / share rows of 0.2 us; a
-# count or DISTANCE page by the index about 3 us per candidate, a scan 0.3 us per row.
-SPATIAL_PLAN_THRESHOLDS: Final = SpatialPlanThresholds(page=5_000, every_match=100_000)
+def page_probe_statement(
+    query: SitePageQuery, dialect: Dialect, window_per_row: int
+) -> tuple[str, list[Any]]:
+    """How many of a page by id (at most its limit) lie among the next ``window_per_row``
+    x limit sites in the page's order: the scan plan's page over that window."""
+    sql, params = site_page_statement(
+        query, dialect, SitePlan.SCAN, window=window_per_row * query.limit
+    )
+    return f"SELECT count(*) FROM ({sql}) AS page", params
 
 
-def spatial_probe_statement(
+def candidates_probe_statement(
     filter: SiteFilter, dialect: Dialect, cap: int
 ) -> tuple[str, list[Any]] | None:
     """The number of spatial index candidates of the filter's area, counted up to
@@ -102,50 +113,85 @@ def spatial_probe_statement(
     return f"SELECT count(*) FROM ({candidates} LIMIT {limit}) AS candidate", params
 
 
-async def chosen_site_plan(
-    filter: SiteFilter,
-    *,
-    every_match: bool,
-    thresholds: SpatialPlanThresholds,
-    dialect: Dialect,
-    scalar: Callable[[str, list[Any]], Awaitable[int]],
+Scalar = Callable[[str, list[Any]], Awaitable[int]]
+
+
+async def chosen_page_plan(
+    query: SitePageQuery, planning: SpatialPlanning, dialect: Dialect, scalar: Scalar
 ) -> SitePlan:
-    """The cheaper plan for a search: by the spatial index below the threshold's number
-    of candidates, by a scan from it. Runs the probe (``scalar(sql, params)``) only when
-    the filter has an area; ``every_match`` for a count or a DISTANCE page."""
-    threshold = thresholds.every_match if every_match else thresholds.page
-    probe = spatial_probe_statement(filter, dialect, threshold)
+    """The plan of a page (see SpatialPlanning); runs a probe (``scalar(sql, params)``)
+    only when the filter has an area."""
+    if query.order is SiteOrder.DISTANCE:
+        return await chosen_count_plan(query.filter, planning, dialect, scalar)
+    if planning.forced is not None:
+        return planning.forced
+    if _index_boxes(query.filter) is None:
+        return SitePlan.SCAN
+    found = await scalar(*page_probe_statement(query, dialect, planning.window_per_row))
+    return SitePlan.SCAN if found >= query.limit else SitePlan.SPATIAL_INDEX
+
+
+async def chosen_count_plan(
+    filter: SiteFilter, planning: SpatialPlanning, dialect: Dialect, scalar: Scalar
+) -> SitePlan:
+    """The plan of a count or a DISTANCE page (see SpatialPlanning)."""
+    if planning.forced is not None:
+        return planning.forced
+    if planning.every_match_from is None:
+        return SitePlan.SPATIAL_INDEX
+    probe = candidates_probe_statement(filter, dialect, planning.every_match_from)
     if probe is None:
         return SitePlan.SCAN
-    return SitePlan.SCAN if await scalar(*probe) >= threshold else SitePlan.SPATIAL_INDEX
+    found = await scalar(*probe)
+    return SitePlan.SCAN if found >= planning.every_match_from else SitePlan.SPATIAL_INDEX
 
 
 def site_page_statement(
-    query: SitePageQuery, dialect: Dialect, plan: SitePlan = SitePlan.SPATIAL_INDEX
+    query: SitePageQuery,
+    dialect: Dialect,
+    plan: SitePlan = SitePlan.SPATIAL_INDEX,
+    *,
+    window: int | None = None,
 ) -> tuple[str, list[Any]]:
     """The keyset page: the matching sites (with their distance when the filter has
     ``near``), the seek past each bound, the order, the limit. Rows are SITE_COLUMNS,
-    then the distance when there is one (see site_hit)."""
+    then the distance when there is one (see site_hit). A ``window`` (a page by id, the
+    scan plan: page_probe_statement) looks only at that many sites in the page's order."""
     if query.order is SiteOrder.DISTANCE and query.filter.near is None:
         raise ValueError("the DISTANCE order needs a point to measure from (filter.near)")
     params: list[Any] = []
-    candidates = _candidates(query.filter, plan, dialect, params)
-    where = _within_radius(query.filter.near, dialect, params)
     columns, order_descending = SITE_ORDER_KEYS[query.order]
-    where += seek_conditions(
-        columns,
-        after=None if query.after is None else _seek_values(query.after, query.order),
-        before=None if query.before is None else _seek_values(query.before, query.order),
-        descending=order_descending,
-        inclusive=query.inclusive,
-        dialect=dialect,
-        params=params,
-    )
+    ordered = order_by(columns, descending=order_descending, backward=query.backward)
+
+    def seek() -> list[str]:
+        return seek_conditions(
+            columns,
+            after=None if query.after is None else _seek_values(query.after, query.order),
+            before=None if query.before is None else _seek_values(query.before, query.order),
+            descending=order_descending,
+            inclusive=query.inclusive,
+            dialect=dialect,
+            params=params,
+        )
+
+    def windowed() -> str:
+        # Named as the table, so conditions naming charge_point.id name its rows.
+        bounds = seek()
+        return (
+            f"(SELECT * FROM charge_point{where_clause(bounds)} {ordered}"
+            f" LIMIT {dialect.param(params, window)}) AS charge_point"
+        )
+
+    if window is not None and (query.order is SiteOrder.DISTANCE or plan is not SitePlan.SCAN):
+        raise ValueError("only a page by id, scanned, has a window")
+    source = None if window is None else windowed
+    candidates = _candidates(query.filter, plan, dialect, params, source)
+    where = _within_radius(query.filter.near, dialect, params)
+    where += seek()
     limit = dialect.param(params, query.limit)
     sql = (
         f"SELECT {_selected(query.filter)} FROM ({candidates}) AS site{where_clause(where)}"
-        f" {order_by(columns, descending=order_descending, backward=query.backward)}"
-        f" LIMIT {limit}"
+        f" {ordered} LIMIT {limit}"
     )
     return sql, params
 
@@ -201,15 +247,24 @@ def _selected(filter: SiteFilter) -> str:
     return f"{columns}, distance_km" if filter.near is not None else columns
 
 
-def _candidates(filter: SiteFilter, plan: SitePlan, dialect: Dialect, params: list[Any]) -> str:
-    """The sites that meet every condition but the radius, with their distance from
-    ``near`` as ``distance_km`` when it is given; the radius is checked on that column
-    outside, so the distance is written (and computed) once."""
+def _candidates(
+    filter: SiteFilter,
+    plan: SitePlan,
+    dialect: Dialect,
+    params: list[Any],
+    source: Callable[[], str] | None = None,
+) -> str:
+    """The sites (of ``source()``, default charge_point) that meet every condition but
+    the radius, with their distance from ``near`` as ``distance_km`` when it is given;
+    the radius is checked on that column outside, so the distance is written (and
+    computed) once."""
     columns = ", ".join(SITE_COLUMNS)
     if filter.near is not None:
         columns += f", {_distance_km(filter.near, dialect, params)} AS distance_km"
+    # Placeholders are numbered in the order they are written (SQLite's ``?``).
+    table = "charge_point" if source is None else source()
     where = _site_conditions(filter, plan, dialect, params)
-    return f"SELECT {columns} FROM charge_point{where_clause(where)}"
+    return f"SELECT {columns} FROM {table}{where_clause(where)}"
 
 
 def _within_radius(near: GeoRadius | None, dialect: Dialect, params: list[Any]) -> list[str]:

@@ -30,7 +30,7 @@ from gql.repository.models import (
 )
 from gql.repository.postgres import PostgresRepository
 from gql.repository.replicated import ReplicatedRepository
-from gql.repository.site_statements import SpatialPlanThresholds
+from gql.repository.site_statements import SitePlan, SpatialPlanning
 from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
 from tests.conftest import shared_ocm
@@ -530,13 +530,10 @@ async def test_a_replicated_repository_reads_sites_from_the_replica_until_it_wri
 
 # -- the two plans of a spatial search -----------------------------------------------------
 
-_ALWAYS_SCAN = SpatialPlanThresholds(page=0, every_match=0)
-_NEVER_SCAN = SpatialPlanThresholds(page=10**9, every_match=10**9)
 
-
-def _plan_thresholds(repository: Repository, thresholds: SpatialPlanThresholds) -> None:
+def _planning(repository: Repository, planning: SpatialPlanning) -> None:
     assert isinstance(repository, SqliteRepository | PostgresRepository)
-    repository.spatial_plan_thresholds = thresholds
+    repository.spatial_planning = planning
 
 
 def _random_area(rng: random.Random) -> SiteFilter:
@@ -619,8 +616,8 @@ async def test_both_plans_of_a_spatial_search_give_the_same_pages_and_counts(
             list(SiteOrder) if filter.near is not None else [SiteOrder.ID_ASC, SiteOrder.ID_DESC]
         )
         answers = []
-        for thresholds in (_NEVER_SCAN, _ALWAYS_SCAN):
-            _plan_thresholds(repository, thresholds)
+        for plan in SitePlan:
+            _planning(repository, SpatialPlanning(forced=plan))
             answers.append(
                 (await _every_page(repository, filter, order), await repository.count_sites(filter))
             )
@@ -636,16 +633,21 @@ async def test_both_plans_of_a_spatial_search_give_the_same_pages_and_counts(
 async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
     repository: Repository,
 ) -> None:
-    """The probe counts the index's candidates up to the threshold: from it on, the page
-    or count reads charge_point without the spatial index (its statement has no index
-    condition), below it through the index. One statement more than without an area."""
-    await _write(repository, [_located(n, 59.4 + n / 10_000, 24.7) for n in range(1, 201)])
-    _plan_thresholds(repository, SpatialPlanThresholds(page=50, every_match=150))
+    """A page by id probes a window of sites in its order: with a full page of matches
+    there, it scans; otherwise it reads the index. A count probes the index's candidates
+    up to its threshold. Either way one statement more than without an area."""
+    # Nine sites in ten spread at low latitudes, every tenth in a small cluster.
+    sites = [
+        _located(n, 59.4 + n / 100_000 if n % 10 == 0 else 10 + n / 1000, 24.7)
+        for n in range(1, 2001)
+    ]
+    await _write(repository, sites)
+    _planning(repository, SpatialPlanning(window_per_row=5, every_match_from=1_500))
     seen: list[str] = []
     repository.add_statement_listener(seen.append)
-    small = SiteFilter(within=GeoBox(south=59.4, west=24, north=59.404, east=25))  # 40 sites
-    large = SiteFilter(within=GeoBox(south=59.4, west=24, north=59.41, east=25))  # 100
-    radius = SiteFilter(near=GeoRadius(59.41, 24.7, radius_km=5))  # all 200
+    cluster = SiteFilter(within=GeoBox(south=59.4, west=24, north=59.5, east=25))  # 200 sites
+    spread = SiteFilter(within=GeoBox(south=10, west=24, north=12, east=25))  # 1,800
+    everything = SiteFilter(near=GeoRadius(35, 24.7, radius_km=5_000))
 
     async def statements(search: Awaitable[object]) -> list[str]:
         seen.clear()
@@ -656,24 +658,25 @@ async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
         return "charge_point_location" in sql or "<@" in sql
 
     for filter, order, expected_index in (
-        (small, SiteOrder.ID_ASC, True),
-        (large, SiteOrder.ID_ASC, False),
-        (large, SiteOrder.ID_DESC, False),
-        (radius, SiteOrder.DISTANCE, False),
-        (SiteFilter(near=GeoRadius(59.41, 24.7, radius_km=0.5)), SiteOrder.DISTANCE, True),
+        (cluster, SiteOrder.ID_ASC, True),  # 5 of a window of 50: fewer than a page
+        (spread, SiteOrder.ID_ASC, False),
+        (spread, SiteOrder.ID_DESC, False),
+        (everything, SiteOrder.ID_ASC, False),
     ):
-        probe, page = await statements(repository.site_page(SitePageQuery(filter, order, limit=10)))
+        probe, page = await statements(repository.site_page(SitePageQuery(filter, order, 10)))
+        assert not by_index(probe), probe
+        assert by_index(page) is expected_index, page
+    for filter, expected_index in ((cluster, True), (everything, False)):
+        probe, page = await statements(
+            repository.site_page(SitePageQuery(filter, SiteOrder.DISTANCE, 10))
+            if filter.near is not None
+            else repository.count_sites(filter)
+        )
         assert by_index(probe), probe
         assert by_index(page) is expected_index, page
-    probe, count = await statements(repository.count_sites(large))
-    assert by_index(count)  # 100 candidates: fewer than a count's threshold
-    probe, count = await statements(repository.count_sites(radius))
-    assert not by_index(count)
+        probe, count = await statements(repository.count_sites(filter))
+        assert by_index(count) is expected_index, count
     # Without an area there is nothing to probe: one statement.
     assert len(await statements(repository.count_sites(SiteFilter()))) == 1
-    assert (
-        len(
-            await statements(repository.site_page(SitePageQuery(SiteFilter(), SiteOrder.ID_ASC, 5)))
-        )
-        == 1
-    )
+    page = SitePageQuery(SiteFilter(), SiteOrder.ID_ASC, 5)
+    assert len(await statements(repository.site_page(page))) == 1

@@ -50,7 +50,6 @@ from gql.repository.models import (
     ReferenceRecord,
     SiteFilter,
     SiteHit,
-    SiteOrder,
     SitePageQuery,
     SiteRecord,
     SyncCheckpoint,
@@ -77,9 +76,9 @@ from gql.repository.rows import (
     writable_source_columns,
 )
 from gql.repository.site_statements import (
-    SPATIAL_PLAN_THRESHOLDS,
-    SitePlan,
-    chosen_site_plan,
+    SpatialPlanning,
+    chosen_count_plan,
+    chosen_page_plan,
     connections_by_site,
     connections_of_sites_statement,
     site_count_statement,
@@ -98,6 +97,10 @@ from gql.seed_files import migration_files
 
 T = TypeVar("T")
 
+# No probe of the GiST index for a count or a DISTANCE page: PostgreSQL cannot estimate
+# how many points a box holds (its ``<@`` selectivity is a constant), so even a probe
+# with a LIMIT builds the whole bitmap of candidates, and costs what it would save.
+SPATIAL_PLANNING: Final = SpatialPlanning()
 # Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
 STATISTICS_AFTER_ROWS: Final = 1000
 # How long opening a connection may take before the server counts as unreachable.
@@ -165,7 +168,7 @@ class PostgresRepository:
         self._statement_listeners: list[Callable[[str], None]] = []
         self._reference_generation = 0
         # Public so tests and benchmarks can force either plan of a spatial search.
-        self.spatial_plan_thresholds = SPATIAL_PLAN_THRESHOLDS
+        self.spatial_planning = SPATIAL_PLANNING
 
     @classmethod
     async def open(
@@ -329,8 +332,7 @@ class PostgresRepository:
         return {row[0]: SiteRecord(*row) for row in await self._fetch(sql, *params)}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
-        every_match = query.order is SiteOrder.DISTANCE
-        plan = await self._site_plan(query.filter, every_match=every_match)
+        plan = await chosen_page_plan(query, self.spatial_planning, DIALECT, self._scalar)
         sql, params = site_page_statement(query, DIALECT, plan)
         with_distance = query.filter.near is not None
         return [
@@ -338,23 +340,12 @@ class PostgresRepository:
         ]
 
     async def count_sites(self, filter: SiteFilter) -> int:
-        plan = await self._site_plan(filter, every_match=True)
+        plan = await chosen_count_plan(filter, self.spatial_planning, DIALECT, self._scalar)
         sql, params = site_count_statement(filter, DIALECT, plan)
         return int(await self._fetchval(sql, *params))
 
-    async def _site_plan(self, filter: SiteFilter, *, every_match: bool) -> SitePlan:
-        # PostgreSQL cannot estimate how many points a box holds (its ``<@`` selectivity
-        # is a constant), so it would take the GiST index for any area: probe it.
-        async def probe(sql: str, params: list[Any]) -> int:
-            return int(await self._fetchval(sql, *params))
-
-        return await chosen_site_plan(
-            filter,
-            every_match=every_match,
-            thresholds=self.spatial_plan_thresholds,
-            dialect=DIALECT,
-            scalar=probe,
-        )
+    async def _scalar(self, sql: str, params: list[Any]) -> int:
+        return int(await self._fetchval(sql, *params))
 
     async def connections_of_sites(
         self, site_ids: Sequence[int], filter: ConnectionFilter

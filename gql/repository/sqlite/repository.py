@@ -43,7 +43,6 @@ from gql.repository.models import (
     ReferenceRecord,
     SiteFilter,
     SiteHit,
-    SiteOrder,
     SitePageQuery,
     SiteRecord,
     SyncCheckpoint,
@@ -68,9 +67,9 @@ from gql.repository.rows import (
     writable_source_columns,
 )
 from gql.repository.site_statements import (
-    SPATIAL_PLAN_THRESHOLDS,
-    SitePlan,
-    chosen_site_plan,
+    SpatialPlanning,
+    chosen_count_plan,
+    chosen_page_plan,
     connections_by_site,
     connections_of_sites_statement,
     site_count_statement,
@@ -90,6 +89,11 @@ T = TypeVar("T")
 
 # Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
 STATISTICS_AFTER_ROWS: Final = 1000
+# Measured on 1,000,000 demo sites (bench/spatial_plans.py): a count through the R*Tree
+# costs about 3 us per candidate, a scan of the table 0.3 us per site, and the probe
+# reads the R*Tree at about 0.2 us per candidate; so a count (or DISTANCE page) scans
+# from 100,000 candidates on.
+SPATIAL_PLANNING: Final = SpatialPlanning(every_match_from=100_000)
 # How SQLite names the R*Tree's shadow tables in the statements the module runs itself.
 _R_TREE_SHADOW_TABLES: Final = "'charge_point_location_"
 # SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
@@ -110,7 +114,7 @@ class SqliteRepository:
         self._statement_listeners: list[Callable[[str], None]] = []
         self._reference_generation = 0
         # Public so tests and benchmarks can force either plan of a spatial search.
-        self.spatial_plan_thresholds = SPATIAL_PLAN_THRESHOLDS
+        self.spatial_planning = SPATIAL_PLANNING
 
     @classmethod
     async def open(
@@ -290,9 +294,10 @@ class SqliteRepository:
         return {row[0]: SiteRecord(*row) for row in rows}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
-        every_match = query.order is SiteOrder.DISTANCE
         async with self._reader() as connection:
-            plan = await self._site_plan(connection, query.filter, every_match=every_match)
+            plan = await chosen_page_plan(
+                query, self.spatial_planning, DIALECT, _scalar_on(connection)
+            )
             sql, params = site_page_statement(query, DIALECT, plan)
             rows = await connection.execute_fetchall(sql, params)
         with_distance = query.filter.near is not None
@@ -300,22 +305,10 @@ class SqliteRepository:
 
     async def count_sites(self, filter: SiteFilter) -> int:
         async with self._reader() as connection:
-            plan = await self._site_plan(connection, filter, every_match=True)
+            plan = await chosen_count_plan(
+                filter, self.spatial_planning, DIALECT, _scalar_on(connection)
+            )
             return await _scalar(connection, *site_count_statement(filter, DIALECT, plan))
-
-    async def _site_plan(
-        self, connection: aiosqlite.Connection, filter: SiteFilter, *, every_match: bool
-    ) -> SitePlan:
-        async def probe(sql: str, params: list[Any]) -> int:
-            return await _scalar(connection, sql, params)
-
-        return await chosen_site_plan(
-            filter,
-            every_match=every_match,
-            thresholds=self.spatial_plan_thresholds,
-            dialect=DIALECT,
-            scalar=probe,
-        )
 
     async def connections_of_sites(
         self, site_ids: Sequence[int], filter: ConnectionFilter
@@ -688,6 +681,13 @@ DIALECT: Final = SqliteDialect()
 
 def _json_list(values: Iterable[int | str]) -> str:
     return orjson.dumps(list(values)).decode()
+
+
+def _scalar_on(connection: aiosqlite.Connection) -> Callable[[str, list[Any]], Awaitable[int]]:
+    async def scalar(sql: str, params: list[Any]) -> int:
+        return await _scalar(connection, sql, params)
+
+    return scalar
 
 
 async def _scalar(connection: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:

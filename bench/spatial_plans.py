@@ -1,9 +1,9 @@
 """What each plan of a spatial search costs on generated sites, and which one is chosen.
 
-For every scenario (a radius or a map view, a page or a count) it times, on the same
-database: the statement by the spatial index alone (the plan before the probe existed),
-the scan alone, the probe, and the repository's method as shipped (probe, then the chosen
-plan). It checks first that both plans give the same rows.
+For every scenario (a radius or a map view, a page of 100 or a count) it times, on the
+same database: the statement by the spatial index alone (the only plan before the probe
+existed), the scan alone, the probe (0 where none runs), and the repository's method as
+shipped (probe, then the chosen plan). It checks first that both plans give the same rows.
 
     .venv/bin/python bench/spatial_plans.py                       # SQLite, made once
     .venv/bin/python bench/spatial_plans.py --database-url postgresql://postgres@127.0.0.1:5432/DB
@@ -41,12 +41,14 @@ from gql.repository.models import (
     SiteSeekKey,
 )
 from gql.repository.site_statements import (
-    SPATIAL_PLAN_THRESHOLDS,
     SitePlan,
-    chosen_site_plan,
+    SpatialPlanning,
+    candidates_probe_statement,
+    chosen_count_plan,
+    chosen_page_plan,
+    page_probe_statement,
     site_count_statement,
     site_page_statement,
-    spatial_probe_statement,
 )
 from gql.repository.statements import Dialect
 
@@ -134,20 +136,26 @@ async def deep_key(scenario: Scenario, repository: Repository) -> SiteSeekKey | 
     return SiteSeekKey(scenario.order, hit.site.id, hit.distance_km)
 
 
-async def measure(repository: Repository, run: Run, dialect: Dialect, rounds: int) -> None:
+async def measure(
+    repository: Repository, planning: SpatialPlanning, run: Run, dialect: Dialect, rounds: int
+) -> None:
     print(
-        f"{'scenario':38} {'matches':>8} {'probe':>8} {'index':>9} {'scan':>9}"
+        f"{'scenario':38} {'matches':>9} {'probe':>8} {'index':>9} {'scan':>9}"
         f" {'shipped':>9}  chosen (ms, median of {rounds})"
     )
     for scenario in SCENARIOS:
-        await measure_one(scenario, repository, run, dialect, rounds)
+        await measure_one(scenario, repository, planning, run, dialect, rounds)
 
 
 async def measure_one(
-    scenario: Scenario, repository: Repository, run: Run, dialect: Dialect, rounds: int
+    scenario: Scenario,
+    repository: Repository,
+    planning: SpatialPlanning,
+    run: Run,
+    dialect: Dialect,
+    rounds: int,
 ) -> None:
     after = await deep_key(scenario, repository)
-    every_match = scenario.order in (None, SiteOrder.DISTANCE)
     answers = {}
     costs = {}
     for plan in SitePlan:
@@ -156,29 +164,28 @@ async def measure_one(
         costs[plan] = await timed(partial(run, sql, params), rounds)
     if answers[SitePlan.SCAN] != answers[SitePlan.SPATIAL_INDEX]:
         sys.exit(f"{scenario.name}: the two plans disagree")
-    threshold = SPATIAL_PLAN_THRESHOLDS.every_match if every_match else SPATIAL_PLAN_THRESHOLDS.page
-    probe = spatial_probe_statement(scenario.filter, dialect, threshold)
-    assert probe is not None
-    probe_ms = await timed(lambda: run(*probe), rounds)
 
     async def scalar(sql: str, params: list[Any]) -> int:
         return int((await run(sql, params))[0][0])
 
-    chosen = await chosen_site_plan(
-        scenario.filter,
-        every_match=every_match,
-        thresholds=SPATIAL_PLAN_THRESHOLDS,
-        dialect=dialect,
-        scalar=scalar,
-    )
-    if scenario.order is None:
-        shipped = await timed(lambda: repository.count_sites(scenario.filter), rounds)
+    query = None
+    if scenario.order is None or scenario.order is SiteOrder.DISTANCE:
+        chosen = await chosen_count_plan(scenario.filter, planning, dialect, scalar)
+        cap = planning.every_match_from
+        probe = None if cap is None else candidates_probe_statement(scenario.filter, dialect, cap)
     else:
         query = SitePageQuery(scenario.filter, scenario.order, limit=100, after=after)
-        shipped = await timed(lambda: repository.site_page(query), rounds)
+        chosen = await chosen_page_plan(query, planning, dialect, scalar)
+        probe = page_probe_statement(query, dialect, planning.window_per_row)
+    probe_ms = 0.0 if probe is None else await timed(partial(run, *probe), rounds)
+    if scenario.order is None:
+        shipped = await timed(partial(repository.count_sites, scenario.filter), rounds)
+    else:
+        query = SitePageQuery(scenario.filter, scenario.order, limit=100, after=after)
+        shipped = await timed(partial(repository.site_page, query), rounds)
     matches = await repository.count_sites(scenario.filter)
     print(
-        f"{scenario.name:38} {matches:>8,} {probe_ms:>8.2f}"
+        f"{scenario.name:38} {matches:>9,} {probe_ms:>8.2f}"
         f" {costs[SitePlan.SPATIAL_INDEX]:>9.2f} {costs[SitePlan.SCAN]:>9.2f}"
         f" {shipped:>9.2f}  {chosen.value}",
         flush=True,
@@ -196,7 +203,7 @@ async def on_sqlite(path: Path, rounds: int) -> None:
         async def run(sql: str, params: list[Any]) -> list[Any]:
             return list(await raw.execute_fetchall(sql, params))
 
-        await measure(repository, run, DIALECT, rounds)
+        await measure(repository, repository.spatial_planning, run, DIALECT, rounds)
     finally:
         await raw.close()
         await repository.close()
@@ -213,7 +220,7 @@ async def on_postgres(url: str, rounds: int) -> None:
         async def run(sql: str, params: list[Any]) -> list[Any]:
             return [tuple(row) for row in await raw.fetch(sql, *params)]
 
-        await measure(repository, run, DIALECT, rounds)
+        await measure(repository, repository.spatial_planning, run, DIALECT, rounds)
     finally:
         await raw.close()
         await repository.close()

@@ -92,11 +92,31 @@ def page_probe_statement(
     query: SitePageQuery, dialect: Dialect, window_per_row: int
 ) -> tuple[str, list[Any]]:
     """How many of a page by id (at most its limit) lie among the next ``window_per_row``
-    x limit sites in the page's order: the scan plan's page over that window."""
-    sql, params = site_page_statement(
-        query, dialect, SitePlan.SCAN, window=window_per_row * query.limit
+    x limit sites in the page's order, past its cursor: the scan plan's checks over that
+    window, in any order, stopping at the limit."""
+    if query.order is SiteOrder.DISTANCE:
+        raise ValueError("only a page by id is probed by a window")
+    params: list[Any] = []
+    columns, order_descending = SITE_ORDER_KEYS[query.order]
+
+    def window() -> str:
+        # Named as the table, so conditions naming charge_point.id name its rows.
+        bounds = _seek(query, dialect, params)
+        ordered = order_by(columns, descending=order_descending, backward=query.backward)
+        size = dialect.param(params, window_per_row * query.limit)
+        return (
+            f"(SELECT * FROM charge_point{where_clause(bounds)} {ordered} LIMIT {size})"
+            " AS charge_point"
+        )
+
+    candidates = _candidates(query.filter, SitePlan.SCAN, dialect, params, window)
+    where = _within_radius(query.filter.near, dialect, params)
+    limit = dialect.param(params, query.limit)
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM ({candidates}) AS site{where_clause(where)}"
+        f" LIMIT {limit}) AS page"
     )
-    return f"SELECT count(*) FROM ({sql}) AS page", params
+    return sql, params
 
 
 def candidates_probe_statement(
@@ -147,51 +167,23 @@ async def chosen_count_plan(
 
 
 def site_page_statement(
-    query: SitePageQuery,
-    dialect: Dialect,
-    plan: SitePlan = SitePlan.SPATIAL_INDEX,
-    *,
-    window: int | None = None,
+    query: SitePageQuery, dialect: Dialect, plan: SitePlan = SitePlan.SPATIAL_INDEX
 ) -> tuple[str, list[Any]]:
     """The keyset page: the matching sites (with their distance when the filter has
     ``near``), the seek past each bound, the order, the limit. Rows are SITE_COLUMNS,
-    then the distance when there is one (see site_hit). A ``window`` (a page by id, the
-    scan plan: page_probe_statement) looks only at that many sites in the page's order."""
+    then the distance when there is one (see site_hit)."""
     if query.order is SiteOrder.DISTANCE and query.filter.near is None:
         raise ValueError("the DISTANCE order needs a point to measure from (filter.near)")
     params: list[Any] = []
-    columns, order_descending = SITE_ORDER_KEYS[query.order]
-    ordered = order_by(columns, descending=order_descending, backward=query.backward)
-
-    def seek() -> list[str]:
-        return seek_conditions(
-            columns,
-            after=None if query.after is None else _seek_values(query.after, query.order),
-            before=None if query.before is None else _seek_values(query.before, query.order),
-            descending=order_descending,
-            inclusive=query.inclusive,
-            dialect=dialect,
-            params=params,
-        )
-
-    def windowed() -> str:
-        # Named as the table, so conditions naming charge_point.id name its rows.
-        bounds = seek()
-        return (
-            f"(SELECT * FROM charge_point{where_clause(bounds)} {ordered}"
-            f" LIMIT {dialect.param(params, window)}) AS charge_point"
-        )
-
-    if window is not None and (query.order is SiteOrder.DISTANCE or plan is not SitePlan.SCAN):
-        raise ValueError("only a page by id, scanned, has a window")
-    source = None if window is None else windowed
-    candidates = _candidates(query.filter, plan, dialect, params, source)
+    candidates = _candidates(query.filter, plan, dialect, params)
     where = _within_radius(query.filter.near, dialect, params)
-    where += seek()
+    where += _seek(query, dialect, params)
+    columns, order_descending = SITE_ORDER_KEYS[query.order]
     limit = dialect.param(params, query.limit)
     sql = (
         f"SELECT {_selected(query.filter)} FROM ({candidates}) AS site{where_clause(where)}"
-        f" {ordered} LIMIT {limit}"
+        f" {order_by(columns, descending=order_descending, backward=query.backward)}"
+        f" LIMIT {limit}"
     )
     return sql, params
 
@@ -390,6 +382,19 @@ def _distance_km(near: GeoRadius, dialect: Dialect, params: list[Any]) -> str:
     # would fail (PostgreSQL) or be NULL (SQLite). (PostgreSQL's least() skips a NULL,
     # but no site without coordinates gets here: the spatial prefilter leaves it out.)
     return f"2 * {EARTH_RADIUS_KM!r} * asin({dialect.least('1', f'sqrt({half_chord})')})"
+
+
+def _seek(query: SitePageQuery, dialect: Dialect, params: list[Any]) -> list[str]:
+    columns, order_descending = SITE_ORDER_KEYS[query.order]
+    return seek_conditions(
+        columns,
+        after=None if query.after is None else _seek_values(query.after, query.order),
+        before=None if query.before is None else _seek_values(query.before, query.order),
+        descending=order_descending,
+        inclusive=query.inclusive,
+        dialect=dialect,
+        params=params,
+    )
 
 
 def _seek_values(key: SiteSeekKey, order: SiteOrder) -> tuple[float | int, ...]:

@@ -54,6 +54,7 @@ from gql.repository.statements import Dialect
 
 ROOT = Path(__file__).resolve().parent.parent
 TALLINN = GeoRadius(59.437, 24.7536, radius_km=10)
+_TOWN = GeoRadius(64.1466, -21.9426, radius_km=1)  # Reykjavík, the second busiest
 _WIDE = GeoRadius(59.437, 24.7536, radius_km=500)  # the largest radius allowed by default
 
 Run = Callable[[str, list[Any]], Awaitable[list[Any]]]
@@ -68,6 +69,9 @@ class Scenario:
 
 
 SCENARIOS = [
+    Scenario("1 km radius in a town, by id", SiteFilter(near=_TOWN), SiteOrder.ID_ASC),
+    Scenario("1 km radius in a town, by distance", SiteFilter(near=_TOWN), SiteOrder.DISTANCE),
+    Scenario("1 km radius in a town, count", SiteFilter(near=_TOWN), None),
     Scenario("10 km radius, by distance", SiteFilter(near=TALLINN), SiteOrder.DISTANCE),
     Scenario("10 km radius, by distance, deep", SiteFilter(near=TALLINN), SiteOrder.DISTANCE, True),
     Scenario("10 km radius, by id", SiteFilter(near=TALLINN), SiteOrder.ID_ASC),

@@ -180,7 +180,7 @@ async def measure_one(
     else:
         query = SitePageQuery(scenario.filter, scenario.order, limit=100, after=after)
         chosen = await chosen_page_plan(query, planning, dialect, scalar)
-        probe = page_probe_statement(query, dialect, planning.window_per_row)
+        probe = page_probe_statement(query, dialect, planning)
     probe_ms = 0.0 if probe is None else await timed(partial(run, *probe), rounds)
     if scenario.order is None:
         shipped = await timed(partial(repository.count_sites, scenario.filter), rounds)

@@ -13,6 +13,15 @@ order stops after about limit / (share of sites inside) rows. So a search with a
 first runs one short probe statement (SpatialPlanning), and the page or count then runs
 one of two plans (SitePlan) that differ only in how the rows are found: their exact
 checks, and so their results, are the same.
+
+A count, or a page by DISTANCE, visits (ranks) every site within the area whichever plan
+finds them, so its cost follows the number of sites inside, bounded by the largest
+radius the API allows (500 km by default). Measured on 1,000,000 demo sites, 500 km
+around Tallinn (730,000 sites): about 0.75 s on SQLite (by the scan), 0.8 s on
+PostgreSQL. Growing the radius until a page is full would make a first page cheap but
+not a deep one: a page past distance d still reads every site within d (an index box
+cannot leave out the inner disc), so deep pages would cost many times the first. A
+server that must answer faster lowers the largest radius.
 """
 
 from __future__ import annotations
@@ -85,28 +94,38 @@ class SpatialPlanning:
 
     window_per_row: int = 50
     every_match_from: int | None = None
+    candidates_first: bool = False
+    """A page by id counts the index's candidates first, up to the window's size, and
+    looks at the window only when there are that many (fewer: the index reads fewer
+    rows than the window would hold). Only where the index counts cheaply."""
     forced: SitePlan | None = None
 
 
 def page_probe_statement(
-    query: SitePageQuery, dialect: Dialect, window_per_row: int
+    query: SitePageQuery, dialect: Dialect, planning: SpatialPlanning
 ) -> tuple[str, list[Any]]:
-    """How many of a page by id (at most its limit) lie among the next ``window_per_row``
-    x limit sites in the page's order, past its cursor: the scan plan's checks over that
-    window, in any order, stopping at the limit."""
-    if query.order is SiteOrder.DISTANCE:
-        raise ValueError("only a page by id is probed by a window")
+    """How many of a page by id (at most its limit) lie among the next window of sites
+    in the page's order, past its cursor: the scan plan's checks over that window, in
+    any order, stopping at the limit (0 when ``candidates_first`` finds fewer index
+    candidates than the window holds)."""
+    boxes = _index_boxes(query.filter)
+    if query.order is SiteOrder.DISTANCE or boxes is None:
+        raise ValueError("only a page by id with an area is probed by a window")
+    size = planning.window_per_row * query.limit
     params: list[Any] = []
+    # Placeholders are written in the order they are made (SQLite's ``?``).
+    counted = (
+        _counted_candidates(boxes, dialect, params, size) if planning.candidates_first else None
+    )
     columns, order_descending = SITE_ORDER_KEYS[query.order]
 
     def window() -> str:
         # Named as the table, so conditions naming charge_point.id name its rows.
         bounds = _seek(query, dialect, params)
         ordered = order_by(columns, descending=order_descending, backward=query.backward)
-        size = dialect.param(params, window_per_row * query.limit)
         return (
-            f"(SELECT * FROM charge_point{where_clause(bounds)} {ordered} LIMIT {size})"
-            " AS charge_point"
+            f"(SELECT * FROM charge_point{where_clause(bounds)} {ordered}"
+            f" LIMIT {dialect.param(params, size)}) AS charge_point"
         )
 
     candidates = _candidates(query.filter, SitePlan.SCAN, dialect, params, window)
@@ -116,7 +135,10 @@ def page_probe_statement(
         f"SELECT count(*) FROM (SELECT 1 FROM ({candidates}) AS site{where_clause(where)}"
         f" LIMIT {limit}) AS page"
     )
-    return sql, params
+    if counted is None:
+        return sql, params
+    # The window's subquery runs only when its branch is taken.
+    return f"SELECT CASE WHEN ({counted}) < {size:d} THEN 0 ELSE ({sql}) END", params
 
 
 def candidates_probe_statement(
@@ -128,9 +150,15 @@ def candidates_probe_statement(
     if boxes is None:
         return None
     params: list[Any] = []
+    return _counted_candidates(boxes, dialect, params, cap), params
+
+
+def _counted_candidates(
+    boxes: Sequence[LatLonBox], dialect: Dialect, params: list[Any], cap: int
+) -> str:
     candidates = dialect.spatial_candidates(params, boxes)
     limit = dialect.param(params, cap)
-    return f"SELECT count(*) FROM ({candidates} LIMIT {limit}) AS candidate", params
+    return f"SELECT count(*) FROM ({candidates} LIMIT {limit}) AS candidate"
 
 
 Scalar = Callable[[str, list[Any]], Awaitable[int]]
@@ -147,7 +175,7 @@ async def chosen_page_plan(
         return planning.forced
     if _index_boxes(query.filter) is None:
         return SitePlan.SCAN
-    found = await scalar(*page_probe_statement(query, dialect, planning.window_per_row))
+    found = await scalar(*page_probe_statement(query, dialect, planning))
     return SitePlan.SCAN if found >= query.limit else SitePlan.SPATIAL_INDEX
 
 

@@ -630,8 +630,9 @@ async def test_both_plans_of_a_spatial_search_give_the_same_pages_and_counts(
     assert sum(1 for size in sizes if size > 0) >= 20, sizes
 
 
+@pytest.mark.parametrize("candidates_first", [False, True])
 async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
-    repository: Repository,
+    repository: Repository, candidates_first: bool
 ) -> None:
     """A page by id probes a window of sites in its order: with a full page of matches
     there, it scans; otherwise it reads the index. A count probes the index's candidates
@@ -642,7 +643,12 @@ async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
         for n in range(1, 2001)
     ]
     await _write(repository, sites)
-    _planning(repository, SpatialPlanning(window_per_row=5, every_match_from=1_500))
+    _planning(
+        repository,
+        SpatialPlanning(
+            window_per_row=5, every_match_from=1_500, candidates_first=candidates_first
+        ),
+    )
     seen: list[str] = []
     repository.add_statement_listener(seen.append)
     cluster = SiteFilter(within=GeoBox(south=59.4, west=24, north=59.5, east=25))  # 200 sites
@@ -664,8 +670,15 @@ async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
         (everything, SiteOrder.ID_ASC, False),
     ):
         probe, page = await statements(repository.site_page(SitePageQuery(filter, order, 10)))
-        assert not by_index(probe), probe
+        assert by_index(probe) is candidates_first, probe
         assert by_index(page) is expected_index, page
+    # Two sites, the last two ids: a window of 5 by id descending holds a page of one,
+    # but counted first, two candidates are fewer than a window: the index.
+    tiny = SiteFilter(within=GeoBox(south=59.41985, west=24, north=59.4201, east=25))
+    query = SitePageQuery(tiny, SiteOrder.ID_DESC, 1)
+    probe, page = await statements(repository.site_page(query))
+    assert by_index(page) is candidates_first, page
+    assert [hit.site.id for hit in await repository.site_page(query)] == [2000]
     for filter, expected_index in ((cluster, True), (everything, False)):
         probe, page = await statements(
             repository.site_page(SitePageQuery(filter, SiteOrder.DISTANCE, 10))

@@ -90,10 +90,10 @@ T = TypeVar("T")
 # Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
 STATISTICS_AFTER_ROWS: Final = 1000
 # Measured on 1,000,000 demo sites (bench/spatial_plans.py): a count through the R*Tree
-# costs about 3 us per candidate, a scan of the table 0.3 us per site, and the probe
-# reads the R*Tree at about 0.2 us per candidate; so a count (or DISTANCE page) scans
-# from 100,000 candidates on.
-SPATIAL_PLANNING: Final = SpatialPlanning(every_match_from=100_000)
+# costs about 2-3 us per candidate, a scan of the table 0.2-0.3 us per site, and the
+# R*Tree counts its candidates at about 0.1 us each; so a count (or DISTANCE page) scans
+# from 100,000 candidates on, and a page by id counts them before it looks at a window.
+SPATIAL_PLANNING: Final = SpatialPlanning(every_match_from=100_000, candidates_first=True)
 # How SQLite names the R*Tree's shadow tables in the statements the module runs itself.
 _R_TREE_SHADOW_TABLES: Final = "'charge_point_location_"
 # SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).

@@ -89,8 +89,10 @@ class SpatialPlanning:
 
     A count or a DISTANCE page visits every match whichever plan finds them, so the scan
     only wins once the area holds a good share of the table: from ``every_match_from``
-    spatial index candidates (counted up to that, reading the index alone); None never
-    scans for them (no probe). ``forced`` skips the choice (tests, benchmarks)."""
+    spatial index candidates (counted up to that, reading the index alone, or estimated
+    from a ``sample_percent`` sample of the table where set and the backend samples);
+    None never scans for them (no probe). ``forced`` skips the choice (tests,
+    benchmarks)."""
 
     window_per_row: int = 50
     every_match_from: int | None = None
@@ -98,6 +100,7 @@ class SpatialPlanning:
     """A page by id counts the index's candidates first, up to the window's size, and
     looks at the window only when there are that many (fewer: the index reads fewer
     rows than the window would hold). Only where the index counts cheaply."""
+    sample_percent: float | None = None
     forced: SitePlan | None = None
 
 
@@ -142,14 +145,23 @@ def page_probe_statement(
 
 
 def candidates_probe_statement(
-    filter: SiteFilter, dialect: Dialect, cap: int
+    filter: SiteFilter, dialect: Dialect, cap: int, sample_percent: float | None = None
 ) -> tuple[str, list[Any]] | None:
     """The number of spatial index candidates of the filter's area, counted up to
-    ``cap`` (reading the index alone); None when the filter has no area."""
+    ``cap`` (reading the index alone), or estimated from a sample of ``sample_percent``
+    % of the table where the backend samples; None when the filter has no area."""
     boxes = _index_boxes(filter)
     if boxes is None:
         return None
     params: list[Any] = []
+    if sample_percent is not None:
+        sample = dialect.table_sample(params, sample_percent)
+        if sample is not None:
+            # The sites of the sampled pages inside the index's boxes, scaled up.
+            inside = _in_boxes(boxes, dialect, params)
+            scale = dialect.param(params, round(100 / sample_percent))
+            sql = f"SELECT count(*) * {scale} FROM charge_point {sample} WHERE {inside}"
+            return sql, params
     return _counted_candidates(boxes, dialect, params, cap), params
 
 
@@ -187,7 +199,9 @@ async def chosen_count_plan(
         return planning.forced
     if planning.every_match_from is None:
         return SitePlan.SPATIAL_INDEX
-    probe = candidates_probe_statement(filter, dialect, planning.every_match_from)
+    probe = candidates_probe_statement(
+        filter, dialect, planning.every_match_from, planning.sample_percent
+    )
     if probe is None:
         return SitePlan.SCAN
     found = await scalar(*probe)

@@ -630,9 +630,13 @@ async def test_both_plans_of_a_spatial_search_give_the_same_pages_and_counts(
     assert sum(1 for size in sizes if size > 0) >= 20, sizes
 
 
-@pytest.mark.parametrize("candidates_first", [False, True])
+@pytest.mark.parametrize(
+    ("candidates_first", "sample_percent"),
+    [(False, None), (True, None), (False, 100.0)],
+    ids=["window", "candidates-first", "sampled"],
+)
 async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
-    repository: Repository, candidates_first: bool
+    repository: Repository, candidates_first: bool, sample_percent: float | None
 ) -> None:
     """A page by id probes a window of sites in its order: with a full page of matches
     there, it scans; otherwise it reads the index. A count probes the index's candidates
@@ -646,7 +650,10 @@ async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
     _planning(
         repository,
         SpatialPlanning(
-            window_per_row=5, every_match_from=1_500, candidates_first=candidates_first
+            window_per_row=5,
+            every_match_from=1_500,
+            candidates_first=candidates_first,
+            sample_percent=sample_percent,
         ),
     )
     seen: list[str] = []
@@ -679,13 +686,16 @@ async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
     probe, page = await statements(repository.site_page(query))
     assert by_index(page) is candidates_first, page
     assert [hit.site.id for hit in await repository.site_page(query)] == [2000]
+    # A count's probe counts the index's candidates, or (PostgreSQL) samples the table.
+    samples = sample_percent is not None and isinstance(repository, PostgresRepository)
     for filter, expected_index in ((cluster, True), (everything, False)):
         probe, page = await statements(
             repository.site_page(SitePageQuery(filter, SiteOrder.DISTANCE, 10))
             if filter.near is not None
             else repository.count_sites(filter)
         )
-        assert by_index(probe), probe
+        assert by_index(probe) is not samples, probe
+        assert ("TABLESAMPLE" in probe) is samples, probe
         assert by_index(page) is expected_index, page
         probe, count = await statements(repository.count_sites(filter))
         assert by_index(count) is expected_index, count

@@ -661,6 +661,9 @@ class SqliteDialect:
     def located_in(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
         return f"id IN ({self.spatial_candidates(params, boxes)})"
 
+    def table_sample(self, params: list[Any], percent: float) -> str | None:
+        return None
+
     def spatial_candidates(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
         # The R*Tree holds each located site as a point-sized box (charge_point_location,
         # kept by triggers); its 32-bit floats are rounded outwards, so it finds a

@@ -188,7 +188,11 @@ async def measure_one(
     if scenario.order is None or scenario.order is SiteOrder.DISTANCE:
         chosen = await chosen_count_plan(scenario.filter, planning, dialect, scalar)
         cap = planning.every_match_from
-        probe = None if cap is None else candidates_probe_statement(scenario.filter, dialect, cap)
+        probe = (
+            None
+            if cap is None
+            else candidates_probe_statement(scenario.filter, dialect, cap, planning.sample_percent)
+        )
     else:
         query = SitePageQuery(scenario.filter, scenario.order, limit=100, after=after)
         chosen = await chosen_page_plan(query, planning, dialect, scalar)

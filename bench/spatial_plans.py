@@ -13,17 +13,19 @@ The SQLite file is bench/.cache/spatial-plans-N.db, seeded once with ``ocm-gql s
 already hold the demo data (``ocm-gql seed --demo N --database-url URL``, then VACUUM
 ANALYZE). Demo sites cluster around Estonian and Icelandic towns, Tallinn the busiest.
 
-Measured (2 CPUs, 1,018,751 sites, pages of 100, ms; "index" is the only plan before):
+Measured (2 CPUs shared with other work, so +-30%; 1,018,751 sites; pages of 100; ms;
+"index" is the statement of the only plan before the probe, "shipped" probe + plan):
 
     scenario (matches)                  SQLite index -> shipped   PostgreSQL index -> shipped
-    1 km radius in a town, by id (2,833)        3.2 -> 3.1                 4.2 -> 8.5
-    10 km radius, by distance (62,658)          167 -> 170-300 (noisy)     161 -> 182
-    10 km radius, by distance, deep             159 -> 184                 141 -> 136
-    10 km radius, by id                          41 -> 3.4                 129 -> 3.8
-    map view of most sites, by id (732,851)    1141 -> 1.4                 349 -> 1.7
-    map view of most sites, count              1878 -> 231                 304 -> 298
-    whole world, count (1,018,751)             2683 -> 257                 361 -> 379
-    500 km radius, by distance (732,851)       1879 -> 763                 865 -> 845
+    1 km radius in a town, by id (2,833)        3.2 -> 3.1                4-18 -> 8-14
+    1 km radius in a town, count                 10 -> 14                    4 -> 12
+    10 km radius, by distance (62,658)          167 -> 170-300            160-200 -> 180-250
+    10 km radius, by distance, deep             159 -> 184                141-160 -> 136-152
+    10 km radius, by id                          41 -> 3.4                129-154 -> 2.4-3.8
+    map view of most sites, by id (732,851)    1141 -> 1.4                349-668 -> 1.7-5
+    map view of most sites, count              1878 -> 231                304-412 -> 236-331
+    whole world, count (1,018,751)             2683 -> 257                361-395 -> 235
+    500 km radius, by distance (732,851)       1879 -> 763                865-1139 -> 565
 """
 
 from __future__ import annotations

@@ -45,6 +45,17 @@ class Dialect(Protocol):
         ``boxes``, answered by the spatial index. A superset: exact checks follow it."""
         ...
 
+    def table_sample(self, params: list[Any], percent: float) -> str | None:
+        """A clause after a table name reading about ``percent`` % of its rows, the same
+        ones each time; None where the backend cannot sample."""
+        ...
+
+    def spatial_candidates(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        """A query of the ids the spatial index finds in ``boxes`` (located_in's
+        superset), read from the index as rows are asked for, so a LIMIT after it stops
+        the search early."""
+        ...
+
 
 def page_statement(query: PageQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     """The keyset page: the filter, the seek past each bound, the order, the limit."""

@@ -69,6 +69,38 @@ each_spatial_page = pytest.mark.parametrize(
 )
 
 
+# Searches in a share of the sites too small to fill a page by id within its probe's
+# window (about 1%), or by distance: the repository reads the index.
+SMALL_AREA_PAGES = pytest.mark.parametrize(
+    "query",
+    [
+        SitePageQuery(SiteFilter(near=_TALLINN), SiteOrder.DISTANCE, limit=100),
+        SitePageQuery(
+            SiteFilter(within=GeoBox(south=59.40, west=24.65, north=59.47, east=24.85)),
+            SiteOrder.ID_ASC,
+            limit=100,
+        ),
+    ],
+    ids=["near", "within"],
+)
+
+# A map view over the whole of one town's cluster: a quarter of the sites, so a page by id
+# fills within its probe's window, and the repository scans instead.
+LARGE_AREA_PAGES = pytest.mark.parametrize(
+    "query",
+    [
+        SitePageQuery(
+            SiteFilter(within=GeoBox(south=57.0, west=20.0, north=62.0, east=30.0)),
+            order,
+            limit=100,
+        )
+        for order in (SiteOrder.ID_ASC, SiteOrder.ID_DESC)
+    ]
+    + [SitePageQuery(SiteFilter(near=GeoRadius(59.437, 24.7536, 300)), SiteOrder.ID_ASC, 100)],
+    ids=["box-by-id", "box-by-id-desc", "radius-by-id"],
+)
+
+
 async def write_spread_sites(repository: Repository) -> None:
     """SITE_COUNT sites, most within 30 km of a town, a connection each."""
     rng = random.Random(16)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,9 @@ from gql.repository.models import (
     SiteRecord,
     SiteSeekKey,
 )
+from gql.repository.postgres import PostgresRepository
 from gql.repository.replicated import ReplicatedRepository
+from gql.repository.site_statements import SitePlan, SpatialPlanning
 from gql.repository.sqlite import SqliteRepository
 from gql.seeding import seed_reference
 from tests.conftest import shared_ocm
@@ -524,3 +526,180 @@ async def test_a_replicated_repository_reads_sites_from_the_replica_until_it_wri
         assert list(await request.sites_by_ids([1, 2, 3])) == [1, 3]
     finally:
         await replicated.close()
+
+
+# -- the two plans of a spatial search -----------------------------------------------------
+
+
+def _planning(repository: Repository, planning: SpatialPlanning) -> None:
+    assert isinstance(repository, SqliteRepository | PostgresRepository)
+    repository.spatial_planning = planning
+
+
+def _random_area(rng: random.Random) -> SiteFilter:
+    """A radius or a box (or both), small or huge, anywhere, across the antimeridian too,
+    sometimes with other conditions."""
+    latitude, longitude = rng.choice(_AREA_TOWNS)
+    latitude += rng.gauss(0, 0.5)
+    longitude = (longitude + rng.gauss(0, 1) + 180) % 360 - 180
+    near = GeoRadius(latitude, longitude, rng.choice([0.5, 5.0, 30.0, 300.0, 5000.0]))
+    south = latitude - rng.choice([0.05, 0.5, 5.0, 60.0])
+    north = latitude + rng.choice([0.05, 0.5, 5.0, 60.0])
+    half_width = rng.choice([0.1, 1.0, 10.0, 170.0])
+    box = GeoBox(
+        max(south, -90),
+        (longitude - half_width + 540) % 360 - 180,
+        min(north, 90),
+        (longitude + half_width + 540) % 360 - 180,
+    )
+    kind = rng.choice(["near", "within", "both"])
+    return SiteFilter(
+        near=None if kind == "within" else near,
+        within=None if kind == "near" else box,
+        connections=rng.choice([None, ConnectionFilter(min_power_kw=50)]),
+        include_unpublished=rng.random() < 0.3,
+    )
+
+
+_AREA_TOWNS = [(59.437, 24.7536), (64.1466, -21.9426), (-16.8, 179.9), (0.0, 0.0)]
+
+
+async def _every_page(
+    repository: Repository, filter: SiteFilter, order: SiteOrder
+) -> list[SiteHit]:
+    """The whole search, walked by pages of 7 (so every seek runs too), and back."""
+    hits: list[SiteHit] = []
+    after: SiteSeekKey | None = None
+    while True:
+        page = await repository.site_page(SitePageQuery(filter, order, limit=7, after=after))
+        hits += page
+        if len(page) < 7:
+            break
+        after = _key(order, page[-1])
+    if hits:
+        back = await repository.site_page(
+            SitePageQuery(filter, order, limit=7, before=_key(order, hits[-1]), backward=True)
+        )
+        assert back == hits[-8:-1][::-1]
+    return hits
+
+
+async def test_both_plans_of_a_spatial_search_give_the_same_pages_and_counts(
+    repository: Repository,
+) -> None:
+    """Random radii and boxes over clustered sites (some unlocated, some hidden, some with
+    a strong connection): the scan gives exactly what the spatial index gives."""
+    rng = random.Random(1616)
+    sites = []
+    for site_id in range(1, 3001):
+        if site_id % 97 == 0:
+            sites.append(SiteRecord(id=site_id, status_type_id=200 if site_id % 2 else None))
+            continue
+        latitude, longitude = rng.choice(_AREA_TOWNS)
+        sites.append(
+            SiteRecord(
+                id=site_id,
+                latitude=max(-90.0, min(90.0, latitude + rng.gauss(0, 0.3))),
+                longitude=(longitude + rng.gauss(0, 0.6) + 180) % 360 - 180,
+                status_type_id=200 if site_id % 13 == 0 else 50,
+            )
+        )
+    connections = [
+        ConnectionWrite(id=site.id, charge_point_id=site.id, power_kw=float(site.id % 100))
+        for site in sites
+    ]
+    await _write(repository, sites, connections)
+    sizes = []
+    for _ in range(40):
+        filter = _random_area(rng)
+        order = rng.choice(
+            list(SiteOrder) if filter.near is not None else [SiteOrder.ID_ASC, SiteOrder.ID_DESC]
+        )
+        answers = []
+        for plan in SitePlan:
+            _planning(repository, SpatialPlanning(forced=plan))
+            answers.append(
+                (await _every_page(repository, filter, order), await repository.count_sites(filter))
+            )
+        assert answers[0] == answers[1], filter
+        assert answers[0][1] == len(answers[0][0])
+        sizes.append(answers[0][1])
+    # The searches range from empty to most of the sites.
+    assert min(sizes) == 0
+    assert max(sizes) > 1500
+    assert sum(1 for size in sizes if size > 0) >= 20, sizes
+
+
+@pytest.mark.parametrize(
+    ("candidates_first", "sample_percent"),
+    [(False, None), (True, None), (False, 100.0)],
+    ids=["window", "candidates-first", "sampled"],
+)
+async def test_a_large_area_is_scanned_and_a_small_one_read_through_the_index(
+    repository: Repository, candidates_first: bool, sample_percent: float | None
+) -> None:
+    """A page by id probes a window of sites in its order: with a full page of matches
+    there, it scans; otherwise it reads the index. A count probes the index's candidates
+    up to its threshold. Either way one statement more than without an area."""
+    # Nine sites in ten spread at low latitudes, every tenth in a small cluster.
+    sites = [
+        _located(n, 59.4 + n / 100_000 if n % 10 == 0 else 10 + n / 1000, 24.7)
+        for n in range(1, 2001)
+    ]
+    await _write(repository, sites)
+    _planning(
+        repository,
+        SpatialPlanning(
+            window_per_row=5,
+            every_match_from=1_500,
+            candidates_first=candidates_first,
+            sample_percent=sample_percent,
+        ),
+    )
+    seen: list[str] = []
+    repository.add_statement_listener(seen.append)
+    cluster = SiteFilter(within=GeoBox(south=59.4, west=24, north=59.5, east=25))  # 200 sites
+    spread = SiteFilter(within=GeoBox(south=10, west=24, north=12, east=25))  # 1,800
+    everything = SiteFilter(near=GeoRadius(35, 24.7, radius_km=5_000))
+
+    async def statements(search: Awaitable[object]) -> list[str]:
+        seen.clear()
+        await search
+        return list(seen)
+
+    def by_index(sql: str) -> bool:
+        return "charge_point_location" in sql or "<@" in sql
+
+    for filter, order, expected_index in (
+        (cluster, SiteOrder.ID_ASC, True),  # 5 of a window of 50: fewer than a page
+        (spread, SiteOrder.ID_ASC, False),
+        (spread, SiteOrder.ID_DESC, False),
+        (everything, SiteOrder.ID_ASC, False),
+    ):
+        probe, page = await statements(repository.site_page(SitePageQuery(filter, order, 10)))
+        assert by_index(probe) is candidates_first, probe
+        assert by_index(page) is expected_index, page
+    # Two sites, the last two ids: a window of 5 by id descending holds a page of one,
+    # but counted first, two candidates are fewer than a window: the index.
+    tiny = SiteFilter(within=GeoBox(south=59.41985, west=24, north=59.4201, east=25))
+    query = SitePageQuery(tiny, SiteOrder.ID_DESC, 1)
+    probe, page = await statements(repository.site_page(query))
+    assert by_index(page) is candidates_first, page
+    assert [hit.site.id for hit in await repository.site_page(query)] == [2000]
+    # A count's probe counts the index's candidates, or (PostgreSQL) samples the table.
+    samples = sample_percent is not None and isinstance(repository, PostgresRepository)
+    for filter, expected_index in ((cluster, True), (everything, False)):
+        probe, page = await statements(
+            repository.site_page(SitePageQuery(filter, SiteOrder.DISTANCE, 10))
+            if filter.near is not None
+            else repository.count_sites(filter)
+        )
+        assert by_index(probe) is not samples, probe
+        assert ("TABLESAMPLE" in probe) is samples, probe
+        assert by_index(page) is expected_index, page
+        probe, count = await statements(repository.count_sites(filter))
+        assert by_index(count) is expected_index, count
+    # Without an area there is nothing to probe: one statement.
+    assert len(await statements(repository.count_sites(SiteFilter()))) == 1
+    page = SitePageQuery(SiteFilter(), SiteOrder.ID_ASC, 5)
+    assert len(await statements(repository.site_page(page))) == 1

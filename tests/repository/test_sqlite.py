@@ -9,6 +9,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,14 +24,20 @@ from gql.repository.models import (
     SiteRecord,
     SortOrder,
 )
-from gql.repository.site_statements import site_page_statement
+from gql.repository.site_statements import SitePlan, site_page_statement
 from gql.repository.sqlite import SqliteRepository
 from gql.repository.sqlite.repository import DIALECT
 from gql.seed_files import migration_files
 from gql.seeding import seed_reference
 from tests.conftest import run_cli
 from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order
-from tests.repository.site_plans import SITE_COUNT, each_spatial_page, write_spread_sites
+from tests.repository.site_plans import (
+    LARGE_AREA_PAGES,
+    SITE_COUNT,
+    SMALL_AREA_PAGES,
+    each_spatial_page,
+    write_spread_sites,
+)
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +159,8 @@ def spread_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_spatial_searches_start_from_the_r_tree(
     spread_file: Path, query: SitePageQuery
 ) -> None:
-    """A radius or a map view reads the R*Tree's candidates and looks each up by id: it
-    never reads charge_point whole."""
+    """A radius or a map view by the index plan reads the R*Tree's candidates and looks
+    each up by id: it never reads charge_point whole."""
     sql, params = site_page_statement(query, DIALECT)
     with sqlite3.connect(spread_file) as raw:
         plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
@@ -161,15 +168,84 @@ async def test_spatial_searches_start_from_the_r_tree(
     assert "SCAN charge_point_location VIRTUAL TABLE INDEX" in plan, plan
     assert "SEARCH charge_point USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
     assert not re.search(r"SCAN charge_point\b", plan), plan
-    # The statement is the one the repository runs: it answers, in one statement.
+    # The repository answers in two statements: a probe, then this plan or the scan.
     repository = await SqliteRepository.open(spread_file)
     try:
         before = repository.statement_count
         hits = await repository.site_page(query)
-        assert repository.statement_count - before == 1
+        assert repository.statement_count - before == 2
     finally:
         await repository.close()
     assert 0 < len(hits) <= query.limit
+
+
+@LARGE_AREA_PAGES
+async def test_a_large_area_is_read_in_id_order_without_the_r_tree(
+    spread_file: Path, query: SitePageQuery
+) -> None:
+    """A map view holding thousands of sites: the repository probes the R*Tree, then
+    reads charge_point in id order (no sort, no R*Tree) and stops at the page's limit,
+    which costs a fraction of the steps of SQLite's machine that collecting every
+    candidate would (and less the larger the table: a scan's cost follows the share of
+    sites inside, the index's their number)."""
+    repository = await SqliteRepository.open(spread_file)
+    seen: list[str] = []
+    repository.add_statement_listener(seen.append)
+    try:
+        hits = await repository.site_page(query)
+    finally:
+        await repository.close()
+    probe, page = seen  # as run, with their values in place
+    assert "charge_point_location" in probe  # its candidates are counted first
+    assert "charge_point_location" not in page
+    sql, params = site_page_statement(query, DIALECT, SitePlan.SCAN)
+    assert len(hits) == query.limit
+    with sqlite3.connect(spread_file) as raw:
+        plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "charge_point_location" not in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        assert re.search(r"SCAN charge_point\b", plan), plan
+        scanned = _machine_steps(raw, sql, params)
+        by_index = _machine_steps(raw, *site_page_statement(query, DIALECT))
+    assert scanned * 3 < by_index, (scanned, by_index)
+
+
+@SMALL_AREA_PAGES
+async def test_a_small_area_costs_fewer_steps_through_the_r_tree(
+    spread_file: Path, query: SitePageQuery
+) -> None:
+    """The other side of the choice: where the repository takes the index, a scan
+    would cost more."""
+    repository = await SqliteRepository.open(spread_file)
+    seen: list[str] = []
+    repository.add_statement_listener(seen.append)
+    try:
+        await repository.site_page(query)
+    finally:
+        await repository.close()
+    assert "charge_point_location" in seen[-1]
+    with sqlite3.connect(spread_file) as raw:
+        by_index = _machine_steps(raw, *site_page_statement(query, DIALECT))
+        scanned = _machine_steps(raw, *site_page_statement(query, DIALECT, SitePlan.SCAN))
+    assert by_index < scanned, (by_index, scanned)
+
+
+def _machine_steps(raw: sqlite3.Connection, sql: str, params: list[Any]) -> int:
+    """The work of a statement, counted in hundreds of steps of SQLite's virtual machine
+    (its progress handler), not timed."""
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    raw.set_progress_handler(step, 100)
+    try:
+        raw.execute(sql, params).fetchall()
+    finally:
+        raw.set_progress_handler(None, 0)
+    return steps
 
 
 # -- connection edits and their change log -----------------------------------------------

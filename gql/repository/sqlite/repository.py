@@ -67,6 +67,9 @@ from gql.repository.rows import (
     writable_source_columns,
 )
 from gql.repository.site_statements import (
+    SpatialPlanning,
+    chosen_count_plan,
+    chosen_page_plan,
     connections_by_site,
     connections_of_sites_statement,
     site_count_statement,
@@ -86,6 +89,11 @@ T = TypeVar("T")
 
 # Bulk writes (imports, demo data) of at least this many rows refresh the statistics.
 STATISTICS_AFTER_ROWS: Final = 1000
+# Measured on 1,000,000 demo sites (bench/spatial_plans.py): a count through the R*Tree
+# costs about 2-3 us per candidate, a scan of the table 0.2-0.3 us per site, and the
+# R*Tree counts its candidates at about 0.1 us each; so a count (or DISTANCE page) scans
+# from 100,000 candidates on, and a page by id counts them before it looks at a window.
+SPATIAL_PLANNING: Final = SpatialPlanning(every_match_from=100_000, candidates_first=True)
 # How SQLite names the R*Tree's shadow tables in the statements the module runs itself.
 _R_TREE_SHADOW_TABLES: Final = "'charge_point_location_"
 # SQLite's primary result codes for "another connection holds the lock" (past the busy timeout).
@@ -105,6 +113,8 @@ class SqliteRepository:
         self._statements_lock = threading.Lock()
         self._statement_listeners: list[Callable[[str], None]] = []
         self._reference_generation = 0
+        # Public so tests and benchmarks can force either plan of a spatial search.
+        self.spatial_planning = SPATIAL_PLANNING
 
     @classmethod
     async def open(
@@ -284,15 +294,21 @@ class SqliteRepository:
         return {row[0]: SiteRecord(*row) for row in rows}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
-        sql, params = site_page_statement(query, DIALECT)
         async with self._reader() as connection:
+            plan = await chosen_page_plan(
+                query, self.spatial_planning, DIALECT, _scalar_on(connection)
+            )
+            sql, params = site_page_statement(query, DIALECT, plan)
             rows = await connection.execute_fetchall(sql, params)
         with_distance = query.filter.near is not None
         return [site_hit(row, with_distance=with_distance) for row in rows]
 
     async def count_sites(self, filter: SiteFilter) -> int:
         async with self._reader() as connection:
-            return await _scalar(connection, *site_count_statement(filter, DIALECT))
+            plan = await chosen_count_plan(
+                filter, self.spatial_planning, DIALECT, _scalar_on(connection)
+            )
+            return await _scalar(connection, *site_count_statement(filter, DIALECT, plan))
 
     async def connections_of_sites(
         self, site_ids: Sequence[int], filter: ConnectionFilter
@@ -643,6 +659,12 @@ class SqliteDialect:
         return f"min({first}, {second})"
 
     def located_in(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
+        return f"id IN ({self.spatial_candidates(params, boxes)})"
+
+    def table_sample(self, params: list[Any], percent: float) -> str | None:
+        return None
+
+    def spatial_candidates(self, params: list[Any], boxes: Sequence[LatLonBox]) -> str:
         # The R*Tree holds each located site as a point-sized box (charge_point_location,
         # kept by triggers); its 32-bit floats are rounded outwards, so it finds a
         # superset of the sites in the box.
@@ -653,7 +675,7 @@ class SqliteDialect:
                 "SELECT id FROM charge_point_location WHERE min_latitude <= ?"
                 " AND max_latitude >= ? AND min_longitude <= ? AND max_longitude >= ?"
             )
-        return f"id IN ({' UNION ALL '.join(searches)})"
+        return " UNION ALL ".join(searches)
 
 
 DIALECT: Final = SqliteDialect()
@@ -662,6 +684,13 @@ DIALECT: Final = SqliteDialect()
 
 def _json_list(values: Iterable[int | str]) -> str:
     return orjson.dumps(list(values)).decode()
+
+
+def _scalar_on(connection: aiosqlite.Connection) -> Callable[[str, list[Any]], Awaitable[int]]:
+    async def scalar(sql: str, params: list[Any]) -> int:
+        return await _scalar(connection, sql, params)
+
+    return scalar
 
 
 async def _scalar(connection: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:

@@ -527,8 +527,9 @@ async def test_a_page_runs_the_same_statements_whatever_its_size(api: GraphQLRun
     large = await _statements(api, EVERYTHING, {"first": 30, "near": near})
     print(f"statements per page of sites: 2 sites -> {small}, 30 sites -> {large}")
     assert small == large
-    # The page, the connections of its sites, and the sites those connections name.
-    assert large == 3
+    # The probe that picks the spatial plan, the page, the connections of its sites, and
+    # the sites those connections name.
+    assert large == 4
 
 
 async def test_a_cold_cache_adds_one_statement_per_reference_list(sites_db: str) -> None:
@@ -537,9 +538,9 @@ async def test_a_cold_cache_adds_one_statement_per_reference_list(sites_db: str)
     for first in (2, 30):
         async with graphql_runner(sites_db) as runner:  # a new process's empty cache
             counts.append(await _statements(runner, EVERYTHING, {"first": first, "near": near}))
-    # As warm, plus operators, usage types, countries, status types, connection types and
+    # As warm (4), plus operators, usage types, countries, status types, connection types and
     # supply types, each loaded once.
-    assert counts == [3 + 6, 3 + 6]
+    assert counts == [4 + 6, 4 + 6]
 
 
 async def test_connections_of_sites_run_one_statement_per_filter(api: GraphQLRunner) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -61,11 +62,15 @@ class Loaders:
         return DataLoader(load_fn=load_sites, cache=self._memoize)
 
     def connections_of_sites(
-        self, filter: ConnectionFilter
+        self, filter: ConnectionFilter | None = None
     ) -> DataLoader[int, list[ConnectionInfo]]:
-        """The connections of sites that match ``filter``: one loader per distinct filter,
-        so a page of sites asking the same filter reads them in one statement."""
-        key = _filter_key(filter)
+        """The connections of sites that match ``filter`` (None: all of them): one loader
+        per distinct filter, so a page of sites asking the same filter reads them in one
+        statement."""
+        if filter is None:
+            key, filter = _NO_FILTER_KEY, _NO_FILTER
+        else:
+            key = _filter_key(filter)
         loader = self._connections_of_sites.get(key)
         if loader is None:
             repository = self._repository
@@ -121,12 +126,21 @@ class Loaders:
         return DataLoader(load_fn=load, cache=self._memoize)
 
 
+_filter_values: Final = operator.attrgetter(
+    *(field.name for field in dataclasses.fields(ConnectionFilter))
+)
+
+
 def _filter_key(filter: ConnectionFilter) -> Hashable:
-    """The filter as a hashable value: its lists as tuples, in their given order."""
-    return tuple(
-        tuple(value) if isinstance(value, list | tuple) else value
-        for value in dataclasses.astuple(filter)
-    )
+    """The filter as a hashable value: its lists as tuples, in their given order. Its
+    values are ids, numbers and flags, so a shallow copy is enough (``astuple`` copies
+    deeply, at several times the cost)."""
+    values: tuple[Any, ...] = _filter_values(filter)
+    return tuple(tuple(value) if isinstance(value, list | tuple) else value for value in values)
+
+
+_NO_FILTER: Final = ConnectionFilter()
+_NO_FILTER_KEY: Final = _filter_key(_NO_FILTER)
 
 
 def create_loaders(

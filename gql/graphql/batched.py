@@ -41,6 +41,7 @@ from gql.graphql.reference_types import (
     UsageType,
 )
 from gql.graphql.relay import Edge, PageInfo, flag_value, page_info_of
+from gql.graphql.site_connections import SiteConnections
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
@@ -232,24 +233,13 @@ def _connections_of_sites(
     parents: Sequence[Any], context: Any, arguments: dict[str, Any]
 ) -> list[list[ConnectionInfo]] | Awaitable[list[list[ConnectionInfo]]]:
     """ChargePoint.connections(filter) for a level of sites: the standard resolver's
-    DataLoader, asked for every site at once (one statement for the level, none for sites
-    it already holds), without Strawberry's conversion of the filter per site."""
+    loader, asked for every site at once (one statement for the level, none for sites it
+    already holds), without Strawberry's conversion of the filter per site."""
     given = arguments.get("filter")
-    loader = context.loaders.connections_of_sites(
+    loader: SiteConnections = context.loaders.connections_of_sites(
         None if given is None else _connection_filter(given)
     )
-    loads: list[asyncio.Future[list[ConnectionInfo]]] = [
-        loader.load(parent.id) for parent in parents
-    ]
-    if all(load.done() for load in loads):
-        return [load.result() for load in loads]
-    return _results(loads)
-
-
-async def _results(loads: list[asyncio.Future[list[ConnectionInfo]]]) -> list[list[ConnectionInfo]]:
-    # A DataLoader settles a batch at once: awaited in turn, its futures cost no task each
-    # (as gather's would), and all but the first are done when reached.
-    return [await load for load in loads]
+    return loader.load_level([parent.id for parent in parents])
 
 
 WITH_ARGUMENTS: dict[tuple[str, str], ArgumentsResolver] = {

@@ -21,6 +21,7 @@ from gql.graphql.reference_types import (
     SupplyType,
     UsageType,
 )
+from gql.graphql.site_connections import SiteConnections
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.models import ConnectionFilter, ReferenceKind
@@ -39,7 +40,7 @@ class Loaders:
         self._repository = repository
         self._references = references
         self._memoize = memoize
-        self._connections_of_sites: dict[Hashable, DataLoader[int, list[ConnectionInfo]]] = {}
+        self._connections_of_sites: dict[Hashable, SiteConnections] = {}
 
     @functools.cached_property
     def connection_info(self) -> DataLoader[int, ConnectionInfo | None]:
@@ -61,9 +62,7 @@ class Loaders:
 
         return DataLoader(load_fn=load_sites, cache=self._memoize)
 
-    def connections_of_sites(
-        self, filter: ConnectionFilter | None = None
-    ) -> DataLoader[int, list[ConnectionInfo]]:
+    def connections_of_sites(self, filter: ConnectionFilter | None = None) -> SiteConnections:
         """The connections of sites that match ``filter`` (None: all of them): one loader
         per distinct filter, so a page of sites asking the same filter reads them in one
         statement."""
@@ -73,16 +72,7 @@ class Loaders:
             key = _filter_key(filter)
         loader = self._connections_of_sites.get(key)
         if loader is None:
-            repository = self._repository
-
-            async def load(site_ids: Sequence[int]) -> list[list[ConnectionInfo]]:
-                found = await repository.connections_of_sites(site_ids, filter)
-                return [
-                    [ConnectionInfo.from_record(record) for record in found.get(site_id, ())]
-                    for site_id in site_ids
-                ]
-
-            loader = DataLoader(load_fn=load, cache=self._memoize)
+            loader = SiteConnections(self._repository, filter, memoize=self._memoize)
             self._connections_of_sites[key] = loader
         return loader
 

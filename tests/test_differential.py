@@ -533,6 +533,26 @@ def test_sites_by_id_and_as_entities(loaded: Loaded) -> None:
     )
 
 
+def test_site_connections_with_and_without_filters(loaded: Loaded) -> None:
+    """ChargePoint.connections, batched for a page of sites: alike on both backends."""
+    query = """query S($near: GeoRadius, $f: ConnectionInfoFilter) {
+      chargePoints(first: 60, near: $near, orderBy: DISTANCE) { nodes { id
+        connections { id powerKw connectionType { id } }
+        none: connections(filter: null) { id }
+        given: connections(filter: $f) { id powerKw statusType { isOperational } }
+        fast: connections(filter: {minPowerKw: 50}) { id chargePoint { id } } } } }"""
+    near = {**TALLINN, "radiusKm": 500}
+    for wanted in (
+        None,
+        {},
+        {"maxPowerKw": 22},
+        {"isOperational": True, "currentTypeIds": [30]},
+        {"ids": loaded.connection_ids[::7]},
+    ):
+        answer = loaded.pair.same(query, {"near": near, "f": wanted})
+        assert any(node["connections"] for node in answer["data"]["chargePoints"]["nodes"])
+
+
 # -- generated queries --------------------------------------------------------------------
 
 

@@ -96,12 +96,14 @@ from gql.broadcast import InProcessBroadcaster
 from gql.cursor import encode_change_cursor, encode_cursor, encode_site_cursor
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR
+from gql.graphql.loaders import Loaders
 from gql.graphql.schema import fast_executor, public_sdl, schema
 from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import (
+    ConnectionFilter,
     GeoRadius,
     ReferenceKind,
     ReferenceRecord,
@@ -465,6 +467,7 @@ B, N = Outcome.FALLBACK, Outcome.NOT_RUN
 ORDERS = ["ID_ASC", "ID_DESC", "POWER_KW_ASC", "POWER_KW_DESC"]
 
 NEAR = "{latitude: 59.437, longitude: 24.7536, radiusKm: 500}"
+NEAR_VARIABLE = {"latitude": 59.437, "longitude": 24.7536, "radiusKm": 500}
 SITE_FIELDS = EVERY_SITE_FIELD
 
 
@@ -888,7 +891,7 @@ CASES = [
           chargePoints(first: $first, near: $near, orderBy: DISTANCE) {
             edges { cursor node { id distanceKm connections(filter: {minPowerKw: 50}) { id } } }
           } }""",
-        {"near": {"latitude": 59.437, "longitude": 24.7536, "radiusKm": 500}, "first": 30},
+        {"near": NEAR_VARIABLE, "first": 30},
     ),
     Case(
         "site-lookups",
@@ -919,6 +922,43 @@ CASES = [
                 {"__typename": "Country", "id": 74},
             ]
         },
+    ),
+    # ChargePoint.connections, asked for a whole level of sites at once: without a filter,
+    # with null, empty and real ones (aliases of one filter share its loader), given
+    # inline or as a variable, and for sites reached through their connections (a level
+    # holding one site many times).
+    Case(
+        "site-connections-filters",
+        f"""{{ chargePoints(first: 40, filter: {{includeUnpublished: true}}) {{ nodes {{ id
+          all: connections {{ {SCALARS} connectionType {{ {TYPE} }} level {{ {LEVEL} }} }}
+          none: connections(filter: null) {{ id }}
+          empty: connections(filter: {{}}) {{ id powerKw }}
+          fast: connections(filter: {{minPowerKw: 50}}) {{ id powerKw chargePoint {{ id }} }}
+          fast2: connections(filter: {{minPowerKw: 50.0}}) {{ id }}
+          typed: connections(filter: {{connectionTypeIds: [25, 1036, 33], isOperational: true,
+            ids: [{FIRST}, {FIRST + 1}, {FIRST + 2}, {FIRST + 40}]}}) {{ id }}
+          nothing: connections(filter: {{ids: []}}) {{ id }} }} }} }}""",
+    ),
+    Case(
+        "site-connections-variable",
+        """query ($f: ConnectionInfoFilter, $near: GeoRadius) {
+          chargePoints(first: 30, near: $near, orderBy: DISTANCE) {
+            edges { cursor node { id distanceKm connections(filter: $f) { id powerKw
+              statusType { title } } } } } }""",
+        {"f": {"maxPowerKw": 22, "isFastChargeCapable": False}, "near": NEAR_VARIABLE},
+    ),
+    Case(
+        "site-connections-null-variable",
+        """query ($f: ConnectionInfoFilter) { chargePoints(last: 7) {
+          nodes { id connections(filter: $f) { id } } } }""",
+        {"f": None},
+    ),
+    Case(
+        "site-connections-of-connections",
+        f"""{{ connectionInfos(first: 60, filter: {{chargePointIds: [{FIRST}, {FIRST + 1},
+          {FIRST + 2}, {FIRST + 3}, {FIRST + 4}]}}) {{ nodes {{ id chargePoint {{ id
+            connections {{ id }} strong: connections(filter: {{minPowerKw: 22}}) {{ id }} }} }} }}
+          chargePoint(id: {FIRST}) {{ id connections {{ id }} }} }}""",
     ),
     Case("sites-distance-without-near", sites("orderBy: DISTANCE"), outcome=B, has_errors=True),
     Case(
@@ -1084,6 +1124,28 @@ async def test_plans_are_cached_per_directive_values(api: Api) -> None:
     for a, first in [(True, 2), (False, 2), (True, 3), (False, 0), (True, None)]:
         outcome, _ = await differ(api, query, {"a": a, "first": first})
         assert outcome is Outcome.FAST
+
+
+async def test_site_connections_are_asked_once_per_level_and_filter(api: Api) -> None:
+    """The fast path asks the connections of a level's sites from their DataLoader at
+    once, per filter; graphql-core's executor asks once per site and filter. Both read
+    them in one statement per filter."""
+    query = """{ chargePoints(first: 40) { nodes { id connections { id }
+                 strong: connections(filter: {minPowerKw: 22}) { id } } } }"""
+    asked = Counter[bool]()
+    ask = Loaders.connections_of_sites
+
+    def counted(loaders: Loaders, filter: ConnectionFilter | None = None) -> Any:
+        asked[fast] += 1
+        return ask(loaders, filter)
+
+    with patch.object(Loaders, "connections_of_sites", counted):
+        for fast in (True, False):
+            run = await _run(api, query, None, None, fast=fast, cold=False)
+            assert run.outcome is (Outcome.FAST if fast else Outcome.FALLBACK)
+            assert run.result is not None
+            assert run.result.errors is None
+    assert asked == {True: 2, False: 2 * 40}
 
 
 # -- generated queries --------------------------------------------------------------------

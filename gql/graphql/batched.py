@@ -3,8 +3,9 @@
 Each gives, for a list of parents, what the field's own resolver gives for each one: the
 relations of ConnectionInfo and of ChargePoint (and its Address) to the reference lists
 come from the per-process lists, as their DataLoaders do; the fields of a page of
-connections from its pager, at once when the page is in; `connectionInfos` from its
-arguments as graphql-core coerces them.
+connections or of charge points from its pager, at once when the page is in;
+`connectionInfos` from its arguments as graphql-core coerces them; `ChargePoint.connections`
+from the standard resolver's DataLoader, asked for every site of the level at once.
 """
 
 from __future__ import annotations
@@ -18,9 +19,17 @@ from typing import Any, Final
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from gql.graphql.charge_point import ChargePoint
+from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoConnection, ConnectionInfoFilter
 from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Shortcuts, StandIn
-from gql.graphql.pagination import ConnectionPager, Page, PageArguments, PageFlag
+from gql.graphql.pagination import (
+    Page,
+    PageArguments,
+    PageFlag,
+    Pager,
+    SitePager,
+)
 from gql.graphql.query import connection_infos
 from gql.graphql.reference_types import (
     ConnectionType,
@@ -31,12 +40,14 @@ from gql.graphql.reference_types import (
     SupplyType,
     UsageType,
 )
-from gql.graphql.relay import PageInfo, flag_value, page_info_of
+from gql.graphql.relay import Edge, PageInfo, flag_value, page_info_of
+from gql.graphql.site_connections import SiteConnections
 from gql.repository.models import (
     ConnectionFilter,
     ConnectionRecord,
     ReferenceKind,
     ReferenceRecord,
+    SiteHit,
     SortOrder,
 )
 
@@ -96,15 +107,16 @@ class _RecordEdge:
     node: ConnectionRecord
 
 
-def _from_page(read: Callable[[ConnectionPager, Page[ConnectionRecord]], Any]) -> BatchResolver:
-    """A field of ConnectionInfoConnection computed from its page: at once when the page
-    is in, else a future (no task) resolved when it arrives."""
+def _from_page(read: Callable[[Any, Any], Any]) -> BatchResolver:
+    """A field of a page (ConnectionInfoConnection, ChargePointConnection) computed from
+    its pager and page: at once when the page is in, else a future (no task) resolved when
+    it arrives."""
 
     def resolve(parents: Sequence[Any], _context: Any) -> list[Any] | Awaitable[list[Any]]:
-        pagers: list[ConnectionPager] = [parent._pager for parent in parents]
+        pagers: list[Pager[Any, Any]] = [parent._pager for parent in parents]
         pages = [pager.page_future() for pager in pagers]
 
-        def values(done: Sequence[Page[ConnectionRecord]]) -> list[Any]:
+        def values(done: Sequence[Page[Any]]) -> list[Any]:
             return list(map(read, pagers, done))
 
         if all(page.done() for page in pages):
@@ -165,9 +177,26 @@ async def _total_counts(parents: Sequence[Any], _context: Any) -> list[int]:
     return [await parent._pager.total_count() for parent in parents]
 
 
+def _site_nodes(_pager: SitePager, page: Page[SiteHit]) -> list[ChargePoint]:
+    return [ChargePoint.from_record(hit.site, hit.distance_km) for hit in page.records]
+
+
+def _site_edges(pager: SitePager, page: Page[SiteHit]) -> list[Edge[ChargePoint]]:
+    cursor = pager.cursor
+    return [
+        Edge(cursor=cursor(hit), node=ChargePoint.from_record(hit.site, hit.distance_km))
+        for hit in page.records
+    ]
+
+
 BATCHED_FIELDS: dict[tuple[str, str], BatchResolver] = {
     ("ConnectionInfoConnection", "pageInfo"): _from_page(page_info_of),
     ("ConnectionInfoConnection", "totalCount"): _total_counts,
+    # As KeysetConnection's resolvers, with ChargePointConnection.node_of's nodes.
+    ("ChargePointConnection", "nodes"): _from_page(_site_nodes),
+    ("ChargePointConnection", "edges"): _from_page(_site_edges),
+    ("ChargePointConnection", "pageInfo"): _from_page(page_info_of),
+    ("ChargePointConnection", "totalCount"): _total_counts,
     ("PageInfo", "hasNextPage"): _flags(operator.attrgetter("_has_next")),
     ("PageInfo", "hasPreviousPage"): _flags(operator.attrgetter("_has_previous")),
 }
@@ -177,6 +206,11 @@ _FILTER_FIELDS: Final = {
     field.graphql_name or to_camel_case(field.python_name): field.python_name
     for field in get_object_definition(ConnectionInfoFilter, strict=True).fields
 }
+
+
+def _connection_filter(given: dict[str, Any]) -> ConnectionFilter:
+    """A ConnectionInfoFilter as graphql-core coerces it, as its ``to_filter`` gives it."""
+    return ConnectionFilter(**{_FILTER_FIELDS[name]: value for name, value in given.items()})
 
 
 def _connection_infos(
@@ -190,17 +224,27 @@ def _connection_infos(
         last=arguments["last"],
         before=arguments["before"],
     )
-    filter = (
-        ConnectionFilter()
-        if given is None
-        else ConnectionFilter(**{_FILTER_FIELDS[name]: value for name, value in given.items()})
-    )
+    filter = ConnectionFilter() if given is None else _connection_filter(given)
     order = arguments["orderBy"] or SortOrder.ID_ASC
     return [connection_infos(context, page, filter, order) for _ in parents]
 
 
+def _connections_of_sites(
+    parents: Sequence[Any], context: Any, arguments: dict[str, Any]
+) -> list[list[ConnectionInfo]] | Awaitable[list[list[ConnectionInfo]]]:
+    """ChargePoint.connections(filter) for a level of sites: the standard resolver's
+    loader, asked for every site at once (one statement for the level, none for sites it
+    already holds), without Strawberry's conversion of the filter per site."""
+    given = arguments.get("filter")
+    loader: SiteConnections = context.loaders.connections_of_sites(
+        None if given is None else _connection_filter(given)
+    )
+    return loader.load_level([parent.id for parent in parents])
+
+
 WITH_ARGUMENTS: dict[tuple[str, str], ArgumentsResolver] = {
     ("Query", "connectionInfos"): _connection_infos,
+    ("ChargePoint", "connections"): _connections_of_sites,
 }
 
 # A page's rows go to the fast executor as the repository's records, not as one

@@ -12,7 +12,7 @@ import strawberry
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
 from gql.graphql.reference_types import Country, Operator, StatusType, UsageType
-from gql.repository.models import ConnectionFilter, SiteRecord
+from gql.repository.models import SiteRecord
 
 if TYPE_CHECKING:
     from gql.graphql.context import Context
@@ -72,7 +72,7 @@ async def _connections(
     root: ChargePoint, info: strawberry.Info, filter: ConnectionInfoFilter | None = None
 ) -> list[ConnectionInfo]:
     context: Context = info.context
-    wanted = filter.to_filter() if filter is not None else ConnectionFilter()
+    wanted = None if filter is None else filter.to_filter()
     return await context.loaders.connections_of_sites(wanted).load(root.id)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -20,6 +21,7 @@ from gql.graphql.reference_types import (
     SupplyType,
     UsageType,
 )
+from gql.graphql.site_connections import SiteConnections
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.models import ConnectionFilter, ReferenceKind
@@ -38,7 +40,7 @@ class Loaders:
         self._repository = repository
         self._references = references
         self._memoize = memoize
-        self._connections_of_sites: dict[Hashable, DataLoader[int, list[ConnectionInfo]]] = {}
+        self._connections_of_sites: dict[Hashable, SiteConnections] = {}
 
     @functools.cached_property
     def connection_info(self) -> DataLoader[int, ConnectionInfo | None]:
@@ -60,24 +62,17 @@ class Loaders:
 
         return DataLoader(load_fn=load_sites, cache=self._memoize)
 
-    def connections_of_sites(
-        self, filter: ConnectionFilter
-    ) -> DataLoader[int, list[ConnectionInfo]]:
-        """The connections of sites that match ``filter``: one loader per distinct filter,
-        so a page of sites asking the same filter reads them in one statement."""
-        key = _filter_key(filter)
+    def connections_of_sites(self, filter: ConnectionFilter | None = None) -> SiteConnections:
+        """The connections of sites that match ``filter`` (None: all of them): one loader
+        per distinct filter, so a page of sites asking the same filter reads them in one
+        statement."""
+        if filter is None:
+            key, filter = _NO_FILTER_KEY, _NO_FILTER
+        else:
+            key = _filter_key(filter)
         loader = self._connections_of_sites.get(key)
         if loader is None:
-            repository = self._repository
-
-            async def load(site_ids: Sequence[int]) -> list[list[ConnectionInfo]]:
-                found = await repository.connections_of_sites(site_ids, filter)
-                return [
-                    [ConnectionInfo.from_record(record) for record in found.get(site_id, ())]
-                    for site_id in site_ids
-                ]
-
-            loader = DataLoader(load_fn=load, cache=self._memoize)
+            loader = SiteConnections(self._repository, filter, memoize=self._memoize)
             self._connections_of_sites[key] = loader
         return loader
 
@@ -121,12 +116,21 @@ class Loaders:
         return DataLoader(load_fn=load, cache=self._memoize)
 
 
+_filter_values: Final = operator.attrgetter(
+    *(field.name for field in dataclasses.fields(ConnectionFilter))
+)
+
+
 def _filter_key(filter: ConnectionFilter) -> Hashable:
-    """The filter as a hashable value: its lists as tuples, in their given order."""
-    return tuple(
-        tuple(value) if isinstance(value, list | tuple) else value
-        for value in dataclasses.astuple(filter)
-    )
+    """The filter as a hashable value: its lists as tuples, in their given order. Its
+    values are ids, numbers and flags, so a shallow copy is enough (``astuple`` copies
+    deeply, at several times the cost)."""
+    values: tuple[Any, ...] = _filter_values(filter)
+    return tuple(tuple(value) if isinstance(value, list | tuple) else value for value in values)
+
+
+_NO_FILTER: Final = ConnectionFilter()
+_NO_FILTER_KEY: Final = _filter_key(_NO_FILTER)
 
 
 def create_loaders(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gql.cursor import encode_cursor
-from gql.graphql.charge_point import utc_datetime
+from gql.domain.dates import utc_datetime
 from gql.repository.models import SeekKey, SortOrder
 from tests.conftest import GraphQLRunner, graphql_runner
 from tests.sites_data import (

@@ -30,3 +30,18 @@ def normalised_utc(text: str) -> str:
     except (ValueError, OverflowError):
         raise ValueError(NOT_A_DATE_TIME) from None
     return f"{utc.isoformat(timespec='seconds')}Z"
+
+
+def utc_datetime(text: str | None) -> datetime | None:
+    """A stored date-time (ISO 8601, as OCM gives it: "2012-06-21T21:16:00Z") in UTC; one
+    without a zone is taken as UTC, as OCM's are. Text that is no date-time reads as null
+    rather than failing the whole site."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -4,11 +4,12 @@ request's DataLoaders (one statement per relation for a whole page of sites)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
 import strawberry
 
+from gql.domain.dates import utc_datetime
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
 from gql.graphql.reference_types import Country, Operator, StatusType, UsageType
@@ -151,18 +152,3 @@ class ChargePoint:
             data_provider_id=site.data_provider_id,
             distance_km=distance_km,
         )
-
-
-def utc_datetime(text: str | None) -> datetime | None:
-    """A stored date-time (ISO 8601, as OCM gives it: "2012-06-21T21:16:00Z") in UTC; one
-    without a zone is taken as UTC, as OCM's are. Text that is no date-time reads as null
-    rather than failing the whole site."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)

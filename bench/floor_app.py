@@ -10,7 +10,7 @@ the body the server returns, key for key:
   `connectionTypeIds`, `statusTypeIds`, `levelIds`, `currentTypeIds`, `chargePointIds`
   (comma-separated ids), `minPowerKw`, `maxPowerKw` (numbers), `isOperational`,
   `isFastChargeCapable` (`true`/`false`). The cursor is the server's own, decoded with
-  gql.cursor, so a deep page seeks to the same key.
+  gql.domain.cursor, so a deep page seeks to the same key.
 - `GET /sites?first=N[&near=LAT,LON,KM][&within=S,W,N,E][&order=ORDER][&after=CURSOR]`
   answers `chargePoints(first, after, near, within, orderBy) { nodes {...} pageInfo {
   endCursor hasNextPage } }` as bench/run.py's spatial scenarios ask it: every scalar field,
@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from gql.cursor import (
+from gql.domain.cursor import (
     InvalidCursor,
     decode_cursor,
     decode_site_cursor,

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 
 from gql.broadcast import Broadcaster, InProcessBroadcaster
 from gql.broadcast.redis import RedisBroadcaster
+from gql.domain.keys import authenticate, is_well_formed
 from gql.graphql.context import Context
 from gql.graphql.schema import schema, traced_schema
 from gql.http.credentials import presented_key
@@ -49,7 +50,6 @@ from gql.http.rate_limit import (
 from gql.http.rate_limit_redis import RedisTokenBuckets
 from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
-from gql.keys import authenticate, is_well_formed
 from gql.memory import trim_periodically
 from gql.redis_link import RedisLink
 from gql.reference_cache import ReferenceCache

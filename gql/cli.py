@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import get_args
 
 from gql.copying import CopyError, TargetNotEmpty, copy_database
+from gql.domain.keys import ApiKeyError, create_key, revoke_key
 from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
-from gql.keys import ApiKeyError, create_key, revoke_key
 from gql.observability.logging import configure_logging
 from gql.open_files import raise_open_file_limit
 from gql.progress import Progress

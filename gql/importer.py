@@ -17,7 +17,7 @@ refused (a gzip bomb).
 A record is an OCM site only when it is a JSON object with an ``ID`` and an
 ``AddressInfo`` (both forms have them); anything else (a reference list's entry, a
 number) is rejected as "not an OCM site". Every site is checked with the mutations' rules
-(gql/validation.py), and its ids must fit GraphQL's 32-bit Int. A record that breaks them
+(gql/domain/validation.py), and its ids must fit GraphQL's 32-bit Int. A record that breaks them
 is rejected, with its reason (which quotes at most 80 characters of the offending value),
 and the rest are imported. A database without reference lists is refused before anything
 is read: every connection would be rejected as naming an unknown type.
@@ -48,10 +48,7 @@ from typing import Any, Final
 import ijson
 
 from gql.domain.dates import normalised_utc
-from gql.repository.base import Repository
-from gql.repository.models import ConnectionWrite, ImportCounts, ReferenceKind, SiteRecord
-from gql.settings import Settings
-from gql.validation import (
+from gql.domain.validation import (
     MAX_ID,
     MAX_LENGTHS,
     RANGES,
@@ -59,6 +56,9 @@ from gql.validation import (
     SITE_RANGES,
     value_problems,
 )
+from gql.repository.base import Repository
+from gql.repository.models import ConnectionWrite, ImportCounts, ReferenceKind, SiteRecord
+from gql.settings import Settings
 
 _DEFAULTS: Final = Settings()
 _CHUNK: Final = 64 * 1024

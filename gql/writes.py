@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gql.broadcast import Broadcaster, StatusChanged
-from gql.keys import Writer
+from gql.domain.keys import Writer
+from gql.domain.validation import Problem, ProblemCode, connection_problems
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository, WriteConflict
 from gql.repository.models import ChangeAction, ConnectionChange, ConnectionRecord
-from gql.validation import Problem, ProblemCode, connection_problems
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gql.cursor import encode_cursor
+from gql.domain.cursor import encode_cursor
 from gql.domain.dates import utc_datetime
 from gql.repository.models import SeekKey, SortOrder
 from tests.conftest import GraphQLRunner, graphql_runner

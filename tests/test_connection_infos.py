@@ -349,7 +349,7 @@ async def test_cursor_of_a_deleted_row_still_pages(
     sample_graphql: GraphQLRunner, expected_rows: list[Row]
 ) -> None:
     # Cursors carry the row's sort key, not its position, so they survive the row.
-    from gql.cursor import encode_cursor
+    from gql.domain.cursor import encode_cursor
     from gql.repository.models import SeekKey, SortOrder
 
     ids = sorted(r["id"] for r in expected_rows)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gql.copying import CopyError, TargetNotEmpty, copy_database, same_database
-from gql.keys import create_key
+from gql.domain.keys import create_key
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import (

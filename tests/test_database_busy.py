@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gql.broadcast import InProcessBroadcaster
+from gql.domain.keys import create_key
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
-from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Unavailable
 from gql.repository.models import SiteRecord

@@ -33,8 +33,8 @@ from hypothesis_graphql import nodes, queries
 
 import gql.repository.postgres.repository as postgres_module
 import gql.repository.sqlite.repository as sqlite_module
+from gql.domain.keys import create_key
 from gql.graphql.schema import public_sdl
-from gql.keys import create_key
 from tests.conftest import run_cli, shared_ocm
 from tests.databases import throwaway_postgres
 from tests.differential import Pair, opened_pair, ticking_clock
@@ -314,7 +314,7 @@ def test_edge_cases_of_paging(loaded: Loaded, variables: dict[str, Any]) -> None
 
 
 def _cursor(*payload: object) -> str:
-    """A cursor as the server makes them (gql/cursor.py), for any key."""
+    """A cursor as the server makes them (gql/domain/cursor.py), for any key."""
     return base64.urlsafe_b64encode(orjson.dumps([1, *payload])).decode().rstrip("=")
 
 

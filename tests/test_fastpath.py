@@ -93,12 +93,12 @@ from strawberry.types import ExecutionResult
 
 import gql.graphql.fastpath as fastpath
 from gql.broadcast import InProcessBroadcaster
-from gql.cursor import encode_change_cursor, encode_cursor, encode_site_cursor
+from gql.domain.cursor import encode_change_cursor, encode_cursor, encode_site_cursor
+from gql.domain.keys import create_key
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR
 from gql.graphql.loaders import Loaders
 from gql.graphql.schema import fast_executor, public_sdl, schema
-from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository

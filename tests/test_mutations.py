@@ -18,11 +18,11 @@ from strawberry.types import ExecutionResult
 
 from gql.app import create_app
 from gql.broadcast import InProcessBroadcaster
-from gql.cursor import encode_change_cursor
+from gql.domain.cursor import encode_change_cursor
+from gql.domain.keys import create_key, revoke_key
+from gql.domain.power import THREE_PHASE_AC, effective_power_kw
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
-from gql.keys import create_key, revoke_key
-from gql.power import THREE_PHASE_AC, effective_power_kw
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository

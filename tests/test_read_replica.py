@@ -17,9 +17,9 @@ from starlette.testclient import TestClient
 
 from gql.app import create_app
 from gql.broadcast import InProcessBroadcaster
+from gql.domain.keys import create_key
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
-from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import CannotOpen, Repository
 from gql.repository.factory import open_repository

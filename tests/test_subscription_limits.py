@@ -30,9 +30,9 @@ from gql.broadcast import (
 )
 from gql.broadcast import memory as broadcast_memory
 from gql.broadcast.slots import SubscriptionSlots
+from gql.domain.keys import create_key
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
-from gql.keys import create_key
 from gql.reference_cache import ReferenceCache
 from gql.repository.factory import open_repository
 from gql.repository.models import ConnectionRecord

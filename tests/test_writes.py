@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from gql.broadcast import InProcessBroadcaster
+from gql.domain.keys import Writer
+from gql.domain.validation import ProblemCode
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
-from gql.keys import Writer
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -28,7 +29,6 @@ from gql.repository.sqlite import SqliteRepository
 from gql.repository.sqlite import repository as sqlite_module
 from gql.repository.url import DatabaseUrl
 from gql.settings import Settings
-from gql.validation import ProblemCode
 from gql.writes import ConnectionWrites
 from tests.conftest import run_cli, sqlite_only
 from tests.databases import copy_database, fetch_raw, throwaway_database
@@ -165,7 +165,7 @@ async def test_an_exception_between_statements_leaves_nothing(
 async def test_an_unexpected_failure_over_graphql_is_masked_and_writes_nothing(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gql.keys import create_key
+    from gql.domain.keys import create_key
 
     key = await create_key(setup.repository, "alice", read_only=False)
     connection_id = await setup.create(amps=10)

@@ -11,7 +11,7 @@ from typing import Final
 
 from graphql import GraphQLError
 
-from gql.keys import Writer, authenticate
+from gql.domain.keys import Writer, authenticate
 from gql.repository.base import Repository
 
 UNAUTHENTICATED: Final = "UNAUTHENTICATED"

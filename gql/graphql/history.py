@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Self
 
 import strawberry
 
-from gql.cursor import InvalidCursor, decode_change_cursor, encode_change_cursor
+from gql.domain.cursor import InvalidCursor, decode_change_cursor, encode_change_cursor
 from gql.graphql.errors import UserInputError
 from gql.graphql.relay import PageInfo
 from gql.repository.models import ChangeAction, ConnectionChange, ConnectionRecord

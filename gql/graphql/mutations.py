@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from gql.domain.validation import Problem, ProblemCode
 from gql.graphql.connection_info import ConnectionInfo
 from gql.repository.models import WRITABLE_CONNECTION_FIELDS, ConnectionRecord
-from gql.validation import Problem, ProblemCode
 from gql.writes import WriteResult
 
 if TYPE_CHECKING:

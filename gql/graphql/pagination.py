@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from gql.cursor import (
+from gql.domain.cursor import (
     InvalidCursor,
     decode_cursor,
     decode_site_cursor,

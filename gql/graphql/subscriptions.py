@@ -21,7 +21,7 @@ import strawberry
 from graphql import GraphQLError
 
 from gql.broadcast import NoSubscriptionSlot, SubscriberTooSlow, SubscriptionInterrupted
-from gql.filtering import matches
+from gql.domain.filtering import matches
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
 from gql.repository.models import ConnectionFilter

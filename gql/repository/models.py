@@ -108,7 +108,7 @@ RECORD_BY_KIND: dict[ReferenceKind, type[ReferenceRecord]] = {
 
 
 class ConnectionRecord(NamedTuple):
-    """One connection. ``power_kw`` is the effective power (gql/power.py).
+    """One connection. ``power_kw`` is the effective power (gql/domain/power.py).
 
     A named tuple, not a dataclass: pages build one per row, and a tuple is built from a
     row in one C call (a frozen dataclass sets each field through a Python call)."""
@@ -313,7 +313,7 @@ class ImportCounts:
 
 
 # The columns of connection_info a client may write. ``power_kw`` here is the power as
-# given; the stored effective power is derived from it (gql/power.py).
+# given; the stored effective power is derived from it (gql/domain/power.py).
 WRITABLE_CONNECTION_FIELDS: tuple[str, ...] = (
     "charge_point_id",
     "connection_type_id",

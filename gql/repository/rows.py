@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from gql.power import effective_power_kw
+from gql.domain.power import effective_power_kw
 from gql.repository.models import (
     RECORD_BY_KIND,
     WRITABLE_CONNECTION_FIELDS,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gql.power import effective_power_kw
+from gql.domain.power import effective_power_kw
 from gql.repository.base import Repository, WriteConflict
 from gql.repository.factory import open_repository
 from gql.repository.models import (

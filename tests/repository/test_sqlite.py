@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gql.power import effective_power_kw
+from gql.domain.power import effective_power_kw
 from gql.repository.base import SchemaTooNew
 from gql.repository.models import (
     ChangeAction,

@@ -60,7 +60,7 @@ CREATE TABLE connection_info (
     voltage            double precision,
     -- As given by the source; NULL when absent.
     power_kw_source    double precision,
-    -- OCM's effective power (gql/power.py), written with every row so filters and
+    -- OCM's effective power (gql/domain/power.py), written with every row so filters and
     -- ordering on it use an index.
     power_kw           double precision,
     current_type_id    integer REFERENCES supply_type (id),

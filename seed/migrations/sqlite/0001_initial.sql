@@ -59,7 +59,7 @@ CREATE TABLE connection_info (
     voltage            REAL,
     -- As given by the source; NULL when absent.
     power_kw_source    REAL,
-    -- OCM's effective power (gql/power.py), written with every row so filters and
+    -- OCM's effective power (gql/domain/power.py), written with every row so filters and
     -- ordering on it use an index.
     power_kw           REAL,
     current_type_id    INTEGER REFERENCES supply_type (id),

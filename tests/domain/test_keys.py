@@ -1,4 +1,4 @@
-"""API keys (gql/keys.py, gql/graphql/auth.py): made once, stored only as a salted hash,
+"""API keys (gql/domain/keys.py, gql/graphql/auth.py): made once, stored only as a salted hash,
 checked in constant time, revocable; every way a key can be wrong."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import re
 import pytest
 from graphql import GraphQLError
 
+from gql.domain.keys import ApiKeyError, Writer, authenticate, create_key, revoke_key
 from gql.graphql import auth as auth_module
 from gql.graphql.auth import RequestAuth
-from gql.keys import ApiKeyError, Writer, authenticate, create_key, revoke_key
 from gql.repository.base import Repository
 from gql.repository.models import ApiKeyRecord
 from gql.repository.url import Backend, DatabaseUrl

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from gql.filtering import matches
+from gql.domain.filtering import matches
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository

@@ -1,4 +1,4 @@
-"""The rules a connection must meet before it is written (gql/validation.py), checked
+"""The rules a connection must meet before it is written (gql/domain/validation.py), checked
 directly: both sides of every bound, every reference kind, the site, text lengths, the
 required site id, and every problem of an input reported at once; on each backend."""
 
@@ -10,13 +10,7 @@ from typing import Any
 
 import pytest
 
-from gql.reference_cache import ReferenceCache
-from gql.repository.base import Repository
-from gql.repository.factory import open_repository
-from gql.repository.models import ConnectionTypeRecord, ReferenceKind
-from gql.seeding import seed_reference
-from gql.settings import Settings
-from gql.validation import (
+from gql.domain.validation import (
     MAX_LENGTHS,
     RANGES,
     REFERENCES,
@@ -24,6 +18,12 @@ from gql.validation import (
     ProblemCode,
     connection_problems,
 )
+from gql.reference_cache import ReferenceCache
+from gql.repository.base import Repository
+from gql.repository.factory import open_repository
+from gql.repository.models import ConnectionTypeRecord, ReferenceKind
+from gql.seeding import seed_reference
+from gql.settings import Settings
 from tests.conftest import run_cli
 from tests.databases import throwaway_database
 

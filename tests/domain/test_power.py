@@ -1,6 +1,6 @@
 import pytest
 
-from gql.power import effective_power_kw
+from gql.domain.power import effective_power_kw
 
 
 @pytest.mark.parametrize(

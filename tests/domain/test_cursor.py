@@ -3,7 +3,7 @@ import base64
 import orjson
 import pytest
 
-from gql.cursor import (
+from gql.domain.cursor import (
     InvalidCursor,
     decode_cursor,
     decode_site_cursor,

@@ -15,11 +15,14 @@ from gql.repository.models import (
     GeoBox,
     GeoRadius,
     SiteFilter,
+    SiteHit,
     SiteOrder,
     SitePageQuery,
     SiteRecord,
     SiteSeekKey,
 )
+from gql.repository.postgres import PostgresRepository
+from gql.repository.sqlite import SqliteRepository
 
 SITE_COUNT = 30_000
 _TOWNS = [(59.437, 24.7536), (64.1466, -21.9426), (52.52, 13.405), (-16.8, 179.9)]
@@ -121,3 +124,16 @@ async def write_spread_sites(repository: Repository) -> None:
             replace_site_connections=False,
         )
     await repository.bulk_write_done(len(connections))
+
+
+async def page_and_statements(
+    repository: SqliteRepository | PostgresRepository, query: SitePageQuery
+) -> tuple[list[SiteHit], list[str]]:
+    """The page, and the statements the repository ran for it (as run); the repository is
+    closed afterwards."""
+    seen: list[str] = []
+    repository.add_statement_listener(seen.append)
+    try:
+        return await repository.site_page(query), seen
+    finally:
+        await repository.close()

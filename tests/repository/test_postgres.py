@@ -35,6 +35,7 @@ from tests.repository.site_plans import (
     LARGE_AREA_PAGES,
     SITE_COUNT,
     each_spatial_page,
+    page_and_statements,
     write_spread_sites,
 )
 
@@ -198,13 +199,7 @@ async def test_spatial_searches_start_from_the_gist_index(
     assert on_sites, nodes
     assert all(node["Node Type"] != "Seq Scan" for node in on_sites), nodes
     assert any(node.get("Index Name") == "ix_charge_point_location" for node in nodes), nodes
-    repository = await PostgresRepository.open(spread_url)
-    seen: list[str] = []
-    repository.add_statement_listener(seen.append)
-    try:
-        hits = await repository.site_page(query)
-    finally:
-        await repository.close()
+    hits, seen = await page_and_statements(await PostgresRepository.open(spread_url), query)
     probe, page = seen  # a window by id, a sample of the table by distance
     assert ("TABLESAMPLE" in probe) is (query.order is SiteOrder.DISTANCE), probe
     assert page in (sql, site_page_statement(query, DIALECT, SitePlan.SCAN)[0])
@@ -219,13 +214,7 @@ async def test_a_large_area_is_read_in_id_order_without_the_gist_index(
     primary key in the page's order and stops at its limit; it neither reads the GiST
     index nor sorts. Reading 100 of a quarter of the table costs a fraction of the
     buffers that collecting every candidate through the index does."""
-    repository = await PostgresRepository.open(spread_url)
-    seen: list[str] = []
-    repository.add_statement_listener(seen.append)
-    try:
-        hits = await repository.site_page(query)
-    finally:
-        await repository.close()
+    hits, seen = await page_and_statements(await PostgresRepository.open(spread_url), query)
     sql, params = site_page_statement(query, DIALECT, SitePlan.SCAN)
     assert seen[-1] == sql
     assert len(seen) == 2

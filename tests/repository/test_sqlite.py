@@ -36,6 +36,7 @@ from tests.repository.site_plans import (
     SITE_COUNT,
     SMALL_AREA_PAGES,
     each_spatial_page,
+    page_and_statements,
     write_spread_sites,
 )
 
@@ -188,13 +189,7 @@ async def test_a_large_area_is_read_in_id_order_without_the_r_tree(
     which costs a fraction of the steps of SQLite's machine that collecting every
     candidate would (and less the larger the table: a scan's cost follows the share of
     sites inside, the index's their number)."""
-    repository = await SqliteRepository.open(spread_file)
-    seen: list[str] = []
-    repository.add_statement_listener(seen.append)
-    try:
-        hits = await repository.site_page(query)
-    finally:
-        await repository.close()
+    hits, seen = await page_and_statements(await SqliteRepository.open(spread_file), query)
     probe, page = seen  # as run, with their values in place
     assert "charge_point_location" in probe  # its candidates are counted first
     assert "charge_point_location" not in page
@@ -216,13 +211,7 @@ async def test_a_small_area_costs_fewer_steps_through_the_r_tree(
 ) -> None:
     """The other side of the choice: where the repository takes the index, a scan
     would cost more."""
-    repository = await SqliteRepository.open(spread_file)
-    seen: list[str] = []
-    repository.add_statement_listener(seen.append)
-    try:
-        await repository.site_page(query)
-    finally:
-        await repository.close()
+    _, seen = await page_and_statements(await SqliteRepository.open(spread_file), query)
     assert "charge_point_location" in seen[-1]
     with sqlite3.connect(spread_file) as raw:
         by_index = _machine_steps(raw, *site_page_statement(query, DIALECT))

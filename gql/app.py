@@ -30,6 +30,7 @@ from gql.http.credentials import presented_key
 from gql.http.endpoint import GraphQLHTTPEndpoint
 from gql.http.event_stream import EventStreamEndpoint, EventStreamSwitch, wants_event_stream
 from gql.http.middleware import Cors, GZip
+from gql.http.observe import Observe
 from gql.http.persisted import (
     AutomaticPersistedQueries,
     DocumentSource,
@@ -241,7 +242,8 @@ def _client_identifier(services: Services) -> ClientIdentifier:
 
 
 def http_middleware(settings: Settings, rates: ClientRates | None) -> list[Middleware]:
-    middleware = []
+    # Outermost: a request refused by CORS or the rate limit is still counted and logged.
+    middleware = [Middleware(Observe)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

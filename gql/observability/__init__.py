@@ -1,1 +1,1 @@
-"""Logs (and, when they arrive, metrics and tracing)."""
+"""What an operator sees of the server: metrics, traces and logs."""

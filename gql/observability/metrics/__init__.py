@@ -1,0 +1,1 @@
+"""Prometheus metrics (the official prometheus-client), one module per area."""

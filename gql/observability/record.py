@@ -1,0 +1,60 @@
+"""What one request did, gathered as it runs and read once when it ends.
+
+The observing middleware (gql/http/observe.py) makes a record per HTTP request and puts
+it in a context variable; the pipeline, the endpoints and the WebSocket handler fill in
+what only they know (the operation, its errors, the writer's key name). Tasks copy the
+context when they start, and the record is one mutable object, so what they write
+reaches the middleware. Metrics, the log line and the request's span read it at the end.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Transport(StrEnum):
+    HTTP = "http"
+    SSE = "sse"
+    WEBSOCKET = "websocket"
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    request_id: str
+    transport: Transport
+    method: str = ""
+    path: str = ""
+    client: str = ""
+    status: int | None = None
+    operation_name: str | None = None
+    operation_type: str | None = None
+    """query, mutation or subscription; None until known (or never, for a request that
+    did not parse)."""
+    error_codes: list[str] = field(default_factory=list)
+    """Each error's `extensions.code`, in the order of the response."""
+    error_ids: list[str] = field(default_factory=list)
+    """The `errorId` of each masked error, so its log line finds the stack trace."""
+    key_name: str | None = None
+    """The API key's name, for writes."""
+    trace_id: str | None = None
+    """The request's trace id (32 hex digits) when tracing is on."""
+
+
+_current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
+    "ocm_gql_request_record", default=None
+)
+
+
+def current_record() -> RequestRecord | None:
+    """The record of the request being served here, if any."""
+    return _current.get()
+
+
+def begin(record: RequestRecord) -> contextvars.Token[RequestRecord | None]:
+    return _current.set(record)
+
+
+def end(token: contextvars.Token[RequestRecord | None]) -> None:
+    _current.reset(token)

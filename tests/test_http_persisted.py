@@ -418,7 +418,7 @@ def test_manifest_error_is_a_value_error() -> None:
 
 async def test_trusted_listed_hash(trusted: TrustedDocuments) -> None:
     document = await trusted.document(by_hash(QUERY_B))
-    assert document == Document(QUERY_B, on_valid=None)
+    assert document == Document(QUERY_B, persisted=True)
 
 
 async def test_trusted_unlisted_hash(trusted: TrustedDocuments) -> None:
@@ -439,7 +439,7 @@ async def test_trusted_unlisted_hash_with_its_query_is_not_learned(
 
 @pytest.mark.parametrize("query", [QUERY_A, QUERY_B])
 async def test_trusted_identical_freeform_text_runs(trusted: TrustedDocuments, query: str) -> None:
-    assert await trusted.document(GraphQLParams(query=query)) == Document(query, on_valid=None)
+    assert await trusted.document(GraphQLParams(query=query)) == Document(query, persisted=True)
 
 
 @pytest.mark.parametrize(
@@ -495,6 +495,6 @@ async def test_trusted_hash_with_other_text_is_refused(tmp_path: Path) -> None:
     )
     source = TrustedDocuments.from_manifest(manifest)
     same = GraphQLParams(query=QUERY_A, extensions=persisted(digest(QUERY_A)))
-    assert await source.document(same) == Document(QUERY_A)
+    assert await source.document(same) == Document(QUERY_A, persisted=True)
     other = GraphQLParams(query=QUERY_A + " ", extensions=persisted(digest(QUERY_A)))
     assert (await rejected(source, other)).code == BAD_REQUEST

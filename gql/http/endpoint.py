@@ -31,6 +31,7 @@ from gql.http.pipeline import (
     answer,
     error_response,
     json_response,
+    note_refusal,
 )
 from gql.http.request import NOT_ACCEPTABLE, GraphQLParams, RequestError
 
@@ -92,6 +93,7 @@ class GraphQLHTTPEndpoint:
         try:
             return await self._pipeline.execute(params, operations, schema, context)
         except RequestError as error:
+            note_refusal(error)
             return Outcome({"errors": [error.formatted()]}, request_failed=True)
 
     def _cacheable(self, request: Request, outcome: Outcome, media: ResponseMedia) -> Response:

@@ -43,6 +43,9 @@ class Document:
     query: str
     on_valid: Callable[[], Awaitable[None]] | None = None
     """Awaited once the document has parsed and validated (APQ keeps it then)."""
+    persisted: bool = False
+    """One of the operator's trusted documents: its operation names are bounded, so
+    metrics may label by them (APQ's are any caller's, so they are not)."""
 
 
 class DocumentSource(Protocol):
@@ -184,7 +187,7 @@ class TrustedDocuments:
                 raise RequestError(
                     400, BAD_REQUEST, "The query differs from the trusted document it names."
                 )
-            return Document(query)
+            return Document(query, persisted=True)
         if not params.query:
             raise _missing_query()
         if params.query not in self._bodies:
@@ -193,4 +196,4 @@ class TrustedDocuments:
                 QUERY_NOT_IN_SAFELIST,
                 "This server only runs its trusted documents; the query is not one of them.",
             )
-        return Document(params.query)
+        return Document(params.query, persisted=True)

@@ -42,6 +42,8 @@ from gql.http.request import (
     params_from_body,
     params_from_url,
 )
+from gql.observability.record import Outcome as RequestOutcome
+from gql.observability.record import current_record
 from gql.settings import Settings
 
 logger = logging.getLogger("gql.http")
@@ -157,6 +159,7 @@ class RequestPipeline:
         already picked for ``params``, if the caller has picked it."""
         if document is None:
             document = await self._documents.document(params)
+        note_operation(document, params.operation_name, self.settings)
         timeout_ms = self.settings.execution_timeout_ms
         try:
             async with asyncio.timeout(timeout_ms / 1000):
@@ -181,9 +184,55 @@ class RequestPipeline:
                 legacy_status=200,
             ) from None
         outcome = Outcome.of(result)
+        note_outcome(outcome)
         if not outcome.request_failed and document.on_valid is not None:
             await document.on_valid()
         return outcome
+
+
+def note_operation(document: Document, operation_name: str | None, settings: Settings) -> None:
+    """Names the request's operation in its record (from the document cache's parse)."""
+    record = current_record()
+    if record is None:
+        return
+    record.persisted = record.persisted or document.persisted
+    parsed_document = parsed(document.query, settings)
+    if isinstance(parsed_document, GraphQLError):
+        record.note_operation(operation_name, None)
+        return
+    operation = get_operation_ast(parsed_document, operation_name)
+    if operation is None:
+        record.note_operation(operation_name, None)
+        return
+    name = operation.name.value if operation.name else None
+    record.note_operation(name, operation.operation.value)
+
+
+def note_outcome(outcome: Outcome) -> None:
+    record = current_record()
+    if record is None:
+        return
+    errors = outcome.body.get("errors") or ()
+    record.note_errors(_code(error) for error in errors)
+    if outcome.server_failed or outcome.unavailable:
+        record.note_outcome(RequestOutcome.FAILED)
+    elif outcome.request_failed:
+        record.note_outcome(RequestOutcome.REJECTED)
+    else:
+        record.note_outcome(RequestOutcome.ERRORS if errors else RequestOutcome.OK)
+
+
+def note_refusal(error: RequestError) -> None:
+    record = current_record()
+    if record is None:
+        return
+    record.note_errors((error.code,))
+    record.note_outcome(RequestOutcome.FAILED if error.status >= 500 else RequestOutcome.REJECTED)
+
+
+def _code(error: dict[str, Any]) -> str:
+    code = (error.get("extensions") or {}).get("code")
+    return code if isinstance(code, str) else "UNCODED"
 
 
 def subscription_document(
@@ -237,6 +286,11 @@ def _internal_error(request: Request) -> Response:
     """The answer to an exception of ours: logged under an id the client is given."""
     error_id = uuid.uuid4().hex
     logger.exception("unexpected error %s answering %s", error_id, request.url.path)
+    record = current_record()
+    if record is not None:
+        record.note_errors((INTERNAL_SERVER_ERROR,))
+        record.error_ids.append(error_id)
+        record.note_outcome(RequestOutcome.FAILED)
     return json_response(
         {
             "errors": [
@@ -252,6 +306,7 @@ def _internal_error(request: Request) -> Response:
 
 
 def error_response(error: RequestError, media: ResponseMedia) -> Response:
+    note_refusal(error)
     status = error.status if media is ResponseMedia.GRAPHQL_RESPONSE_JSON else error.legacy_status
     response = json_response({"errors": [error.formatted()]}, status, media)
     response.headers.update(error.headers)

@@ -10,6 +10,7 @@ reaches the middleware. Metrics, the log line and the request's span read it at 
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,6 +19,21 @@ class Transport(StrEnum):
     HTTP = "http"
     SSE = "sse"
     WEBSOCKET = "websocket"
+
+
+class Outcome(StrEnum):
+    """How a request ended, worst first when a batch holds several operations."""
+
+    FAILED = "failed"
+    """Our fault or the database's: a masked error, a timeout, unavailable (5xx)."""
+    REJECTED = "rejected"
+    """Never ran: malformed, invalid, over a limit, rate-limited, refused document."""
+    ERRORS = "errors"
+    """Ran, with errors in the response (a field's UNAUTHENTICATED, NOT_FOUND...)."""
+    OK = "ok"
+
+
+_SEVERITY = {outcome: rank for rank, outcome in enumerate(Outcome)}
 
 
 @dataclass(slots=True)
@@ -40,6 +56,28 @@ class RequestRecord:
     """The API key's name, for writes."""
     trace_id: str | None = None
     """The request's trace id (32 hex digits) when tracing is on."""
+    persisted: bool = False
+    """The document was named by hash (APQ or trusted documents), so its operation name
+    is the operator's, not any caller's: metrics may label by it."""
+    outcome: Outcome | None = None
+    """None until an operation was answered (a request refused before reading one is
+    judged by its status alone)."""
+    operations: int = 0
+    """Operations answered (a batch answers several)."""
+
+    def note_operation(self, name: str | None, operation_type: str | None) -> None:
+        """The first operation names the request (a batch's first)."""
+        self.operations += 1
+        if self.operations == 1:
+            self.operation_name = name
+            self.operation_type = operation_type
+
+    def note_errors(self, codes: Iterable[str]) -> None:
+        self.error_codes.extend(codes)
+
+    def note_outcome(self, outcome: Outcome) -> None:
+        if self.outcome is None or _SEVERITY[outcome] < _SEVERITY[self.outcome]:
+            self.outcome = outcome
 
 
 _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(

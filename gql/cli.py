@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import json
 import logging
@@ -12,7 +13,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import get_args
 
@@ -340,7 +341,8 @@ async def _announce_references(settings: Settings) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gql.app import create_app
     from gql.http.persisted import ManifestError
-    from gql.server import PER_PROCESS_WITHOUT_REDIS, serve_here, serve_workers
+    from gql.observability.metrics import multiprocess_directory
+    from gql.server import serve_here
 
     try:
         # Built here even when workers build their own: a bad setting is one line, once.
@@ -364,14 +366,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     raise_open_file_limit(settings.max_connections)
     listener = _listen(settings.host, settings.port)
     workers = settings.workers
+    if workers == 1:
+        with _metrics_port(settings, None):
+            _say_serving(settings)
+            serve_here(settings, app, listener)
+        return 0
+    del app  # each worker builds its own
+    # The workers write their metrics to files in a fresh folder, named in the environment
+    # before they are spawned; a metrics port is served here, once for all of them.
+    with multiprocess_directory() as directory, _metrics_port(settings, directory):
+        _say_serving(settings)
+        return _serve_workers(settings, listener, directory)
+
+
+def _say_serving(settings: Settings) -> None:
+    workers = settings.workers
     print(
         f"serving {settings.database} at http://{settings.host}:{settings.port}/graphql "
         f"({workers} worker{'s' if workers > 1 else ''})",
         flush=True,
     )
-    if workers == 1:
-        serve_here(settings, app, listener)
-        return 0
+
+
+def _serve_workers(settings: Settings, listener: socket.socket, directory: str) -> int:
+    from gql.server import PER_PROCESS_WITHOUT_REDIS, serve_workers
+
+    workers = settings.workers
     if settings.redis_url is None:
         print(
             f"ocm-gql: warning: {workers} workers without {ENV_PREFIX}REDIS_URL: "
@@ -380,10 +400,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
             flush=True,
         )
-    del app  # each worker builds its own
-    if not serve_workers(settings, listener):
+    if not serve_workers(settings, listener, metrics_directory=directory):
         raise CommandError("a worker failed to start (its log is above); stopped them all")
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_port(settings: Settings, directory: str | None) -> Iterator[None]:
+    """/metrics on its own port while serving, when the settings ask for one; with
+    several workers (``directory``, their metric files) this process serves it and is
+    none of them."""
+    from gql.http.metrics_route import serve_metrics_port
+
+    host, port = settings.metrics_host, settings.metrics_port
+    if not settings.metrics or port is None:
+        yield
+        return
+    try:
+        server = serve_metrics_port(host, port, directory, this_process=directory is None)
+    except OSError as error:
+        in_use = error.errno == errno.EADDRINUSE
+        reason = "address already in use" if in_use else (error.strerror or str(error))
+        raise CommandError(f"cannot listen on {host}:{port} for the metrics: {reason}") from None
+    print(f"metrics at http://{host}:{server.port}/metrics", flush=True)
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def _listen(host: str, port: int) -> socket.socket:

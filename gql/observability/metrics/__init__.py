@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Final
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     disable_created_metrics,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from gql.observability.metrics import process, requests
 
@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 MULTIPROCESS_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+# Our names need no escaping, so the text is the classic format every Prometheus reads.
+CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
 
 # A `_created` series per counter and histogram doubles what is stored for a timestamp
 # Prometheus does not need (the multiprocess mode never has them anyway).

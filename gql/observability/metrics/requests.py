@@ -124,6 +124,9 @@ def label_operations(names: Iterable[str]) -> None:
     setting `metrics_operation_names`; one process serves one app's settings)."""
     global _listed
     _listed = frozenset(names)
+    for name in _listed:  # their series exist from the start, as the others' do
+        for transport in Transport:
+            DURATION.labels(transport.value, name)
 
 
 def operation_label(record: RequestRecord) -> str:

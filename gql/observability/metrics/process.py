@@ -28,7 +28,9 @@ RESIDENT_MEMORY = Gauge(
     "ocm_gql_process_resident_memory_bytes",
     "Resident memory of each server process (Linux), by pid.",
     ["pid"],
-    multiprocess_mode="livesum",  # a dead worker's series goes with it
+    # One series per live worker: "liveall" keeps them apart by pid (the label we give it
+    # anyway, for one process), where "livesum" would add the workers up.
+    multiprocess_mode="liveall",
 )
 CPU_SECONDS = Counter(
     "ocm_gql_process_cpu_seconds",

@@ -34,8 +34,9 @@ from gql.http.persisted import PERSISTED_QUERY_NOT_IN_LIST, QUERY_NOT_IN_SAFELIS
 from gql.http.pipeline import OPERATION_TIMED_OUT, URI_TOO_LONG
 from gql.http.request import BATCH_LIMIT_EXCEEDED, BATCHING_NOT_ENABLED, PAYLOAD_TOO_LARGE
 from gql.http.server_protocol import REQUEST_TIMEOUT
-from gql.observability.metrics.requests import LIMITS
+from gql.observability.metrics.requests import COMMON_CODES, LIMITS
 from gql.settings import Settings
+from tests.conftest import REPO_ROOT
 from tests.observability.metrics.samples import Scrape, labels
 from tests.persisted_queries import apq_extensions, write_manifest
 from tests.processes import free_port
@@ -219,6 +220,16 @@ def test_the_limits_are_the_server_s_codes() -> None:
         "trusted_documents",
         "subscriptions",
     }
+
+
+def test_the_codes_whose_series_start_at_zero_are_documented_ones(open_app: AppOpener) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    for code in COMMON_CODES:
+        assert f"`{code}`" in readme, code
+    with open_app() as client:
+        present = scrape(client)
+    for code in (*COMMON_CODES, *LIMITS):
+        assert (ERRORS, labels(code=code)) in present.values, code
 
 
 def test_refused_requests_are_counted_by_limit(open_app: AppOpener) -> None:

@@ -374,7 +374,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     del app  # each worker builds its own
     # The workers write their metrics to files in a fresh folder, named in the environment
     # before they are spawned; a metrics port is served here, once for all of them.
-    with multiprocess_directory() as directory, _metrics_port(settings, directory):
+    metric_files = multiprocess_directory() if settings.metrics else contextlib.nullcontext()
+    with metric_files as directory, _metrics_port(settings, directory):
         _say_serving(settings)
         return _serve_workers(settings, listener, directory)
 
@@ -388,7 +389,7 @@ def _say_serving(settings: Settings) -> None:
     )
 
 
-def _serve_workers(settings: Settings, listener: socket.socket, directory: str) -> int:
+def _serve_workers(settings: Settings, listener: socket.socket, directory: str | None) -> int:
     from gql.server import PER_PROCESS_WITHOUT_REDIS, serve_workers
 
     workers = settings.workers

@@ -52,6 +52,7 @@ from gql.http.rate_limit_redis import RedisTokenBuckets
 from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.memory import trim_periodically
+from gql.observability.metrics.pool import report_pool_usage
 from gql.redis_link import RedisLink
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository, Unavailable
@@ -118,10 +119,12 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         trimmer = asyncio.create_task(
             trim_periodically(full_collection_due=services.broadcaster.slots.many_have_left)
         )
+        pool_gauges = asyncio.create_task(report_pool_usage(services.repository))
         try:
             yield
         finally:
             trimmer.cancel()
+            pool_gauges.cancel()
             if listener is not None:
                 await listener.stop()
             await services.repository.close()

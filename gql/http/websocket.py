@@ -62,6 +62,8 @@ from gql.http.rate_limit import (
     retry_after_seconds,
 )
 from gql.http.request import GraphQLParams, RequestError
+from gql.observability.metrics import live
+from gql.observability.metrics.caches import count_afresh
 from gql.settings import Settings
 
 logger = logging.getLogger("gql.http.websocket")
@@ -80,6 +82,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     @property
     def _endpoint(self) -> SubscriptionEndpoint:
         return cast(SubscriptionEndpoint, self.view)
+
+    async def handle(self) -> None:
+        with live.open_websocket():
+            await super().handle()
 
     async def handle_message(self, message: Message) -> None:
         # Strawberry indexes a message as it expects it to be: any other shape would raise
@@ -110,6 +116,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not self.connection_acknowledged or message["id"] in self.operations:
             await super().handle_subscribe(message)  # which closes the socket
             return
+        count_afresh()  # each operation's cache lookups count as a request's
         try:
             await self._check_limits()
             message = await self._with_document(message)

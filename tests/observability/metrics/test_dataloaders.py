@@ -43,7 +43,8 @@ async def test_a_page_asks_the_reference_loader_once_for_its_distinct_ids(
     data = await _standard(demo_graphql, CONNECTIONS_WITH_TYPES)
     nodes = data["connectionInfos"]["nodes"]
     distinct = {node["connectionTypeId"] for node in nodes} - {None}
-    assert len(nodes) == 20 and len(distinct) > 1
+    assert len(nodes) == 20
+    assert len(distinct) > 1
     assert growth(f"{BATCHES}_count", loader="connection_type") == 1
     assert growth(f"{BATCHES}_sum", loader="connection_type") == len(distinct)
     # No other loader was asked for anything.

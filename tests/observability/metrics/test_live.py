@@ -19,6 +19,9 @@ from gql.repository.models import ConnectionRecord
 from gql.settings import Settings
 from tests.observability.metrics.samples import Growth
 from tests.observability.metrics.serving import serving, wait_for
+from tests.redis_servers import redis_prefix
+from tests.test_broadcast import event, take
+from tests.test_broadcast_redis import processes
 from tests.test_subscriptions import (  # live_db, open_live: that test's fixtures
     PROTOCOL,
     SET_STATUS,
@@ -148,3 +151,20 @@ def test_a_subscriber_ended_for_being_slow_is_counted(
         assert growth("ocm_gql_slow_subscribers_ended_total", transport="websocket") == 1
         assert growth("ocm_gql_events_published_total", event="status_changed") == 5
         assert growth("ocm_gql_events_delivered_total", event="status_changed") == 3
+
+
+async def test_through_redis_an_event_is_published_once_and_delivered_to_each() -> None:
+    # Two broadcasters stand for two processes: the publisher counts the event once,
+    # and each delivers it to its own subscriber.
+    growth = Growth()
+    with redis_prefix() as (url, prefix):
+        async with (
+            processes(url, prefix) as (a, b),
+            a.broadcaster.subscribe() as at_a,
+            b.broadcaster.subscribe() as at_b,
+        ):
+            await a.broadcaster.publish(event(1))
+            assert await take(at_a, 1) == [1]
+            assert await take(at_b, 1) == [1]
+    assert growth("ocm_gql_events_published_total", event="status_changed") == 1
+    assert growth("ocm_gql_events_delivered_total", event="status_changed") == 2

@@ -109,3 +109,18 @@ def test_a_reference_list_misses_once_in_a_new_process_cache(client: TestClient)
     assert "errors" not in _post(client, {"query": query})
     # Asked for each level it completes, counted once a request.
     assert _lookups(growth, "references") == (2, 0)
+
+
+def test_each_operation_on_a_websocket_counts_as_a_request(client: TestClient) -> None:
+    query = _unique("{ levels { id } }")
+    growth = Growth()
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        for id in ("1", "2"):
+            ws.send_json({"id": id, "type": "subscribe", "payload": {"query": query}})
+            assert ws.receive_json()["type"] == "next"
+            assert ws.receive_json() == {"id": id, "type": "complete"}
+    assert _lookups(growth, "parse") == (1, 1)
+    assert _lookups(growth, "validation") == (1, 1)
+    assert _lookups(growth, "plan") == (1, 1)

@@ -13,6 +13,7 @@ import pytest
 from gql.observability.metrics.pool import PoolGauges
 from gql.repository.base import PoolUsage, Repository
 from gql.repository.factory import open_repository
+from gql.repository.replicated import ReplicatedRepository
 from gql.settings import Settings
 from tests.observability.metrics.samples import Growth, value
 from tests.observability.metrics.serving import serving, wait_for
@@ -108,3 +109,15 @@ async def test_a_write_behind_the_writer_waits_as_long_as_it_is_held(
     await waiting
     assert growth(f"{WAIT}_count", backend="sqlite") == 2
     assert growth(f"{WAIT}_sum", backend="sqlite") >= held
+
+
+async def test_a_replicated_repository_reports_both_databases(
+    repository: Repository, demo_db: str, backend: str
+) -> None:
+    replica = await open_repository(Settings(database_url=demo_db))
+    try:
+        both = ReplicatedRepository(repository, replica).pool_usage()
+        assert both == [_usage(repository), _usage(replica)]
+        assert {usage.backend for usage in both} == {_backend(backend)}
+    finally:
+        await replica.close()

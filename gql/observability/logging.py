@@ -20,6 +20,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from gql.observability.record import Outcome, RequestRecord, current_record
@@ -85,6 +86,8 @@ class JsonLines(OrjsonFormatter):
         super().__init__(
             ["asctime", "levelname", "name", "message"],
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            # uvicorn's copy of its message with terminal colours: noise in a log pipeline.
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
         )
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:

@@ -381,13 +381,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         serve_here(settings, app, listener)
         return 0
     if settings.redis_url is None:
-        print(
-            f"ocm-gql: warning: {workers} workers without {ENV_PREFIX}REDIS_URL: "
+        warning = (
+            f"{workers} workers without {ENV_PREFIX}REDIS_URL: "
             f"{PER_PROCESS_WITHOUT_REDIS} stay within each worker; set {ENV_PREFIX}REDIS_URL "
-            "to share them",
-            file=sys.stderr,
-            flush=True,
+            "to share them"
         )
+        if settings.log_format == "json":  # every stderr line is then a JSON object
+            logging.getLogger("gql.cli").warning(warning)
+        else:
+            print(f"ocm-gql: warning: {warning}", file=sys.stderr, flush=True)
     del app  # each worker builds its own
     if not serve_workers(settings, listener):
         raise CommandError("a worker failed to start (its log is above); stopped them all")

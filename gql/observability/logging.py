@@ -2,11 +2,11 @@
 each worker process `serve --workers N` spawns (a spawned process starts with none).
 
 Two formats (`log_format`): `text`, lines for a person at a terminal, and `json`, one
-JSON object per line for a log pipeline. In both, every record logged while a request
-is served (ours, uvicorn's, Strawberry's) is tied to it: the JSON line carries its
-`request_id` (and `trace_id` when tracing), so a masked error's stack trace and the
-request's own line share an id. Each request to /graphql ends with one line of its own
-(`log_request`), which replaces uvicorn's access line for it.
+JSON object per line for a log pipeline. In JSON, every record logged while a request
+is served (ours, uvicorn's, Strawberry's) carries the request's `request_id` (and
+`trace_id` when tracing), so a masked error's stack trace and the request's own line
+share an id. Each request to /graphql ends with one line of its own
+(`log_request`); in JSON it replaces uvicorn's access line for it, which text keeps.
 
 What a line never holds: query text, variables' values, API keys. The request line is
 built from the request's record, which holds none of them; the operation name is the
@@ -63,10 +63,11 @@ def configure_logging(level: LogLevel, log_format: LogFormat = "text") -> None:
             logger.handlers.clear()
             logger.propagate = True
         logging.captureWarnings(True)
-    # Our line tells of each /graphql request; uvicorn's access line would repeat it.
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, DropGraphqlAccess) for f in access.filters):
-        access.addFilter(DropGraphqlAccess())
+        # Our line tells of each /graphql request; uvicorn's access line would repeat
+        # it. (Text keeps uvicorn's lines as they always were, ours added.)
+        access = logging.getLogger("uvicorn.access")
+        if not any(isinstance(f, DropGraphqlAccess) for f in access.filters):
+            access.addFilter(DropGraphqlAccess())
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -26,7 +26,7 @@ from gql.observability.logging import (
 from gql.observability.record import Outcome, RequestRecord, Transport
 from gql.seeding import DEMO_ID_BASE
 from tests.conftest import run_cli
-from tests.processes import Process, free_port
+from tests.processes import Process, free_port, ocm_server
 
 # The server, with one fault put in before it starts: counting connections raises, as
 # a bug would, so `totalCount` answers a masked INTERNAL_SERVER_ERROR with an errorId.
@@ -60,14 +60,20 @@ class JsonServer:
         """Stops the server (so every line is written) and parses its stderr."""
         if self.output is None:
             self.output = self.process.stop()
-        parsed = []
-        for line in self.output.splitlines():
-            if line.startswith(STDOUT_LINES):
-                continue
-            entry = json.loads(line)  # every stderr line is one JSON object
-            assert isinstance(entry, dict), line
-            parsed.append(entry)
-        return parsed
+        return _json_lines(self.output)
+
+
+def _json_lines(output: str) -> list[dict[str, Any]]:
+    """A server's stderr lines, each parsed as the JSON object it must be."""
+    parsed = []
+    for line in output.splitlines():
+        if line.startswith(STDOUT_LINES):
+            continue
+        entry = json.loads(line)
+        assert isinstance(entry, dict), line
+        assert {"time", "level", "logger", "message"} <= entry.keys(), entry
+        parsed.append(entry)
+    return parsed
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +132,6 @@ def test_a_json_server_logs_one_line_per_request_without_secrets(
     lines = json_server.lines()
     output = json_server.output
     assert output is not None
-    for entry in lines:
-        assert {"time", "level", "logger", "message"} <= entry.keys(), entry
-
     read = _request_line(lines, "log-test-query")
     assert read["level"] == "INFO"
     assert read["operation_name"] == "OneConnection"
@@ -326,3 +329,30 @@ def test_text_stays_the_default(tmp_path: Path) -> None:
         "value": "text",
         "source": "default",
     }
+
+
+@pytest.mark.e2e
+def test_every_worker_process_writes_json_lines(tmp_path: Path) -> None:
+    # A spawned worker starts with no logging set up and configures it again, after
+    # uvicorn configured its own: its lines, and the parent's warning, are JSON too.
+    server = ocm_server(
+        "--workers", "2", cwd=tmp_path, env={"OCM_GQL_LOG_FORMAT": "json", "OCM_GQL_DEMO_SIZE": "5"}
+    )
+    ids = [f"worker-line-{n}" for n in range(6)]
+    try:
+        for request_id in ids:
+            answered = httpx2.post(
+                f"{server.url}/graphql",
+                json={"query": "{ levels { id } }"},
+                headers={"X-Request-Id": request_id},
+            )
+            assert answered.status_code == 200
+    finally:
+        output = server.stop()
+    lines = _json_lines(output)
+    assert sorted(e["request_id"] for e in lines if e["logger"] == REQUEST_LOGGER) == ids
+    (warning,) = [e for e in lines if e["logger"] == "gql.cli"]
+    assert warning["level"] == "WARNING"
+    assert "OCM_GQL_REDIS_URL" in warning["message"]
+    started = [e for e in lines if e["message"].startswith("Started server process")]
+    assert len(started) == 2

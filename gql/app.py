@@ -55,6 +55,7 @@ from gql.http.websocket import SubscriptionEndpoint
 from gql.memory import trim_periodically
 from gql.observability.metrics import process as process_metrics
 from gql.observability.metrics import requests as request_metrics
+from gql.observability.metrics.pool import report_pool_usage
 from gql.redis_link import RedisLink
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository, Unavailable
@@ -124,11 +125,13 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         )
         # Each worker writes its own process metrics: a scrape may reach another one.
         process_metrics_writer = asyncio.create_task(process_metrics.refresh_periodically())
+        pool_gauges = asyncio.create_task(report_pool_usage(services.repository))
         try:
             yield
         finally:
             trimmer.cancel()
             process_metrics_writer.cancel()
+            pool_gauges.cancel()
             if listener is not None:
                 await listener.stop()
             await services.repository.close()

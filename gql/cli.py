@@ -31,6 +31,7 @@ from gql.repository.url import Backend, BadDatabaseUrl, DatabaseUrl
 from gql.seeding import seed_demo, seed_reference
 from gql.settings import (
     ENV_PREFIX,
+    LogFormat,
     LogLevel,
     Settings,
     SettingsError,
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(_flags(args)).settings
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         result: int = args.run(args, settings)
         return result
     except (CommandError, SettingsError, ImportFileError, ApiKeyError) as error:
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _flags(args: argparse.Namespace) -> dict[str, object]:
     """The settings given as flags (None where a flag was not given or does not exist)."""
-    names = ("db", "database_url", "host", "port", "workers", "log_level")
+    names = ("db", "database_url", "host", "port", "workers", "log_level", "log_format")
     return {name: getattr(args, name, None) for name in names}
 
 
@@ -124,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
             choices=get_args(LogLevel),
             default=None,
             help=f"overrides ${ENV_PREFIX}LOG_LEVEL (default {_DEFAULTS.log_level})",
+        )
+        sub.add_argument(
+            "--log-format",
+            choices=get_args(LogFormat),
+            default=None,
+            help=f"text for a terminal, json for a log pipeline: one object per line "
+            f"(overrides ${ENV_PREFIX}LOG_FORMAT; default {_DEFAULTS.log_format})",
         )
 
     server_flags(command("serve", "Serve GraphQL at /graphql.", _serve))
@@ -394,13 +402,15 @@ def _serve_workers(settings: Settings, listener: socket.socket, directory: str |
 
     workers = settings.workers
     if settings.redis_url is None:
-        print(
-            f"ocm-gql: warning: {workers} workers without {ENV_PREFIX}REDIS_URL: "
+        warning = (
+            f"{workers} workers without {ENV_PREFIX}REDIS_URL: "
             f"{PER_PROCESS_WITHOUT_REDIS} stay within each worker; set {ENV_PREFIX}REDIS_URL "
-            "to share them",
-            file=sys.stderr,
-            flush=True,
+            "to share them"
         )
+        if settings.log_format == "json":  # every stderr line is then a JSON object
+            logging.getLogger("gql.cli").warning(warning)
+        else:
+            print(f"ocm-gql: warning: {warning}", file=sys.stderr, flush=True)
     if not serve_workers(settings, listener, metrics_directory=directory):
         raise CommandError("a worker failed to start (its log is above); stopped them all")
     return 0

@@ -88,7 +88,7 @@ def worker_app(settings: Settings) -> Starlette:
     memory settings are per process, as in `serve_here`: glibc's threshold, and the
     collector's view of what lives as long as the process. The open-file limit the
     parent raised is inherited."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     keep_large_allocations_returnable()
     app = create_app(settings)
     freeze_startup_objects()
@@ -117,6 +117,8 @@ def _options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
+        # JSON lines: uvicorn configures no handlers of its own; its records reach ours.
+        **({"log_config": None} if settings.log_format == "json" else {}),
         "lifespan": "on",
         # On SIGTERM: stop accepting, let in-flight requests finish, then close the database.
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,

@@ -37,6 +37,7 @@ AtLeastOne = Annotated[int, Field(ge=1)]
 NotNegative = Annotated[int, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 
 
 class SettingsError(ValueError):
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     """SQLite: how long a write waits for another process's lock before giving up."""
     log_level: LogLevel = "info"
     """Python logging level name (any case)."""
+    log_format: LogFormat = "text"
+    """`text`: lines for a person at a terminal. `json`: one JSON object per line (every
+    log record, and one per request with its id, operation, status and duration) for a
+    log pipeline."""
     playground_assets: Path | None = None
     """OCM_GQL_PLAYGROUND_ASSETS: a node_modules folder holding GraphiQL's browser files
     (graphiql, react, react-dom). None means the copy a wheel carries
@@ -241,7 +246,7 @@ class Settings(BaseSettings):
         # load_settings reads the environment and the .env file, noting each value's source.
         return (init_settings,)
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

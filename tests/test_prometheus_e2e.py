@@ -29,7 +29,7 @@ import httpx2
 import pytest
 
 from tests.conftest import run_cli
-from tests.observability.metrics.samples import Scrape
+from tests.observability.metrics.scrapes import Scrape
 from tests.processes import Process, free_port, ocm_server
 from tests.test_write_durability import QUIET
 

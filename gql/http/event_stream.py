@@ -50,6 +50,7 @@ from gql.http.pipeline import (
     timed_out,
 )
 from gql.http.request import GraphQLParams, RequestError
+from gql.observability.metrics import live
 
 EVENT_STREAM: Final = "text/event-stream"
 BATCHING_NOT_STREAMED: Final = "BATCHING_NOT_STREAMED"
@@ -144,12 +145,13 @@ class EventStreamEndpoint:
 
     def _events(self, results: AsyncGenerator[ExecutionResult, None]) -> AsyncTextStream:
         async def events() -> AsyncGenerator[str, None]:
-            async with contextlib.aclosing(results):
-                async for result in results:
-                    body = Outcome.of(result).body
-                    note_response(body)
-                    yield self._next(body)
-            yield self._transport.encode_complete()
+            with live.open_event_stream():
+                async with contextlib.aclosing(results):
+                    async for result in results:
+                        body = Outcome.of(result).body
+                        note_response(body)
+                        yield self._next(body)
+                yield self._transport.encode_complete()
 
         return merge_stream_with_heartbeat(
             events,

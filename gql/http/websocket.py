@@ -70,6 +70,8 @@ from gql.http.rate_limit import (
 )
 from gql.http.request import GraphQLParams, RequestError
 from gql.observability import record as records
+from gql.observability.metrics import live
+from gql.observability.metrics.caches import count_afresh
 from gql.observability.metrics.requests import observe_request
 from gql.observability.record import Outcome, RequestRecord, Transport, current_record
 from gql.settings import Settings
@@ -90,6 +92,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     @property
     def _endpoint(self) -> SubscriptionEndpoint:
         return cast(SubscriptionEndpoint, self.view)
+
+    async def handle(self) -> None:
+        with live.open_websocket():
+            await super().handle()
 
     async def handle_message(self, message: Message) -> None:
         # Strawberry indexes a message as it expects it to be: any other shape would raise
@@ -121,6 +127,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_subscribe(message)  # which closes the socket
             return
         with operation_observed(message["payload"]):
+            count_afresh()  # each operation's cache lookups count as a request's
             try:
                 await self._check_limits()
                 message = await self._with_document(message)

@@ -23,7 +23,7 @@ import pytest
 
 from tests import workers_proc as proc
 from tests.conftest import run_cli
-from tests.observability.metrics.samples import Scrape, labels
+from tests.observability.metrics.scrapes import Scrape, labels
 from tests.processes import Process, free_port, ocm_server
 from tests.test_write_durability import QUIET
 

@@ -37,7 +37,7 @@ from gql.http.server_protocol import REQUEST_TIMEOUT
 from gql.observability.metrics.requests import COMMON_CODES, LIMITS
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT
-from tests.observability.metrics.samples import Scrape, labels
+from tests.observability.metrics.scrapes import Scrape, labels
 from tests.persisted_queries import apq_extensions, write_manifest
 from tests.processes import free_port
 from tests.test_subscriptions import SUBSCRIPTION

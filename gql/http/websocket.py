@@ -70,6 +70,7 @@ from gql.http.rate_limit import (
 )
 from gql.http.request import GraphQLParams, RequestError
 from gql.observability import record as records
+from gql.observability.logging import log_request
 from gql.observability.metrics import live
 from gql.observability.metrics.caches import count_afresh
 from gql.observability.metrics.requests import observe_request
@@ -371,7 +372,9 @@ def end_operation() -> None:
         record.operations = 1
     if record.outcome is None:  # answered without errors, or left by its client
         record.note_outcome(Outcome.OK)
-    observe_request(record, time.perf_counter() - observed.started)
+    duration = time.perf_counter() - observed.started
+    observe_request(record, duration)
+    log_request(record, duration)
 
 
 def malformed(message: object) -> str | None:

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx2
 import pytest
+from starlette.testclient import TestClient
 
+from gql.app import create_app
 from gql.observability import record as records
 from gql.observability.logging import (
     FORMAT,
@@ -25,8 +27,10 @@ from gql.observability.logging import (
 )
 from gql.observability.record import Outcome, RequestRecord, Transport
 from gql.seeding import DEMO_ID_BASE
+from gql.settings import Settings
 from tests.conftest import run_cli
 from tests.processes import Process, free_port, ocm_server
+from tests.test_websocket_limits import _socket
 
 # The server, with one fault put in before it starts: counting connections raises, as
 # a bug would, so `totalCount` answers a masked INTERNAL_SERVER_ERROR with an errorId.
@@ -356,3 +360,25 @@ def test_every_worker_process_writes_json_lines(tmp_path: Path) -> None:
     assert "OCM_GQL_REDIS_URL" in warning["message"]
     started = [e for e in lines if e["message"].startswith("Started server process")]
     assert len(started) == 2
+
+
+def test_each_websocket_operation_has_its_line_under_the_connections_request_id(
+    demo_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=REQUEST_LOGGER)
+    few = "query Few { connectionInfos(first: 1) { nodes { id } } }"
+    with (
+        TestClient(create_app(Settings(database_url=demo_db))) as client,
+        _socket(client, {"x-request-id": "ws-7"}) as ws,
+    ):
+        ws.init()
+        assert ws.run("1", {"query": few})
+    lines = [r for r in caplog.records if r.name == REQUEST_LOGGER]
+    operation, connection = lines
+    assert operation.__dict__["request_id"] == connection.__dict__["request_id"] == "ws-7"
+    assert (operation.__dict__["method"], operation.__dict__["operation_name"]) == (
+        "SUBSCRIBE",
+        "Few",
+    )
+    assert operation.__dict__["outcome"] == "ok"
+    assert connection.__dict__["status"] == 101

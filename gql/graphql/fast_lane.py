@@ -10,16 +10,20 @@ make was made here, with the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Awaitable, Collection
+from typing import Any, TypeVar
 
-from graphql import DocumentNode
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gql.graphql.context import Context
 from gql.graphql.limits.extension import over_budget, parsed, validation_errors
 from gql.graphql.schema import Schema, fast_executor
+from gql.observability import tracing
+from gql.settings import Settings
+
+T = TypeVar("T")
 
 
 async def execute(
@@ -54,11 +58,11 @@ async def _answer_quickly(
     context: Context,
 ) -> ExecutionResult | None:
     settings = context.settings
-    document = parsed(query, settings)
+    document = _parsed(query, settings)
     if not isinstance(document, DocumentNode):
         return None
     graphql_schema = schema._schema
-    if validation_errors(graphql_schema, document, settings):
+    if _validation_errors(graphql_schema, document, settings):
         return None
     if over_budget(graphql_schema, document, operation_name, variables, settings) is not None:
         return None
@@ -67,5 +71,31 @@ async def _answer_quickly(
     )
     if answer is None:
         return None
-    data = await answer
+    data = await _executed(answer)
     return None if data is None else ExecutionResult(data=data, errors=None)
+
+
+# Spans of the fast lane's steps when tracing is on (one check of a module global when off).
+
+
+def _parsed(query: str, settings: Settings) -> DocumentNode | GraphQLError:
+    if not tracing.enabled():
+        return parsed(query, settings)
+    with tracing.span("graphql.parse"):
+        return parsed(query, settings)
+
+
+def _validation_errors(
+    schema: GraphQLSchema, document: DocumentNode, settings: Settings
+) -> list[GraphQLError]:
+    if not tracing.enabled():
+        return validation_errors(schema, document, settings)
+    with tracing.span("graphql.validate"):
+        return validation_errors(schema, document, settings)
+
+
+async def _executed(answer: Awaitable[T]) -> T:
+    if not tracing.enabled():
+        return await answer
+    with tracing.span("graphql.execute"):
+        return await answer

@@ -176,12 +176,16 @@ def _complete(span: Span, record: RequestRecord) -> None:
 
 def span(name: str) -> AbstractContextManager[object]:
     """A child span of the current one (parse, validate, execute), or nothing when off."""
-    if _tracer is None:
+    if _tracer is None or not trace.get_current_span().is_recording():
+        # Off, or a request the sampler left out: its children would be left out too.
         return _NOTHING
     # An exception's message may quote the document's literals: its type is enough.
     return _tracer.start_as_current_span(name, record_exception=False)
 
 
 def tracer() -> Tracer | None:
-    """The tracer when on (for spans with attributes, such as SQL statements')."""
+    """The tracer for a child span of the current one, such as a SQL statement's: None
+    when off or when the current span is not recorded (sampled out, or none at all)."""
+    if _tracer is None or not trace.get_current_span().is_recording():
+        return None
     return _tracer

@@ -18,12 +18,13 @@ import re
 import time
 from enum import StrEnum
 from types import TracebackType
-from typing import Final
-
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from typing import TYPE_CHECKING, Final
 
 from gql.observability import tracing
 from gql.observability.metrics.database import observe_statement
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
 
 
 class Backend(StrEnum):
@@ -79,6 +80,8 @@ class observed:  # lower case: used like a function, in `with`
         observe_statement(self._backend, self._kind, time.perf_counter() - self._started)
         span = self._span
         if span is not None:
+            from opentelemetry.trace import Status, StatusCode
+
             if self.rows is not None:
                 span.set_attribute("db.response.returned_rows", self.rows)
             if error is not None:
@@ -96,6 +99,8 @@ def returned_rows(result: object) -> int:
 
 
 def _start_span(tracer: Tracer, backend: Backend, kind: Kind, sql: str) -> Span:
+    from opentelemetry.trace import SpanKind
+
     operation = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "SQL"
     target = _TARGET.search(sql)
     summary = f"{operation} {target.group(1)}" if target else operation

@@ -15,25 +15,24 @@ shared do-nothing context manager: no span, no context attached, no attributes b
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from opentelemetry import propagate, trace
-from opentelemetry.propagators.textmap import Getter
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-)
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from starlette.types import Scope
 
 from gql.observability.record import RequestRecord
 from gql.version import VERSION
+
+if TYPE_CHECKING:
+    from opentelemetry.propagators.textmap import Getter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Span, Tracer
+
+# OpenTelemetry's SDK, propagators and exporter are imported when tracing is turned on: a
+# process with tracing off carries none of their modules and objects.
 
 DEFAULT_SERVICE_NAME: Final = "ocm-gql"
 INSTRUMENTATION: Final = "ocm_gql"
@@ -78,6 +77,15 @@ def configure() -> bool:
     exporters = wanted()
     if not exporters:
         return False
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SimpleSpanProcessor,
+    )
+
     resource = Resource.create()
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         # Neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES named the service.
@@ -109,19 +117,23 @@ def shutdown() -> None:
         provider.shutdown()
 
 
-class _AsgiHeaders(Getter[Scope]):
+@functools.cache
+def _asgi_headers() -> Getter[Scope]:
     """Reads a W3C traceparent/tracestate (or any propagator's header) from ASGI headers."""
+    from opentelemetry.propagators.textmap import Getter
 
-    def get(self, carrier: Scope, key: str) -> list[str] | None:
-        name = key.lower().encode("latin-1")
-        found = [str(value, "latin-1") for header, value in carrier["headers"] if header == name]
-        return found or None
+    class AsgiHeaders(Getter[Scope]):
+        def get(self, carrier: Scope, key: str) -> list[str] | None:
+            name = key.lower().encode("latin-1")
+            found = [
+                str(value, "latin-1") for header, value in carrier["headers"] if header == name
+            ]
+            return found or None
 
-    def keys(self, carrier: Scope) -> list[str]:
-        return [str(header, "latin-1") for header, _value in carrier["headers"]]
+        def keys(self, carrier: Scope) -> list[str]:
+            return [str(header, "latin-1") for header, _value in carrier["headers"]]
 
-
-_HEADERS: Final = _AsgiHeaders()
+    return AsgiHeaders()
 
 
 def request_span(scope: Scope, record: RequestRecord) -> AbstractContextManager[None]:
@@ -135,7 +147,10 @@ def request_span(scope: Scope, record: RequestRecord) -> AbstractContextManager[
 
 @contextlib.contextmanager
 def _request_span(tracer: Tracer, scope: Scope, record: RequestRecord) -> Iterator[None]:
-    caller = propagate.extract(scope, getter=_HEADERS)
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind
+
+    caller = propagate.extract(scope, getter=_asgi_headers())
     with tracer.start_as_current_span(
         f"{record.method} {record.path}",
         context=caller,
@@ -156,6 +171,8 @@ def _request_span(tracer: Tracer, scope: Scope, record: RequestRecord) -> Iterat
 
 
 def _complete(span: Span, record: RequestRecord) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
     if not span.is_recording():
         return
     if record.operation_type is not None:
@@ -176,7 +193,7 @@ def _complete(span: Span, record: RequestRecord) -> None:
 
 def span(name: str) -> AbstractContextManager[object]:
     """A child span of the current one (parse, validate, execute), or nothing when off."""
-    if _tracer is None or not trace.get_current_span().is_recording():
+    if _tracer is None or not _current_span_recorded():
         # Off, or a request the sampler left out: its children would be left out too.
         return _NOTHING
     # An exception's message may quote the document's literals: its type is enough.
@@ -186,6 +203,12 @@ def span(name: str) -> AbstractContextManager[object]:
 def tracer() -> Tracer | None:
     """The tracer for a child span of the current one, such as a SQL statement's: None
     when off or when the current span is not recorded (sampled out, or none at all)."""
-    if _tracer is None or not trace.get_current_span().is_recording():
+    if _tracer is None or not _current_span_recorded():
         return None
     return _tracer
+
+
+def _current_span_recorded() -> bool:
+    from opentelemetry import trace
+
+    return trace.get_current_span().is_recording()

@@ -217,10 +217,51 @@ def _compare(args: argparse.Namespace) -> int:
             )
         spread = (max(base) - min(base)) / median_base
         print(f"baseline's own spread over its rounds, (max - min) / median: {spread:.1%}")
+    _hook_costs(statistics.median(results["off"]["cpu"]))
     out = BENCH / "results" / "latest-tracing.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"baseline_ref": args.baseline_ref, "rounds": results}, indent=2))
     return 0
+
+
+def _hook_costs(off_rate: float) -> None:
+    """What the hooks cost a request with tracing off, timed alone in this process (no
+    machine noise to speak of): the request's span, the three steps' spans of the fast
+    lane, and a SQL statement's observation (its metrics, which stay on)."""
+    import timeit
+
+    from gql.observability import tracing
+    from gql.observability.record import RequestRecord, Transport
+    from gql.observability.statements import Backend, Kind, observed
+
+    assert not tracing.enabled()
+    record = RequestRecord(request_id="bench", transport=Transport.HTTP)
+    scope: dict[str, Any] = {"headers": []}
+
+    def request_span() -> None:
+        with tracing.request_span(scope, record):
+            pass
+
+    def step_span() -> None:
+        with tracing.span("graphql.parse"):
+            pass
+
+    def statement() -> None:
+        with observed(Backend.SQLITE, Kind.PAGE, "SELECT 1") as seen:
+            seen.rows = 10
+
+    def each(hook: Any) -> float:
+        return min(timeit.repeat(hook, number=100_000, repeat=5)) / 100_000
+
+    tracing_off = each(request_span) + 3 * each(step_span)
+    metrics = each(statement)
+    per_request = 1 / off_rate
+    print(
+        f"\nhooks timed alone, per request of this benchmark ({per_request * 1e6:,.0f} us of "
+        f"CPU, one SQL statement): tracing off {tracing_off * 1e6:.2f} us "
+        f"({tracing_off / per_request:.2%}); the statement's metrics {metrics * 1e6:.2f} us "
+        f"({metrics / per_request:.2%})"
+    )
 
 
 def _side(env: dict[str, str], db: Path, requests: int) -> tuple[float, float]:

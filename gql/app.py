@@ -29,6 +29,7 @@ from gql.graphql.schema import schema, traced_schema
 from gql.http.credentials import presented_key
 from gql.http.endpoint import GraphQLHTTPEndpoint
 from gql.http.event_stream import EventStreamEndpoint, EventStreamSwitch, wants_event_stream
+from gql.http.metrics_route import metrics_routes
 from gql.http.middleware import Cors, GZip
 from gql.http.observe import Observe
 from gql.http.persisted import (
@@ -53,6 +54,9 @@ from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.memory import trim_periodically
 from gql.observability import tracing
+from gql.observability.metrics import process as process_metrics
+from gql.observability.metrics import requests as request_metrics
+from gql.observability.metrics.pool import report_pool_usage
 from gql.redis_link import RedisLink
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository, Unavailable
@@ -96,6 +100,7 @@ class Services:
 
 def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_repository) -> Starlette:
     services = Services()
+    request_metrics.label_operations(settings.metrics_operation_names)
     # Shared state of several processes; None keeps everything within this one. The
     # client connects on first use, so making it here costs nothing.
     redis = RedisLink.from_settings(settings)
@@ -121,10 +126,15 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         trimmer = asyncio.create_task(
             trim_periodically(full_collection_due=services.broadcaster.slots.many_have_left)
         )
+        # Each worker writes its own process metrics: a scrape may reach another one.
+        process_metrics_writer = asyncio.create_task(process_metrics.refresh_periodically())
+        pool_gauges = asyncio.create_task(report_pool_usage(services.repository))
         try:
             yield
         finally:
             trimmer.cancel()
+            process_metrics_writer.cancel()
+            pool_gauges.cancel()
             if listener is not None:
                 await listener.stop()
             await services.repository.close()
@@ -174,6 +184,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             *playground_routes(playground_assets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *metrics_routes(settings),
         ],
         lifespan=lifespan,
         middleware=http_middleware(settings, rates),

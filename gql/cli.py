@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import json
 import logging
@@ -12,7 +13,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import get_args
 
@@ -30,6 +31,7 @@ from gql.repository.url import Backend, BadDatabaseUrl, DatabaseUrl
 from gql.seeding import seed_demo, seed_reference
 from gql.settings import (
     ENV_PREFIX,
+    LogFormat,
     LogLevel,
     Settings,
     SettingsError,
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(_flags(args)).settings
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         result: int = args.run(args, settings)
         return result
     except (CommandError, SettingsError, ImportFileError, ApiKeyError) as error:
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _flags(args: argparse.Namespace) -> dict[str, object]:
     """The settings given as flags (None where a flag was not given or does not exist)."""
-    names = ("db", "database_url", "host", "port", "workers", "log_level")
+    names = ("db", "database_url", "host", "port", "workers", "log_level", "log_format")
     return {name: getattr(args, name, None) for name in names}
 
 
@@ -123,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
             choices=get_args(LogLevel),
             default=None,
             help=f"overrides ${ENV_PREFIX}LOG_LEVEL (default {_DEFAULTS.log_level})",
+        )
+        sub.add_argument(
+            "--log-format",
+            choices=get_args(LogFormat),
+            default=None,
+            help=f"text for a terminal, json for a log pipeline: one object per line "
+            f"(overrides ${ENV_PREFIX}LOG_FORMAT; default {_DEFAULTS.log_format})",
         )
 
     server_flags(command("serve", "Serve GraphQL at /graphql.", _serve))
@@ -340,7 +349,8 @@ async def _announce_references(settings: Settings) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from gql.app import create_app
     from gql.http.persisted import ManifestError
-    from gql.server import PER_PROCESS_WITHOUT_REDIS, serve_here, serve_workers
+    from gql.observability.metrics import multiprocess_directory
+    from gql.server import serve_here
 
     try:
         # Built here even when workers build their own: a bad setting is one line, once.
@@ -364,26 +374,70 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     raise_open_file_limit(settings.max_connections)
     listener = _listen(settings.host, settings.port)
     workers = settings.workers
+    if workers == 1:
+        with _metrics_port(settings, None):
+            _say_serving(settings)
+            serve_here(settings, app, listener)
+        return 0
+    del app  # each worker builds its own
+    # The workers write their metrics to files in a fresh folder, named in the environment
+    # before they are spawned; a metrics port is served here, once for all of them.
+    metric_files = multiprocess_directory() if settings.metrics else contextlib.nullcontext()
+    with metric_files as directory, _metrics_port(settings, directory):
+        _say_serving(settings)
+        return _serve_workers(settings, listener, directory)
+
+
+def _say_serving(settings: Settings) -> None:
+    workers = settings.workers
     print(
         f"serving {settings.database} at http://{settings.host}:{settings.port}/graphql "
         f"({workers} worker{'s' if workers > 1 else ''})",
         flush=True,
     )
-    if workers == 1:
-        serve_here(settings, app, listener)
-        return 0
+
+
+def _serve_workers(settings: Settings, listener: socket.socket, directory: str | None) -> int:
+    from gql.server import PER_PROCESS_WITHOUT_REDIS, serve_workers
+
+    workers = settings.workers
     if settings.redis_url is None:
-        print(
-            f"ocm-gql: warning: {workers} workers without {ENV_PREFIX}REDIS_URL: "
+        warning = (
+            f"{workers} workers without {ENV_PREFIX}REDIS_URL: "
             f"{PER_PROCESS_WITHOUT_REDIS} stay within each worker; set {ENV_PREFIX}REDIS_URL "
-            "to share them",
-            file=sys.stderr,
-            flush=True,
+            "to share them"
         )
-    del app  # each worker builds its own
-    if not serve_workers(settings, listener):
+        if settings.log_format == "json":  # every stderr line is then a JSON object
+            logging.getLogger("gql.cli").warning(warning)
+        else:
+            print(f"ocm-gql: warning: {warning}", file=sys.stderr, flush=True)
+    if not serve_workers(settings, listener, metrics_directory=directory):
         raise CommandError("a worker failed to start (its log is above); stopped them all")
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_port(settings: Settings, directory: str | None) -> Iterator[None]:
+    """/metrics on its own port while serving, when the settings ask for one; with
+    several workers (``directory``, their metric files) this process serves it and is
+    none of them."""
+    from gql.http.metrics_route import serve_metrics_port
+
+    host, port = settings.metrics_host, settings.metrics_port
+    if not settings.metrics or port is None:
+        yield
+        return
+    try:
+        server = serve_metrics_port(host, port, directory, this_process=directory is None)
+    except OSError as error:
+        in_use = error.errno == errno.EADDRINUSE
+        reason = "address already in use" if in_use else (error.strerror or str(error))
+        raise CommandError(f"cannot listen on {host}:{port} for the metrics: {reason}") from None
+    print(f"metrics at http://{host}:{server.port}/metrics", flush=True)
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def _listen(host: str, port: int) -> socket.socket:

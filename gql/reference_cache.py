@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from gql.observability.metrics.caches import Cache, looked_up
 from gql.repository.base import Repository
 from gql.repository.models import ReferenceKind, ReferenceRecord
 
@@ -30,7 +31,10 @@ class ReferenceCache:
         if self._generation != self._repository.reference_generation:
             self._tables.clear()
             self._generation = self._repository.reference_generation
-        return self._tables.get(kind)
+        table = self._tables.get(kind)
+        # Every read of a list asks here first: a request's first ask decides.
+        looked_up(Cache.REFERENCES, kind, hit=table is not None)
+        return table
 
     def invalidate(self) -> None:
         """Drops the lists: the next request loads them again."""

@@ -27,6 +27,7 @@ from gql.app import create_app
 from gql.http.server_protocol import protocol_with_deadlines
 from gql.memory import freeze_startup_objects, keep_large_allocations_returnable
 from gql.observability.logging import configure_logging
+from gql.observability.metrics import forget_process
 from gql.settings import Settings
 
 PER_PROCESS_WITHOUT_REDIS = (
@@ -44,13 +45,42 @@ def serve_here(settings: Settings, app: Starlette, listener: socket.socket) -> N
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def serve_workers(settings: Settings, listener: socket.socket) -> bool:
+def serve_workers(
+    settings: Settings, listener: socket.socket, *, metrics_directory: str | None = None
+) -> bool:
     """Runs ``settings.workers`` worker processes on ``listener`` until SIGTERM or SIGINT,
     replacing any that dies; False when one failed to start (the manager then stops them
-    all, since every replacement would fail the same way)."""
-    manager = Multiprocess(_WorkerConfig(settings), sockets=[listener])
+    all, since every replacement would fail the same way). ``metrics_directory``: where
+    the workers write their metrics, whose gauges of a worker that is gone are dropped."""
+    manager = _Workers(_WorkerConfig(settings), sockets=[listener])
+    manager.metrics_directory = metrics_directory
     manager.run()
     return all(worker.exitcode != STARTUP_FAILURE for worker in manager.processes)
+
+
+class _Workers(Multiprocess):
+    """uvicorn's process manager, telling the metrics when it replaced a worker (one that
+    died, or all of them on SIGHUP), so a scrape no longer adds up the gauges of the gone."""
+
+    metrics_directory: str | None = None
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._forget(before - self._pids())
+
+    def restart_all(self) -> None:
+        before = self._pids()
+        super().restart_all()
+        self._forget(before - self._pids())
+
+    def _pids(self) -> set[int]:
+        return {worker.pid for worker in self.processes if worker.pid is not None}
+
+    def _forget(self, gone: set[int]) -> None:
+        if self.metrics_directory is not None:
+            for pid in gone:
+                forget_process(pid, self.metrics_directory)
 
 
 def worker_app(settings: Settings) -> Starlette:
@@ -58,7 +88,7 @@ def worker_app(settings: Settings) -> Starlette:
     memory settings are per process, as in `serve_here`: glibc's threshold, and the
     collector's view of what lives as long as the process. The open-file limit the
     parent raised is inherited."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     keep_large_allocations_returnable()
     app = create_app(settings)
     freeze_startup_objects()
@@ -87,6 +117,8 @@ def _options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
+        # JSON lines: uvicorn configures no handlers of its own; its records reach ours.
+        **({"log_config": None} if settings.log_format == "json" else {}),
         "lifespan": "on",
         # On SIGTERM: stop accepting, let in-flight requests finish, then close the database.
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,

@@ -37,6 +37,7 @@ AtLeastOne = Annotated[int, Field(ge=1)]
 NotNegative = Annotated[int, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 
 
 class SettingsError(ValueError):
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     """SQLite: how long a write waits for another process's lock before giving up."""
     log_level: LogLevel = "info"
     """Python logging level name (any case)."""
+    log_format: LogFormat = "text"
+    """`text`: lines for a person at a terminal. `json`: one JSON object per line (every
+    log record, and one per request with its id, operation, status and duration) for a
+    log pipeline."""
     playground_assets: Path | None = None
     """OCM_GQL_PLAYGROUND_ASSETS: a node_modules folder holding GraphiQL's browser files
     (graphiql, react, react-dom). None means the copy a wheel carries
@@ -169,6 +174,18 @@ class Settings(BaseSettings):
     """Requests a client may make at once before the rate applies."""
     shutdown_grace_seconds: int = 30
     """On SIGTERM, how long in-flight requests may take to finish before the server stops."""
+    metrics: bool = True
+    """Whether Prometheus metrics are served (`GET /metrics`); false answers 404 there."""
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """A port of its own for `/metrics` (on `metrics_host`), which the main port then no
+    longer answers: metrics need not face the internet. None serves them on the main port.
+    With several workers the supervising process serves it, once for all of them."""
+    metrics_host: str = "127.0.0.1"
+    """Address the metrics port listens on."""
+    # NoDecode: the environment holds a comma-separated list, not JSON.
+    metrics_operation_names: Annotated[tuple[str, ...], NoDecode] = ()
+    """Operation names the latency histogram labels by name, comma-separated, beside the
+    trusted documents' own; any other name is `other`, so callers cannot grow the series."""
 
     query_cache_bytes: NotNegative = 16 * 1024 * 1024
     """Memory the caches of parsed and checked documents, query costs and execution plans
@@ -229,15 +246,15 @@ class Settings(BaseSettings):
         # load_settings reads the environment and the .env file, noting each value's source.
         return (init_settings,)
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("playground_assets", "trusted_documents", mode="before")
+    @field_validator("playground_assets", "trusted_documents", "metrics_port", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # Path("") would silently be the working directory.
+        # Path("") would silently be the working directory; an empty port is none.
         return None if value == "" else value
 
     @field_validator("redis_url")
@@ -288,12 +305,21 @@ class Settings(BaseSettings):
     def read_database(self) -> DatabaseUrl | None:
         return None if self.database_read_url is None else DatabaseUrl.parse(self.database_read_url)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "metrics_operation_names", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
+
+    @model_validator(mode="after")
+    def _metrics_port_is_its_own(self) -> Settings:
+        if self.metrics_port == self.port:
+            raise ValueError(
+                f"{ENV_PREFIX}METRICS_PORT ({self.metrics_port}) must differ from "
+                f"{ENV_PREFIX}PORT: unset it to serve /metrics on the main port"
+            )
+        return self
 
     @model_validator(mode="after")
     def _page_sizes_agree(self) -> Settings:

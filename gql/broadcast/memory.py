@@ -33,6 +33,7 @@ from typing import Final
 
 from gql.broadcast.base import StatusChanged, SubscriberTooSlow, SubscriptionInterrupted
 from gql.broadcast.slots import SubscriptionSlots
+from gql.observability.metrics import live
 
 SUBSCRIBER_BACKLOG: Final = 1000
 DISPATCH_SLICE: Final = 16
@@ -109,6 +110,12 @@ class InProcessBroadcaster:
         self._subscribers.clear()
 
     async def publish(self, event: StatusChanged) -> None:
+        live.published()
+        self.fan_out(event)
+
+    def fan_out(self, event: StatusChanged) -> None:
+        """Hands the event to this process's subscribers: for what another broadcaster
+        received (the Redis one's listener), which it counted as published itself."""
         if not self._subscribers:
             return  # nobody to tell; a later subscriber starts after this event
         self._published += 1
@@ -187,4 +194,5 @@ class _Events:
         item = await subscriber.queue.get()
         if isinstance(item, Exception):
             raise item
+        live.delivered()
         return item

@@ -62,6 +62,7 @@ from redis.exceptions import LockError
 from gql.broadcast.base import StatusChanged, SubscriptionInterrupted
 from gql.broadcast.memory import InProcessBroadcaster
 from gql.broadcast.slots import SubscriptionSlots
+from gql.observability.metrics import live
 from gql.redis_link import CONNECT_TIMEOUT_SECONDS, REDIS_ERRORS, RedisLink
 from gql.repository.models import ConnectionRecord
 from gql.util.lru import BoundedCache
@@ -191,6 +192,7 @@ class RedisBroadcaster:
                 self._gap = event.change_id
             return
         self._link.succeeded()
+        live.published()
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[AsyncIterator[StatusChanged]]:
@@ -297,7 +299,7 @@ class RedisBroadcaster:
             )
             return
         self._last_change.put(connection_id, event.change_id, _LAST_CHANGE_BYTES)
-        await self._local.publish(event)
+        self._local.fan_out(event)
 
     def _lost(self, error: BaseException) -> None:
         was_listening = self.listening

@@ -12,6 +12,7 @@ from typing import Final
 from graphql import GraphQLError
 
 from gql.domain.keys import Writer, authenticate
+from gql.observability.record import current_record
 from gql.repository.base import Repository
 
 UNAUTHENTICATED: Final = "UNAUTHENTICATED"
@@ -34,6 +35,10 @@ class RequestAuth:
         if not self._checked:
             self._writer = await authenticate(self._repository, self._credential)
             self._checked = True
+            record = current_record()
+            if record is not None and self._writer is not None:
+                # Its name, for the request's log line: never the key itself.
+                record.key_name = self._writer.name
         if self._writer is None:
             raise GraphQLError(
                 "The API key is not valid (unknown, revoked or malformed).",

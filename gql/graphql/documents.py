@@ -18,6 +18,7 @@ from typing import Final
 from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
 
 from gql.graphql.errors import with_syntax_code
+from gql.observability.metrics.caches import Cache, looked_up
 from gql.settings import Settings
 from gql.util.lru import BoundedCache
 
@@ -99,9 +100,12 @@ class DocumentCache:
             return refused.document
         known = self._entries.get(query)
         if isinstance(known, CachedDocument) and known.document.token_count <= max_tokens:
+            looked_up(Cache.PARSE, query, hit=True)
             return known.document
         if isinstance(known, _SyntaxError) and known.max_tokens == max_tokens:
+            looked_up(Cache.PARSE, query, hit=True)
             return known.error
+        looked_up(Cache.PARSE, query, hit=False)
         try:
             document = parse(query, max_tokens=max_tokens)
         except GraphQLSyntaxError as error:

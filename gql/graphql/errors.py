@@ -22,6 +22,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from gql.observability.record import Outcome, current_record
 from gql.repository.base import ServerUnreachable, Unavailable
 from gql.repository.url import hide_password
 
@@ -140,6 +141,12 @@ def unreachable(error: GraphQLError) -> GraphQLError:
 
 def masked(error: GraphQLError) -> GraphQLError:
     error_id = uuid.uuid4().hex
+    # The request's own log line names the id too, next to its operation and status;
+    # and a masked error is our failure, whatever else the response holds.
+    record = current_record()
+    if record is not None:
+        record.error_ids.append(error_id)
+        record.note_outcome(Outcome.FAILED)
     logger.error(
         "unexpected error %s at %s: %s",
         error_id,

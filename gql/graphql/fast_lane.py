@@ -18,9 +18,11 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gql.graphql.context import Context
+from gql.graphql.fastpath import Fallback
 from gql.graphql.limits.extension import over_budget, parsed, validation_errors
 from gql.graphql.schema import Schema, fast_executor
 from gql.observability import tracing
+from gql.observability.metrics import execution
 from gql.settings import Settings
 
 T = TypeVar("T")
@@ -36,10 +38,12 @@ async def execute(
 ) -> ExecutionResult:
     """`schema.execute`, answered in the fast lane when it can be (a schema whose
     executor is the fast one)."""
-    if schema.executor is fast_executor:
+    if fast_executor.enabled and schema.executor is fast_executor:
         quick = await _answer_quickly(schema, query, variables, operation_name, context)
-        if quick is not None:
+        if not isinstance(quick, Fallback):
+            execution.answered()
             return quick
+        execution.fell_back(quick)
     with fast_executor.bypassed():
         return await schema.execute(
             query,
@@ -56,23 +60,24 @@ async def _answer_quickly(
     variables: dict[str, Any] | None,
     operation_name: str | None,
     context: Context,
-) -> ExecutionResult | None:
+) -> ExecutionResult | Fallback:
+    """The result, or why the standard pipeline must answer instead."""
     settings = context.settings
     document = _parsed(query, settings)
     if not isinstance(document, DocumentNode):
-        return None
+        return Fallback.NOT_PARSED
     graphql_schema = schema._schema
     if _validation_errors(graphql_schema, document, settings):
-        return None
+        return Fallback.INVALID
     if over_budget(graphql_schema, document, operation_name, variables, settings) is not None:
-        return None
+        return Fallback.OVER_BUDGET
     answer = fast_executor.answer(
         graphql_schema, document, None, context, variables, operation_name
     )
-    if answer is None:
-        return None
+    if isinstance(answer, Fallback):
+        return answer
     data = await _executed(answer)
-    return None if data is None else ExecutionResult(data=data, errors=None)
+    return Fallback.GAVE_UP if data is None else ExecutionResult(data=data, errors=None)
 
 
 # Spans of the fast lane's steps when tracing is on (one check of a module global when off).

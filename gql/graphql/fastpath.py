@@ -22,9 +22,18 @@ import asyncio
 import contextlib
 import math
 import operator
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Hashable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from enum import StrEnum
 from inspect import isawaitable
 from typing import Any, Final, TypeGuard
 
@@ -72,6 +81,8 @@ from graphql.pyutils import Path
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from gql.graphql.documents import document_cache
+from gql.observability.metrics import execution
+from gql.observability.metrics.caches import Cache, looked_up
 
 _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
@@ -130,6 +141,23 @@ so DataLoaders see every key of a level before they load)."""
 
 
 _bypassed: ContextVar[bool] = ContextVar("fast_path_bypassed", default=False)
+
+
+class Fallback(StrEnum):
+    """Why an operation went to graphql-core's executor instead (the metrics' reason)."""
+
+    NOT_PARSED = "not_parsed"
+    """The document does not parse, or is over the size or token limit."""
+    INVALID = "invalid"
+    """It fails validation, names no operation it holds, or its variables do not coerce."""
+    OVER_BUDGET = "over_budget"
+    """Its cost is over the limit."""
+    NOT_QUERY = "not_query"
+    """A mutation or subscription."""
+    UNSUPPORTED = "unsupported"
+    """The planner met what it does not handle (introspection, @defer, a type check...)."""
+    GAVE_UP = "gave_up"
+    """It started, and met an error or a value it cannot complete as graphql-core would."""
 
 
 class _GiveUp(Exception):
@@ -216,15 +244,18 @@ class FastExecutor:
         answer = self.answer(
             schema, document, root_value, context_value, variable_values, operation_name
         )
-        if answer is None:
+        if isinstance(answer, Fallback):
+            execution.fell_back(answer)
             return standard()
 
         async def fast_or_standard() -> ExecutionResult:
-            assert answer is not None
+            assert not isinstance(answer, Fallback)
             data = await answer
             if data is None:
+                execution.fell_back(Fallback.GAVE_UP)
                 result = standard()
                 return await result if isawaitable(result) else result  # type: ignore[no-any-return]
+            execution.answered()
             return ExecutionResult(data=data)
 
         return fast_or_standard()
@@ -247,19 +278,21 @@ class FastExecutor:
         context_value: Any,
         variable_values: dict[str, Any] | None,
         operation_name: str | None,
-    ) -> Awaitable[dict[str, Any] | None] | None:
-        """The data of a valid document's query, when the fast path can give it: None at
-        once when it cannot even try; an awaitable of None when it gave up on the way."""
+    ) -> Awaitable[dict[str, Any] | None] | Fallback:
+        """The data of a valid document's query, when the fast path can give it: why not
+        at once when it cannot even try; an awaitable of None when it gave up on the way."""
         if not self.enabled:
-            return None
+            return Fallback.UNSUPPORTED
         operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation is not OperationType.QUERY:
-            return None
+        if operation is None:
+            return Fallback.INVALID
+        if operation.operation is not OperationType.QUERY:
+            return Fallback.NOT_QUERY
         coerced = get_variable_values(
             schema, operation.variable_definitions or (), dict(variable_values or {})
         )
         if not isinstance(coerced, VariableValues):
-            return None
+            return Fallback.INVALID
         fragments = {
             definition.name.value: definition
             for definition in document.definitions
@@ -269,7 +302,7 @@ class FastExecutor:
         try:
             plan = self._plan(document, operation_name, run)
         except _GiveUp:
-            return None
+            return Fallback.UNSUPPORTED
 
         async def complete() -> dict[str, Any] | None:
             try:
@@ -296,6 +329,7 @@ class FastExecutor:
         directive_values = tuple((name, repr(run.variables.coerced.get(name))) for name in names)
         key = (operation_name, directive_values)
         cached = entry.plans.get(key) if entry is not None else None
+        _plan_looked_up(document, key, isinstance(cached, _ObjectPlan))
         if isinstance(cached, _ObjectPlan):
             return cached
         root_type = run.schema.query_type
@@ -305,6 +339,11 @@ class FastExecutor:
         if entry is not None:
             document_cache.add_plan(entry, key, plan)
         return plan
+
+
+def _plan_looked_up(document: DocumentNode, key: Hashable, hit: bool) -> None:
+    text = document.loc.source.body if document.loc is not None else ""
+    looked_up(Cache.PLAN, (text, key), hit)
 
 
 def _variables_in_directives(

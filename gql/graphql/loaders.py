@@ -22,6 +22,7 @@ from gql.graphql.reference_types import (
     UsageType,
 )
 from gql.graphql.site_connections import SiteConnections
+from gql.observability.metrics.dataloaders import observed
 from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.models import ConnectionFilter, ReferenceKind
@@ -50,7 +51,9 @@ class Loaders:
             records = await repository.connections_by_ids(ids)
             return [ConnectionInfo.from_record(records[i]) if i in records else None for i in ids]
 
-        return DataLoader(load_fn=load_connections, cache=self._memoize)
+        return DataLoader(
+            load_fn=observed("connection_info", load_connections), cache=self._memoize
+        )
 
     @functools.cached_property
     def charge_point(self) -> DataLoader[int, ChargePoint | None]:
@@ -60,7 +63,7 @@ class Loaders:
             sites = await repository.sites_by_ids(ids)
             return [ChargePoint.from_record(sites[i]) if i in sites else None for i in ids]
 
-        return DataLoader(load_fn=load_sites, cache=self._memoize)
+        return DataLoader(load_fn=observed("charge_point", load_sites), cache=self._memoize)
 
     def connections_of_sites(self, filter: ConnectionFilter | None = None) -> SiteConnections:
         """The connections of sites that match ``filter`` (None: all of them): one loader
@@ -78,34 +81,40 @@ class Loaders:
 
     @functools.cached_property
     def connection_type(self) -> DataLoader[int, ConnectionType | None]:
-        return self._reference_loader(ReferenceKind.CONNECTION_TYPE, ConnectionType.from_record)
+        return self._reference_loader(
+            "connection_type", ReferenceKind.CONNECTION_TYPE, ConnectionType.from_record
+        )
 
     @functools.cached_property
     def status_type(self) -> DataLoader[int, StatusType | None]:
-        return self._reference_loader(ReferenceKind.STATUS_TYPE, StatusType.from_record)
+        return self._reference_loader(
+            "status_type", ReferenceKind.STATUS_TYPE, StatusType.from_record
+        )
 
     @functools.cached_property
     def level(self) -> DataLoader[int, LevelType | None]:
-        return self._reference_loader(ReferenceKind.LEVEL, LevelType.from_record)
+        return self._reference_loader("level", ReferenceKind.LEVEL, LevelType.from_record)
 
     @functools.cached_property
     def current_type(self) -> DataLoader[int, SupplyType | None]:
-        return self._reference_loader(ReferenceKind.SUPPLY_TYPE, SupplyType.from_record)
+        return self._reference_loader(
+            "current_type", ReferenceKind.SUPPLY_TYPE, SupplyType.from_record
+        )
 
     @functools.cached_property
     def operator(self) -> DataLoader[int, Operator | None]:
-        return self._reference_loader(ReferenceKind.OPERATOR, Operator.from_record)
+        return self._reference_loader("operator", ReferenceKind.OPERATOR, Operator.from_record)
 
     @functools.cached_property
     def usage_type(self) -> DataLoader[int, UsageType | None]:
-        return self._reference_loader(ReferenceKind.USAGE_TYPE, UsageType.from_record)
+        return self._reference_loader("usage_type", ReferenceKind.USAGE_TYPE, UsageType.from_record)
 
     @functools.cached_property
     def country(self) -> DataLoader[int, Country | None]:
-        return self._reference_loader(ReferenceKind.COUNTRY, Country.from_record)
+        return self._reference_loader("country", ReferenceKind.COUNTRY, Country.from_record)
 
     def _reference_loader(
-        self, kind: ReferenceKind, convert: Callable[[Any], T]
+        self, name: str, kind: ReferenceKind, convert: Callable[[Any], T]
     ) -> DataLoader[int, T | None]:
         references = self._references
 
@@ -113,7 +122,7 @@ class Loaders:
             records = await references.get_many(kind, ids)
             return [None if record is None else convert(record) for record in records]
 
-        return DataLoader(load_fn=load, cache=self._memoize)
+        return DataLoader(load_fn=observed(name, load), cache=self._memoize)
 
 
 _filter_values: Final = operator.attrgetter(

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 
 from gql.graphql.connection_info import ConnectionInfo
+from gql.observability.metrics.dataloaders import observe_batch
 from gql.repository.base import Repository
 from gql.repository.models import ConnectionFilter
 
@@ -68,6 +69,7 @@ class SiteConnections:
         assert self._open is not None
         ids, batch = self._open
         self._open = None
+        observe_batch("connections_of_sites", len(ids))
         if not self._memoize:
             self._batches = {}
         read = asyncio.create_task(self._read(ids, batch))

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.websockets import WebSocket
 
 from gql.broadcast import NoSubscriptionSlot, SubscriberTooSlow, SubscriptionInterrupted
 from gql.domain.filtering import matches
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoFilter
+from gql.observability.metrics import live
 from gql.repository.models import ConnectionFilter
 
 if TYPE_CHECKING:
@@ -54,11 +56,15 @@ class Subscription:
         context: Context = info.context
         settings = context.settings
         wanted = filter.to_filter() if filter is not None else ConnectionFilter()
+        transport = transport_of(context.request)
         try:
-            with context.broadcaster.slots.hold(
-                client_address(context.request),
-                max_total=settings.max_subscriptions,
-                max_per_client=settings.max_subscriptions_per_client,
+            with (
+                context.broadcaster.slots.hold(
+                    client_address(context.request),
+                    max_total=settings.max_subscriptions,
+                    max_per_client=settings.max_subscriptions_per_client,
+                ),
+                live.running_subscription(transport),
             ):
                 async with context.broadcaster.subscribe() as events:
                     async for event in events:
@@ -79,10 +85,16 @@ class Subscription:
                 },
             ) from refused
         except SubscriberTooSlow as error:
+            live.slow_subscriber_ended(transport)
             # Coded, so the client can tell it apart from a failure and subscribe again.
             raise GraphQLError(str(error), extensions={"code": SUBSCRIBER_TOO_SLOW}) from error
         except SubscriptionInterrupted as error:
             raise GraphQLError(str(error), extensions={"code": SUBSCRIPTION_INTERRUPTED}) from error
+
+
+def transport_of(request: Any) -> str:
+    """websocket or sse: a subscription over HTTP is only served as an event stream."""
+    return "websocket" if isinstance(request, WebSocket) else "sse"
 
 
 def client_address(request: Any) -> str:

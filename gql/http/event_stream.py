@@ -43,10 +43,14 @@ from gql.http.pipeline import (
     answer,
     error_response,
     json_response,
+    note_operation,
+    note_outcome,
+    note_response,
     subscription_document,
     timed_out,
 )
 from gql.http.request import GraphQLParams, RequestError
+from gql.observability.metrics import live
 
 EVENT_STREAM: Final = "text/event-stream"
 BATCHING_NOT_STREAMED: Final = "BATCHING_NOT_STREAMED"
@@ -108,6 +112,7 @@ class EventStreamEndpoint:
         schema: Schema,
         context: Context,
     ) -> Response:
+        note_operation(document, params.operation_name, context.settings)
         results = await schema.subscribe(
             document.query,
             variable_values=params.variables,
@@ -130,17 +135,23 @@ class EventStreamEndpoint:
                         first = await anext(results)
                 except TimeoutError:
                     raise timed_out(settings.execution_timeout_ms) from None
-            return _refusal(Outcome.of(first))
+            refused = Outcome.of(first)
+            note_outcome(refused)
+            return _refusal(refused)
         if document.on_valid is not None:
             await document.on_valid()
+        note_response({})  # admitted: ok, unless an event says otherwise
         return StreamingResponse(self._events(results)(), headers=self._transport.headers)
 
     def _events(self, results: AsyncGenerator[ExecutionResult, None]) -> AsyncTextStream:
         async def events() -> AsyncGenerator[str, None]:
-            async with contextlib.aclosing(results):
-                async for result in results:
-                    yield self._next(Outcome.of(result).body)
-            yield self._transport.encode_complete()
+            with live.open_event_stream():
+                async with contextlib.aclosing(results):
+                    async for result in results:
+                        body = Outcome.of(result).body
+                        note_response(body)
+                        yield self._next(body)
+                yield self._transport.encode_complete()
 
         return merge_stream_with_heartbeat(
             events,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gql.http.request import BAD_REQUEST, GraphQLParams, RequestError
+from gql.observability.metrics.caches import Cache, looked_up
 from gql.util.lru import BoundedCache
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -137,6 +138,7 @@ class AutomaticPersistedQueries:
             query = params.query
             return Document(query, on_valid=lambda: store.put(sha256_hash, query))
         stored = await store.get(sha256_hash)
+        looked_up(Cache.APQ, sha256_hash, hit=stored is not None)
         if stored is None:
             raise _graphql_error(404, PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
         return Document(stored)

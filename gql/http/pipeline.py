@@ -230,6 +230,29 @@ def note_refusal(error: RequestError) -> None:
     record.note_outcome(RequestOutcome.FAILED if error.status >= 500 else RequestOutcome.REJECTED)
 
 
+RESPONSE_ERRORS_NOTED: Final = 100
+"""Error codes a stream's record keeps: a subscription may run for days."""
+_SERVER_FAULTS: Final = frozenset({INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE, OPERATION_TIMED_OUT})
+
+
+def note_response(body: dict[str, Any], *, ran: bool = True) -> None:
+    """Notes one response of a stream (a subscription's event, or an answer sent over a
+    WebSocket) as `note_outcome` notes an HTTP request's: its error codes, and its outcome,
+    `ran` False for one that never ran (a WebSocket's `error` message)."""
+    record = current_record()
+    if record is None:
+        return
+    errors = body.get("errors") or ()
+    codes = [_code(error) for error in errors]
+    record.note_errors(codes[: max(RESPONSE_ERRORS_NOTED - len(record.error_codes), 0)])
+    if body.get("data") is None and _SERVER_FAULTS.intersection(codes):
+        record.note_outcome(RequestOutcome.FAILED)
+    elif not ran:
+        record.note_outcome(RequestOutcome.REJECTED)
+    else:
+        record.note_outcome(RequestOutcome.ERRORS if errors else RequestOutcome.OK)
+
+
 def _code(error: dict[str, Any]) -> str:
     code = (error.get("extensions") or {}).get("code")
     return code if isinstance(code, str) else "UNCODED"

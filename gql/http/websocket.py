@@ -20,14 +20,20 @@ cancelled when the socket closes. The rest is ours:
   `Origin` must be one of them, even when it names this very host (as after DNS
   rebinding); otherwise HTTP 403, so a page elsewhere cannot open a socket with a
   visitor's browser. Clients without an `Origin` (not browsers) are let in.
+- Metrics and logs: each `subscribe` is a request of its own, with its own record
+  (`operation_observed`), counted when it ends, refused or run; the connection's record
+  (the observing middleware's) stands for the connection alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import AsyncGenerator, Callable, Iterable
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from json import JSONDecodeError
 from typing import Any, cast
@@ -47,6 +53,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
     SubscribeMessage,
+    SubscribeMessagePayload,
 )
 
 from gql.graphql.context import Context
@@ -54,7 +61,7 @@ from gql.graphql.limits.extension import parsed, validation_errors
 from gql.graphql.schema import schema
 from gql.graphql.subscriptions import TOO_MANY_SUBSCRIPTIONS
 from gql.http.persisted import DocumentSource
-from gql.http.pipeline import subscription_document, timed_out
+from gql.http.pipeline import note_operation, note_response, subscription_document, timed_out
 from gql.http.rate_limit import (
     ClientRates,
     client_address,
@@ -62,6 +69,11 @@ from gql.http.rate_limit import (
     retry_after_seconds,
 )
 from gql.http.request import GraphQLParams, RequestError
+from gql.observability import record as records
+from gql.observability.metrics import live
+from gql.observability.metrics.caches import count_afresh
+from gql.observability.metrics.requests import observe_request
+from gql.observability.record import Outcome, RequestRecord, Transport, current_record
 from gql.settings import Settings
 
 logger = logging.getLogger("gql.http.websocket")
@@ -80,6 +92,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     @property
     def _endpoint(self) -> SubscriptionEndpoint:
         return cast(SubscriptionEndpoint, self.view)
+
+    async def handle(self) -> None:
+        with live.open_websocket():
+            await super().handle()
 
     async def handle_message(self, message: Message) -> None:
         # Strawberry indexes a message as it expects it to be: any other shape would raise
@@ -110,15 +126,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not self.connection_acknowledged or message["id"] in self.operations:
             await super().handle_subscribe(message)  # which closes the socket
             return
-        try:
-            await self._check_limits()
-            message = await self._with_document(message)
-        except GraphQLError as error:
-            await self.send_message(
-                {"id": message["id"], "type": "error", "payload": [error.formatted]}
-            )
-            return
-        await super().handle_subscribe(message)
+        with operation_observed(message["payload"]):
+            count_afresh()  # each operation's cache lookups count as a request's
+            try:
+                await self._check_limits()
+                message = await self._with_document(message)
+            except GraphQLError as error:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                end_operation()
+                return
+            await super().handle_subscribe(message)  # its task copies the context
 
     async def _check_limits(self) -> None:
         limit = self.max_subscriptions_per_connection
@@ -150,12 +169,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             document = await self._endpoint.documents.document(params)
         except RequestError as error:
             raise _graphql_error(error) from None
+        note_operation(document, params.operation_name, self._endpoint.settings)
         node = self._endpoint.parse(document.query)
         if document.on_valid is not None and self._endpoint.is_valid(node):
             await document.on_valid()
         return {**message, "payload": {**payload, "query": document.query}}
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        try:
+            await self._run(operation)
+        except Exception:
+            failed_operation()  # Strawberry has logged it
+            raise
+        finally:
+            end_operation()  # also when cancelled: its client completed it, or left
+
+    async def _run(self, operation: Operation[Context, None]) -> None:
         if self._endpoint.subscribes(operation.query, operation.operation_name):
             await super().run_operation(operation)
             return
@@ -169,6 +198,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await operation.send_operation_message(
                 {"id": operation.id, "type": "error", "payload": [error.formatted]}
             )
+
+    async def send_message(self, message: Message) -> None:
+        note_operation_message(message)
+        await super().send_message(message)
 
     async def shutdown(self) -> None:
         # Cancel every task of the socket before the first await: should this handler be
@@ -269,6 +302,76 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return self._context_for(request)
+
+
+@dataclass(slots=True)
+class _Observed:
+    record: RequestRecord
+    started: float
+    ended: bool = False
+
+
+_operation: contextvars.ContextVar[_Observed | None] = contextvars.ContextVar(
+    "ocm_gql_websocket_operation", default=None
+)
+
+
+@contextlib.contextmanager
+def operation_observed(payload: SubscribeMessagePayload) -> Iterator[None]:
+    """Makes a `subscribe`'s own record current (with its clock) while it is checked and
+    its task made; the task copies both, and its messages and end are noted there. Its
+    request id, path and client are the connection's, so its log line is found by it."""
+    connection = current_record()
+    record = RequestRecord(
+        request_id=connection.request_id if connection else "",
+        transport=Transport.WEBSOCKET,
+        method="SUBSCRIBE",
+        path=connection.path if connection else "",
+        client=connection.client if connection else "",
+    )
+    # Named by the payload until its document is known (note_operation then names it).
+    name = payload.get("operationName")
+    record.operation_name = name if isinstance(name, str) else None
+    token = _operation.set(_Observed(record, time.perf_counter()))
+    record_token = records.begin(record)
+    try:
+        yield
+    finally:
+        records.end(record_token)
+        _operation.reset(token)
+
+
+def note_operation_message(message: Message) -> None:
+    """Notes in the operation's record what a message sent for it says: the errors of a
+    `next` (an event's, or a query's answer), an `error` (refused, or failed). Messages of
+    the connection itself (ack, ping) are sent where no operation is current."""
+    if _operation.get() is None:
+        return
+    payload: Any = message.get("payload")
+    if message["type"] == "next" and isinstance(payload, dict):
+        note_response(payload)
+    elif message["type"] == "error" and isinstance(payload, list):
+        note_response({"errors": payload}, ran=False)
+
+
+def failed_operation() -> None:
+    observed = _operation.get()
+    if observed is not None:
+        observed.record.note_outcome(Outcome.FAILED)
+
+
+def end_operation() -> None:
+    """Counts the current operation's record, once: whichever end comes first."""
+    observed = _operation.get()
+    if observed is None or observed.ended:
+        return
+    observed.ended = True
+    record = observed.record
+    if record.operations == 0:  # refused before its document was read
+        record.operations = 1
+    if record.outcome is None:  # answered without errors, or left by its client
+        record.note_outcome(Outcome.OK)
+    observe_request(record, time.perf_counter() - observed.started)
 
 
 def malformed(message: object) -> str | None:

@@ -8,7 +8,8 @@ PostgreSQL the server database, behind the same methods.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from gql.repository.models import (
     ApiKeyRecord,
@@ -55,6 +56,15 @@ class WriteConflict(Exception):
     """A write broke a constraint (say, a site deleted after the input was checked)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """A database's open connections now: held by a statement or transaction, or idle."""
+
+    backend: Literal["sqlite", "postgresql"]
+    in_use: int
+    idle: int
+
+
 class Repository(Protocol):
     @property
     def statement_count(self) -> int:
@@ -67,6 +77,10 @@ class Repository(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    def pool_usage(self) -> list[PoolUsage]:
+        """Each database's connections (one; two with a read replica), for the metrics."""
+        ...
 
     async def ping(self, *, writable: bool = False) -> None:
         """Raise when the database cannot be read (or, with ``writable``, written)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
-from gql.repository.base import Repository, ServerUnreachable, Unavailable
+from gql.repository.base import PoolUsage, Repository, ServerUnreachable, Unavailable
 from gql.repository.models import (
     ApiKeyRecord,
     ChangeAction,
@@ -67,6 +67,9 @@ class ReplicatedRepository:
     @property
     def reference_generation(self) -> int:
         return self.primary.reference_generation
+
+    def pool_usage(self) -> list[PoolUsage]:
+        return [*self.primary.pool_usage(), *self.replica.pool_usage()]
 
     async def close(self) -> None:
         try:

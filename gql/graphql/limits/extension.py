@@ -39,6 +39,7 @@ from gql.graphql.limits.cost import MAX_VARIABLE_ERRORS, QUERY_TOO_COMPLEX, oper
 from gql.graphql.limits.depth import max_depth_rule
 from gql.graphql.limits.repeats import repeated_fields_error
 from gql.observability import tracing
+from gql.observability.metrics.caches import Cache, looked_up
 from gql.settings import Settings
 
 INTROSPECTION_DISABLED: Final = "INTROSPECTION_DISABLED"
@@ -89,7 +90,9 @@ def validation_errors(
         settings.field_suggestions,
     )
     entry = document_cache.entry(document)
-    if entry is not None and limits in entry.accepted:
+    passed = entry is not None and limits in entry.accepted
+    looked_up(Cache.VALIDATION, _text(document), hit=passed)
+    if passed:
         return []
     repeated = repeated_fields_error(document, settings.max_repeated_fields)
     if repeated is not None:

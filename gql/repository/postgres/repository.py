@@ -12,6 +12,7 @@ make them).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -29,9 +30,11 @@ import asyncpg
 
 from gql.clock import utc_now
 from gql.domain.geo import LatLonBox
+from gql.observability.metrics.pool import write_waited
 from gql.observability.statements import Backend, Kind, observed, returned_rows
 from gql.repository.base import (
     CannotOpen,
+    PoolUsage,
     SchemaTooNew,
     ServerUnreachable,
     Unavailable,
@@ -217,6 +220,11 @@ class PostgresRepository:
     def reference_generation(self) -> int:
         return self._reference_generation
 
+    def pool_usage(self) -> list[PoolUsage]:
+        size = self._pool.get_size()
+        idle = self._pool.get_idle_size()
+        return [PoolUsage("postgresql", in_use=size - idle, idle=idle)]
+
     async def close(self) -> None:
         await self._pool.close()
 
@@ -297,8 +305,11 @@ class PostgresRepository:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_Writer]:
         """One transaction on one pooled connection; rolled back on any error."""
+        asked = time.perf_counter()
         try:
             async with self._pool.acquire() as connection, connection.transaction():
+                # Waited for a pooled connection (and for BEGIN).
+                write_waited("postgresql", time.perf_counter() - asked)
                 yield _Writer(connection, self._counted)
         except UNREACHABLE as error:
             raise _unreachable(error) from error

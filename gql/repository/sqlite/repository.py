@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -28,8 +29,15 @@ import orjson
 
 from gql.clock import utc_now
 from gql.domain.geo import LatLonBox
+from gql.observability.metrics.pool import write_waited
 from gql.observability.statements import Kind
-from gql.repository.base import CannotOpen, SchemaTooNew, Unavailable, WriteConflict
+from gql.repository.base import (
+    CannotOpen,
+    PoolUsage,
+    SchemaTooNew,
+    Unavailable,
+    WriteConflict,
+)
 from gql.repository.models import (
     WRITABLE_CONNECTION_FIELDS,
     ApiKeyRecord,
@@ -177,6 +185,20 @@ class SqliteRepository:
     def reference_generation(self) -> int:
         return self._reference_generation
 
+    def pool_usage(self) -> list[PoolUsage]:
+        # The writer is in use while a write holds its lock; a reader while it is taken
+        # from the queue of idle ones.
+        idle_readers = self._readers.qsize()
+        writing = int(self._write_lock.locked())
+        writers = int(self._writer is not None)
+        return [
+            PoolUsage(
+                "sqlite",
+                in_use=len(self._all_readers) - idle_readers + writing,
+                idle=idle_readers + writers - writing,
+            )
+        ]
+
     async def close(self) -> None:
         for connection in [*self._all_readers, self._writer]:
             if connection is not None:
@@ -237,6 +259,7 @@ class SqliteRepository:
         """One write transaction at a time; rolled back on any error, cancellation included.
         A broken constraint raises WriteConflict."""
         assert self._writer is not None, "repository is closed"
+        asked = time.perf_counter()
         async with self._write_lock, self._writer_running_writes():
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
@@ -244,6 +267,8 @@ class SqliteRepository:
                 if _is_lock(error):
                     raise Unavailable(f"{error} (another process holds a lock on it)") from error
                 raise
+            # Waited for this process's writer, then for other processes' write lock.
+            write_waited("sqlite", time.perf_counter() - asked)
             try:
                 yield self._writer
                 await self._writer.execute("COMMIT")

@@ -53,6 +53,7 @@ from gql.http.rate_limit_redis import RedisTokenBuckets
 from gql.http.readiness import Readiness
 from gql.http.websocket import SubscriptionEndpoint
 from gql.memory import trim_periodically
+from gql.observability import tracing
 from gql.observability.metrics import process as process_metrics
 from gql.observability.metrics import requests as request_metrics
 from gql.observability.metrics.pool import report_pool_usage
@@ -106,6 +107,8 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Here, so each worker process has its own exporter thread.
+        tracing.configure()
         services.repository = await open_repo(settings)
         services.references = ReferenceCache(services.repository)
         listener = None
@@ -137,6 +140,7 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
             await services.repository.close()
             if redis is not None:
                 await redis.close()
+            tracing.shutdown()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": VERSION})

@@ -54,9 +54,13 @@ def stack(
         yield from _stack(db, folder, node_project)
 
 
-def _stack(db: str, folder: Path, node_project: Path) -> Iterator[tuple[Process, Process]]:
+def _stack(
+    db: str, folder: Path, node_project: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[Process, Process]]:
+    """Our server (with ``env`` added to its environment), the inspections subgraph and
+    the gateway composing both."""
     run_cli("seed", "--database-url", db, "--demo", "300")
-    ours = ocm_server("--database-url", db, cwd=folder)
+    ours = ocm_server("--database-url", db, cwd=folder, env=env)
     processes = [ours]
     try:
         inspections = _node(

@@ -10,10 +10,10 @@ make was made here, with the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Awaitable, Collection
+from typing import Any, TypeVar
 
-from graphql import DocumentNode
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -21,7 +21,11 @@ from gql.graphql.context import Context
 from gql.graphql.fastpath import Fallback
 from gql.graphql.limits.extension import over_budget, parsed, validation_errors
 from gql.graphql.schema import Schema, fast_executor
+from gql.observability import tracing
 from gql.observability.metrics import execution
+from gql.settings import Settings
+
+T = TypeVar("T")
 
 
 async def execute(
@@ -59,11 +63,11 @@ async def _answer_quickly(
 ) -> ExecutionResult | Fallback:
     """The result, or why the standard pipeline must answer instead."""
     settings = context.settings
-    document = parsed(query, settings)
+    document = _parsed(query, settings)
     if not isinstance(document, DocumentNode):
         return Fallback.NOT_PARSED
     graphql_schema = schema._schema
-    if validation_errors(graphql_schema, document, settings):
+    if _validation_errors(graphql_schema, document, settings):
         return Fallback.INVALID
     if over_budget(graphql_schema, document, operation_name, variables, settings) is not None:
         return Fallback.OVER_BUDGET
@@ -72,5 +76,31 @@ async def _answer_quickly(
     )
     if isinstance(answer, Fallback):
         return answer
-    data = await answer
+    data = await _executed(answer)
     return Fallback.GAVE_UP if data is None else ExecutionResult(data=data, errors=None)
+
+
+# Spans of the fast lane's steps when tracing is on (one check of a module global when off).
+
+
+def _parsed(query: str, settings: Settings) -> DocumentNode | GraphQLError:
+    if not tracing.enabled():
+        return parsed(query, settings)
+    with tracing.span("graphql.parse"):
+        return parsed(query, settings)
+
+
+def _validation_errors(
+    schema: GraphQLSchema, document: DocumentNode, settings: Settings
+) -> list[GraphQLError]:
+    if not tracing.enabled():
+        return validation_errors(schema, document, settings)
+    with tracing.span("graphql.validate"):
+        return validation_errors(schema, document, settings)
+
+
+async def _executed(answer: Awaitable[T]) -> T:
+    if not tracing.enabled():
+        return await answer
+    with tracing.span("graphql.execute"):
+        return await answer

@@ -1,7 +1,10 @@
 // An Apollo gateway composing our server and the inspections subgraph at start-up
 // (IntrospectAndCompose), served on loopback. Telemetry is disabled by the test's
 // environment (APOLLO_TELEMETRY_DISABLED=true); nothing leaves 127.0.0.1.
-import { ApolloGateway, IntrospectAndCompose } from "@apollo/gateway";
+//
+// The gateway passes a caller's W3C trace headers (traceparent, tracestate) on to the
+// subgraphs, as a traced gateway would, so a subgraph's spans join the caller's trace.
+import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 
@@ -12,9 +15,20 @@ const gateway = new ApolloGateway({
       { name: "inspections", url: process.env.INSPECTIONS_URL },
     ],
   }),
+  buildService: ({ url }) =>
+    new RemoteGraphQLDataSource({
+      url,
+      willSendRequest({ request, context }) {
+        for (const name of ["traceparent", "tracestate"]) {
+          const value = context.headers?.[name];
+          if (value) request.http.headers.set(name, value);
+        }
+      },
+    }),
 });
 const server = new ApolloServer({ gateway });
 const { url } = await startStandaloneServer(server, {
   listen: { host: "127.0.0.1", port: Number(process.env.PORT) },
+  context: async ({ req }) => ({ headers: req.headers }),
 });
 console.log(`gateway ready at ${url}`);

@@ -124,9 +124,9 @@ async def demo(demo_url: str) -> AsyncIterator[tuple[PostgresRepository, list[An
     sent: list[Any] = []
     fetch = repository._fetch
 
-    async def spied(sql: str, *params: Any) -> Any:
+    async def spied(sql: str, *params: Any, **kind: Any) -> Any:
         sent.append((sql, params))
-        return await fetch(sql, *params)
+        return await fetch(sql, *params, **kind)
 
     repository._fetch = spied  # type: ignore[method-assign]
     yield repository, sent

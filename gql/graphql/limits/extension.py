@@ -38,6 +38,7 @@ from gql.graphql.limits.aliases import max_aliases_rule
 from gql.graphql.limits.cost import MAX_VARIABLE_ERRORS, QUERY_TOO_COMPLEX, operation_cost
 from gql.graphql.limits.depth import max_depth_rule
 from gql.graphql.limits.repeats import repeated_fields_error
+from gql.observability import tracing
 from gql.observability.metrics.caches import Cache, looked_up
 from gql.settings import Settings
 
@@ -207,7 +208,7 @@ class RequestLimits(SchemaExtension):
         settings: Settings = self.execution_context.context.settings
         return settings
 
-    def on_parse(self) -> Iterator[None]:
+    def _limit_parse(self) -> Iterator[None]:
         execution_context = self.execution_context
         settings = self._settings()
         query = execution_context.query
@@ -220,7 +221,7 @@ class RequestLimits(SchemaExtension):
             execution_context.graphql_document = document
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    def _limit_validate(self) -> Iterator[None]:
         execution_context = self.execution_context
         settings = self._settings()
         document = execution_context.graphql_document
@@ -233,7 +234,7 @@ class RequestLimits(SchemaExtension):
             )
         yield
 
-    def on_execute(self) -> Iterator[None]:
+    def _limit_execute(self) -> Iterator[None]:
         execution_context = self.execution_context
         settings = self._settings()
         document = execution_context.graphql_document
@@ -261,6 +262,30 @@ class RequestLimits(SchemaExtension):
             # exception stops it, answered as the only error.
             raise refused.errors[0]
         yield
+
+    # Each step in its span when tracing is on (parse, validate, execute), the limits'
+    # work included.
+
+    def on_parse(self) -> Iterator[None]:
+        if not tracing.enabled():
+            yield from self._limit_parse()
+            return
+        with tracing.span("graphql.parse"):
+            yield from self._limit_parse()
+
+    def on_validate(self) -> Iterator[None]:
+        if not tracing.enabled():
+            yield from self._limit_validate()
+            return
+        with tracing.span("graphql.validate"):
+            yield from self._limit_validate()
+
+    def on_execute(self) -> Iterator[None]:
+        if not tracing.enabled():
+            yield from self._limit_execute()
+            return
+        with tracing.span("graphql.execute"):
+            yield from self._limit_execute()
 
 
 def _subscribes(execution_context: ExecutionContext) -> bool:

@@ -31,6 +31,7 @@ import asyncpg
 from gql.clock import utc_now
 from gql.domain.geo import LatLonBox
 from gql.observability.metrics.pool import write_waited
+from gql.observability.statements import Backend, Kind, observed, returned_rows
 from gql.repository.base import (
     CannotOpen,
     PoolUsage,
@@ -283,18 +284,23 @@ class PostgresRepository:
 
     # -- running statements --------------------------------------------------------------
 
-    async def _fetch(self, sql: str, *params: Any) -> list[asyncpg.Record]:
+    async def _fetch(self, sql: str, *params: Any, kind: Kind = Kind.OTHER) -> list[asyncpg.Record]:
         try:
-            rows: list[asyncpg.Record] = await self._pool.fetch(self._counted(sql), *params)
+            with observed(Backend.POSTGRESQL, kind, sql) as statement:
+                rows: list[asyncpg.Record] = await self._pool.fetch(self._counted(sql), *params)
+                statement.rows = len(rows)
         except UNREACHABLE as error:
             raise _unreachable(error) from error
         return rows
 
-    async def _fetchval(self, sql: str, *params: Any) -> Any:
+    async def _fetchval(self, sql: str, *params: Any, kind: Kind = Kind.OTHER) -> Any:
         try:
-            return await self._pool.fetchval(self._counted(sql), *params)
+            with observed(Backend.POSTGRESQL, kind, sql) as statement:
+                value = await self._pool.fetchval(self._counted(sql), *params)
+                statement.rows = 1
         except UNREACHABLE as error:
             raise _unreachable(error) from error
+        return value
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[_Writer]:
@@ -330,36 +336,39 @@ class PostgresRepository:
     # -- reads ---------------------------------------------------------------------------
 
     async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]:
-        rows = await self._fetch(f"{SELECT_CONNECTIONS} WHERE id = ANY($1::integer[])", list(ids))
+        rows = await self._fetch(
+            f"{SELECT_CONNECTIONS} WHERE id = ANY($1::integer[])", list(ids), kind=Kind.BATCH
+        )
         return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
         sql, params = page_statement(query, DIALECT)
-        return list(map(ConnectionRecord._make, await self._fetch(sql, *params)))
+        return list(map(ConnectionRecord._make, await self._fetch(sql, *params, kind=Kind.PAGE)))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
         sql, params = count_statement(filter, DIALECT)
-        return int(await self._fetchval(sql, *params))
+        return int(await self._fetchval(sql, *params, kind=Kind.COUNT))
 
     async def sites_by_ids(self, ids: Iterable[int]) -> dict[int, SiteRecord]:
         sql, params = sites_by_ids_statement(list(ids), DIALECT)
-        return {row[0]: SiteRecord(*row) for row in await self._fetch(sql, *params)}
+        rows = await self._fetch(sql, *params, kind=Kind.BATCH)
+        return {row[0]: SiteRecord(*row) for row in rows}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
         plan = await chosen_page_plan(query, self.spatial_planning, DIALECT, self._scalar)
         sql, params = site_page_statement(query, DIALECT, plan)
         with_distance = query.filter.near is not None
-        return [
-            site_hit(row, with_distance=with_distance) for row in await self._fetch(sql, *params)
-        ]
+        rows = await self._fetch(sql, *params, kind=Kind.PAGE)
+        return [site_hit(row, with_distance=with_distance) for row in rows]
 
     async def count_sites(self, filter: SiteFilter) -> int:
         plan = await chosen_count_plan(filter, self.spatial_planning, DIALECT, self._scalar)
         sql, params = site_count_statement(filter, DIALECT, plan)
-        return int(await self._fetchval(sql, *params))
+        return int(await self._fetchval(sql, *params, kind=Kind.COUNT))
 
     async def _scalar(self, sql: str, params: list[Any]) -> int:
-        return int(await self._fetchval(sql, *params))
+        # A spatial plan's count of candidates.
+        return int(await self._fetchval(sql, *params, kind=Kind.COUNT))
 
     async def connections_of_sites(
         self, site_ids: Sequence[int], filter: ConnectionFilter
@@ -367,7 +376,7 @@ class PostgresRepository:
         if not site_ids:
             return {}
         sql, params = connections_of_sites_statement(site_ids, filter, DIALECT)
-        return connections_by_site(await self._fetch(sql, *params))
+        return connections_by_site(await self._fetch(sql, *params, kind=Kind.BATCH))
 
     async def reference_rows(self, kind: ReferenceKind) -> list[ReferenceRecord]:
         sql = f"SELECT {', '.join(reference_columns(kind))} FROM {kind.value} ORDER BY id"
@@ -384,7 +393,7 @@ class PostgresRepository:
             sql += f" AND id < ${len(params)}"
         params.append(limit)
         sql += f" ORDER BY id DESC LIMIT ${len(params)}"
-        return [change_record(row) for row in await self._fetch(sql, *params)]
+        return [change_record(row) for row in await self._fetch(sql, *params, kind=Kind.PAGE)]
 
     async def existing_site_ids(self, ids: Iterable[int]) -> set[int]:
         rows = await self._fetch(
@@ -579,11 +588,19 @@ class _Writer:
         self._counted = counted
 
     async def execute(self, sql: str, *params: Any) -> str:
-        status: str = await self._connection.execute(self._counted(sql), *params)
+        status: str = await self._run(self._connection.execute, sql, *params)
         return status
 
     async def fetchrow(self, sql: str, *params: Any) -> asyncpg.Record | None:
-        return await self._connection.fetchrow(self._counted(sql), *params)
+        row: asyncpg.Record | None = await self._run(self._connection.fetchrow, sql, *params)
+        return row
+
+    async def _run(self, run: Callable[..., Awaitable[Any]], sql: str, *params: Any) -> Any:
+        """Every statement of a write transaction runs here: counted and observed."""
+        with observed(Backend.POSTGRESQL, Kind.WRITE, sql) as statement:
+            result = await run(self._counted(sql), *params)
+            statement.rows = returned_rows(result)
+        return result
 
     async def write_sites(
         self,
@@ -645,15 +662,16 @@ class _Writer:
             f" IS DISTINCT FROM ({', '.join(f'excluded.{c}' for c in rest)})"
             " RETURNING id"
         )
-        written = await self._connection.fetch(self._counted(sql), *arrays)
+        written = await self._run(self._connection.fetch, sql, *arrays)
         return len(written)
 
     async def copy(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Rows written with COPY: the fastest way in, for a table being filled."""
-        self._counted(f"COPY {table.name}")
-        await self._connection.copy_records_to_table(
-            table.name, records=rows, columns=list(table.columns)
-        )
+        sql = self._counted(f"COPY {table.name}")
+        with observed(Backend.POSTGRESQL, Kind.WRITE, sql):
+            await self._connection.copy_records_to_table(
+                table.name, records=rows, columns=list(table.columns)
+            )
 
     async def next_ids_after_given(self, table: str) -> None:
         """Moves the table's id sequence past the largest id, after rows were written with
@@ -680,12 +698,11 @@ class _Writer:
         subject = after or before
         assert subject is not None
         changed_at = utc_now()
-        change_id = await self._connection.fetchval(
-            self._counted(
-                "INSERT INTO connection_change"
-                " (connection_id, action, actor, changed_at, before, after)"
-                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
-            ),
+        change_id = await self._run(
+            self._connection.fetchval,
+            "INSERT INTO connection_change"
+            " (connection_id, action, actor, changed_at, before, after)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             subject.id,
             action.value,
             actor,

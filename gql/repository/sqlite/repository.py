@@ -30,6 +30,7 @@ import orjson
 from gql.clock import utc_now
 from gql.domain.geo import LatLonBox
 from gql.observability.metrics.pool import write_waited
+from gql.observability.statements import Kind
 from gql.repository.base import (
     CannotOpen,
     PoolUsage,
@@ -85,6 +86,8 @@ from gql.repository.site_statements import (
     site_page_statement,
     sites_by_ids_statement,
 )
+from gql.repository.sqlite.observed import ObservedConnection
+from gql.repository.sqlite.observed import connect as observed_connection
 from gql.repository.statements import (
     SELECT_CONNECTIONS,
     count_statement,
@@ -113,9 +116,9 @@ class SqliteRepository:
         self.path = path
         self._reader_count = readers
         self._busy_timeout_ms = busy_timeout_ms
-        self._writer: aiosqlite.Connection | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
+        self._writer: ObservedConnection | None = None
+        self._readers: asyncio.Queue[ObservedConnection] = asyncio.Queue()
+        self._all_readers: list[ObservedConnection] = []
         self._write_lock = asyncio.Lock()
         self._statements = 0
         self._statements_lock = threading.Lock()
@@ -153,8 +156,8 @@ class SqliteRepository:
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
 
-    async def _new_connection(self) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
+    async def _new_connection(self) -> ObservedConnection:
+        connection = await observed_connection(self.path)
         await connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         await connection.execute("PRAGMA foreign_keys = ON")
         await connection.set_trace_callback(self._count_statement)
@@ -243,10 +246,11 @@ class SqliteRepository:
             return await _scalar(connection, "PRAGMA user_version")
 
     @asynccontextmanager
-    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _reader(self, kind: Kind = Kind.OTHER) -> AsyncIterator[ObservedConnection]:
         connection = await self._readers.get()
         try:
-            yield connection
+            with connection.running(kind):
+                yield connection
         finally:
             self._readers.put_nowait(connection)
 
@@ -256,7 +260,7 @@ class SqliteRepository:
         A broken constraint raises WriteConflict."""
         assert self._writer is not None, "repository is closed"
         asked = time.perf_counter()
-        async with self._write_lock:
+        async with self._write_lock, self._writer_running_writes():
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
@@ -275,6 +279,12 @@ class SqliteRepository:
                 if isinstance(error, sqlite3.IntegrityError):
                     raise WriteConflict(str(error)) from error
                 raise
+
+    @asynccontextmanager
+    async def _writer_running_writes(self) -> AsyncIterator[None]:
+        assert self._writer is not None
+        with self._writer.running(Kind.WRITE):
+            yield
 
     async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Runs ``work`` in one transaction that a cancelled caller cannot cut short: it
@@ -298,28 +308,28 @@ class SqliteRepository:
 
     async def connections_by_ids(self, ids: Iterable[int]) -> dict[int, ConnectionRecord]:
         sql = f"{SELECT_CONNECTIONS} WHERE id IN (SELECT value FROM json_each(?))"
-        async with self._reader() as connection:
+        async with self._reader(Kind.BATCH) as connection:
             rows = await connection.execute_fetchall(sql, (_json_list(ids),))
         return {row[0]: ConnectionRecord._make(row) for row in rows}
 
     async def connection_page(self, query: PageQuery) -> list[ConnectionRecord]:
         sql, params = page_statement(query, DIALECT)
-        async with self._reader() as connection:
+        async with self._reader(Kind.PAGE) as connection:
             rows = await connection.execute_fetchall(sql, params)
         return list(map(ConnectionRecord._make, rows))
 
     async def count_connections(self, filter: ConnectionFilter) -> int:
-        async with self._reader() as connection:
+        async with self._reader(Kind.COUNT) as connection:
             return await _scalar(connection, *count_statement(filter, DIALECT))
 
     async def sites_by_ids(self, ids: Iterable[int]) -> dict[int, SiteRecord]:
         sql, params = sites_by_ids_statement(list(ids), DIALECT)
-        async with self._reader() as connection:
+        async with self._reader(Kind.BATCH) as connection:
             rows = await connection.execute_fetchall(sql, params)
         return {row[0]: SiteRecord(*row) for row in rows}
 
     async def site_page(self, query: SitePageQuery) -> list[SiteHit]:
-        async with self._reader() as connection:
+        async with self._reader(Kind.PAGE) as connection:
             plan = await chosen_page_plan(
                 query, self.spatial_planning, DIALECT, _scalar_on(connection)
             )
@@ -329,7 +339,7 @@ class SqliteRepository:
         return [site_hit(row, with_distance=with_distance) for row in rows]
 
     async def count_sites(self, filter: SiteFilter) -> int:
-        async with self._reader() as connection:
+        async with self._reader(Kind.COUNT) as connection:
             plan = await chosen_count_plan(
                 filter, self.spatial_planning, DIALECT, _scalar_on(connection)
             )
@@ -341,7 +351,7 @@ class SqliteRepository:
         if not site_ids:
             return {}
         sql, params = connections_of_sites_statement(site_ids, filter, DIALECT)
-        async with self._reader() as connection:
+        async with self._reader(Kind.BATCH) as connection:
             rows = await connection.execute_fetchall(sql, params)
         return connections_by_site(rows)
 
@@ -452,7 +462,7 @@ class SqliteRepository:
             params.append(before_change)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
-        async with self._reader() as connection:
+        async with self._reader(Kind.PAGE) as connection:
             rows = await connection.execute_fetchall(sql, params)
         return [change_record(row) for row in rows]
 
@@ -711,9 +721,10 @@ def _json_list(values: Iterable[int | str]) -> str:
     return orjson.dumps(list(values)).decode()
 
 
-def _scalar_on(connection: aiosqlite.Connection) -> Callable[[str, list[Any]], Awaitable[int]]:
+def _scalar_on(connection: ObservedConnection) -> Callable[[str, list[Any]], Awaitable[int]]:
     async def scalar(sql: str, params: list[Any]) -> int:
-        return await _scalar(connection, sql, params)
+        with connection.running(Kind.COUNT):  # a spatial plan's count of candidates
+            return await _scalar(connection, sql, params)
 
     return scalar
 

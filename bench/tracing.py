@@ -1,5 +1,6 @@
-"""What tracing costs: in-process request throughput with tracing off and on, against a
-baseline without the tracing code, all measured in the same run.
+"""What observability costs: in-process request throughput with tracing off and on, against
+a baseline without any of it (no metrics, tracing or request records), all measured in the
+same run.
 
 Usage, from the repository root:
 
@@ -11,8 +12,9 @@ straight into the ASGI app (no sockets, no client: only the server's own work is
 and reports requests/s:
 
 - **baseline**: the same script over the `gql` package of `--baseline-ref` (default: the
-  commit before tracing was added), exported with `git archive`; no tracing code at all.
-- **off**: this tree, no OTEL_* variable set: tracing off (the SQL statement metrics on).
+  commit before observability was added), exported with `git archive`.
+- **off**: this tree, no OTEL_* variable set: tracing off, metrics and the request line
+  on, as a server runs by default.
 - **on**: this tree with OTEL_EXPORTER_OTLP_ENDPOINT set to a loopback receiver in this
   process that answers every export (BatchSpanProcessor, OTLP/HTTP protobuf): every
   request traced and exported.
@@ -44,8 +46,8 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-# The last commit of main before tracing (gql/observability/tracing.py was a stub there).
-DEFAULT_BASELINE = "024d7f5"
+# The last commit of main before observability: no request record, metrics or tracing.
+DEFAULT_BASELINE = "450862b"
 QUERY = """query Page($first: Int!) {
   connectionInfos(first: $first) {
     nodes {

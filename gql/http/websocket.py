@@ -72,7 +72,6 @@ from gql.http.request import GraphQLParams, RequestError
 from gql.observability import record as records
 from gql.observability.logging import log_request
 from gql.observability.metrics import live
-from gql.observability.metrics.caches import count_afresh
 from gql.observability.metrics.requests import observe_request
 from gql.observability.record import Outcome, RequestRecord, Transport, current_record
 from gql.settings import Settings
@@ -128,7 +127,6 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_subscribe(message)  # which closes the socket
             return
         with operation_observed(message["payload"]):
-            count_afresh()  # each operation's cache lookups count as a request's
             try:
                 await self._check_limits()
                 message = await self._with_document(message)

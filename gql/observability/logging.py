@@ -28,6 +28,7 @@ from gql.settings import LogFormat, LogLevel
 
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REQUEST_LOGGER: Final = "gql.request"
+_request_logger: Final = logging.getLogger(REQUEST_LOGGER)
 """The logger of the per-request lines (its level alone can silence them)."""
 GRAPHQL_PATH: Final = "/graphql"
 """The path whose requests get our line instead of uvicorn's access line."""
@@ -128,11 +129,10 @@ def log_request(record: RequestRecord, duration: float) -> None:
     what needs them)."""
     failed = (record.status or 0) >= 500 or bool(record.error_ids)
     level = logging.ERROR if failed else logging.INFO
-    logger = logging.getLogger(REQUEST_LOGGER)
-    if not logger.isEnabledFor(level):
+    if not _request_logger.isEnabledFor(level):
         return
     fields = request_fields(record, duration)
-    logger.log(level, "%s", _summary(fields), extra=fields)
+    _request_logger.log(level, "%s", _summary(fields), extra=fields)
 
 
 def request_fields(record: RequestRecord, duration: float) -> dict[str, Any]:

@@ -10,7 +10,7 @@ reaches the middleware. Metrics, the log line and the request's span read it at 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -64,6 +64,9 @@ class RequestRecord:
     judged by its status alone)."""
     operations: int = 0
     """Operations answered (a batch answers several)."""
+    cache_lookups: dict[tuple[str, Hashable], bool] = field(default_factory=dict)
+    """Each (cache, key) the request looked up first, and whether it hit: counted once
+    when the request ends (gql/observability/metrics/caches.py)."""
 
     def note_operation(self, name: str | None, operation_type: str | None) -> None:
         """The first operation names the request (a batch's first)."""

@@ -16,6 +16,7 @@ and WebSocket connections.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from typing import Final
 
 from prometheus_client import Counter, Histogram
 
+from gql.observability.metrics.caches import count_lookups
 from gql.observability.record import Outcome, RequestRecord, Transport
 
 logger = logging.getLogger("gql.observability.metrics")
@@ -178,11 +180,12 @@ def observe_request(record: RequestRecord, duration: float) -> None:
 
 
 def _observe(record: RequestRecord, duration: float) -> None:
+    count_lookups(record)
     transport = record.transport.value
     operation_type = record.operation_type if record.operation_type in OPERATION_TYPES else None
-    REQUESTS.labels(transport, operation_type or "none", outcome_of(record).value).inc()
+    _requests(transport, operation_type or "none", outcome_of(record).value).inc()
     if _timed(record, operation_type):
-        DURATION.labels(transport, operation_label(record)).observe(duration)
+        _duration(transport, operation_label(record)).observe(duration)
     limits = set()
     for code in record.error_codes:
         GRAPHQL_ERRORS.labels(code if _SANE_CODE.fullmatch(code) else "OTHER").inc()
@@ -193,6 +196,18 @@ def _observe(record: RequestRecord, duration: float) -> None:
         REFUSED.labels(limit).inc()
     if RATE_LIMITED_CODE in record.error_codes:
         RATE_LIMITED.labels(transport).inc()
+
+
+# Every request asks for two children: `labels()` checks and locks each time, a cached
+# child is a dictionary lookup (the label values are bounded, so are the caches).
+@functools.cache
+def _requests(transport: str, operation_type: str, outcome: str) -> Counter:
+    return REQUESTS.labels(transport, operation_type, outcome)
+
+
+@functools.cache
+def _duration(transport: str, operation_name: str) -> Histogram:
+    return DURATION.labels(transport, operation_name)
 
 
 def _timed(record: RequestRecord, operation_type: str | None) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -474,6 +474,25 @@ async def no_wait(_slice: object) -> None:
     return None
 
 
+def flood(live: Live, events: int) -> Callable[[], Awaitable[None]]:
+    """Publishes ``events`` status changes of A with no pause: a subscription cannot read
+    any in between."""
+
+    async def publish_all() -> None:
+        for change_id in range(events):
+            await live.broadcaster.publish(
+                StatusChanged(
+                    connection=ConnectionRecord(id=A, status_type_id=50),
+                    previous_status_type_id=100,
+                    status_type_id=50,
+                    changed_at="2025-01-01T00:00:00.000Z",
+                    change_id=change_id,
+                )
+            )
+
+    return publish_all
+
+
 def test_a_subscriber_too_slow_is_ended_with_a_coded_error(
     open_live: Callable[..., contextlib.AbstractContextManager[Live]],
     monkeypatch: pytest.MonkeyPatch,
@@ -486,20 +505,7 @@ def test_a_subscriber_too_slow_is_ended_with_a_coded_error(
         ws.subscribe("slow")
         live.wait_for_subscribers(1)
 
-        async def flood() -> None:
-            # Five events with no pause: the subscription cannot read any in between.
-            for change_id in range(5):
-                await live.broadcaster.publish(
-                    StatusChanged(
-                        connection=ConnectionRecord(id=A, status_type_id=50),
-                        previous_status_type_id=100,
-                        status_type_id=50,
-                        changed_at="2025-01-01T00:00:00.000Z",
-                        change_id=change_id,
-                    )
-                )
-
-        live.on_loop(flood)
+        live.on_loop(flood(live, 5))
         for _ in range(3):
             assert ws.next_event("slow")["statusTypeId"] == 50
         ended = ws.receive()

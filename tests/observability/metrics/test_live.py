@@ -13,9 +13,7 @@ import httpx2
 import pytest
 from websockets.sync.client import connect
 
-from gql.broadcast import StatusChanged
 from gql.broadcast import memory as broadcast_memory
-from gql.repository.models import ConnectionRecord
 from gql.settings import Settings
 from tests.observability.metrics.samples import Growth
 from tests.observability.metrics.serving import serving, wait_for
@@ -30,7 +28,9 @@ from tests.test_subscriptions import (  # live_db, open_live: that test's fixtur
     A,
     Live,
     RecordingBroadcaster,
+    flood,
     live_db,  # noqa: F401
+    no_wait,
     open_live,  # noqa: F401
 )
 
@@ -114,36 +114,19 @@ def test_an_event_stream_counts_while_it_is_open(
         _becomes(growth, "ocm_gql_active_subscriptions", 0, transport="sse")
 
 
-async def _no_wait(_slice: object) -> None:
-    return None
-
-
 def test_a_subscriber_ended_for_being_slow_is_counted(
     open_live: Callable[..., contextlib.AbstractContextManager[Live]],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # As in test_subscriptions.py: a backlog of 3, and a dispatcher that waits for no one.
     monkeypatch.setattr(RecordingBroadcaster, "backlog", 3)
-    monkeypatch.setattr(broadcast_memory, "_through", _no_wait)
+    monkeypatch.setattr(broadcast_memory, "_through", no_wait)
     growth = Growth()
     with open_live() as live, live.socket() as ws:
         ws.init()
         ws.subscribe("slow")
         live.wait_for_subscribers(1)
-
-        async def flood() -> None:
-            for change_id in range(5):
-                await live.broadcaster.publish(
-                    StatusChanged(
-                        connection=ConnectionRecord(id=A, status_type_id=50),
-                        previous_status_type_id=100,
-                        status_type_id=50,
-                        changed_at="2025-01-01T00:00:00.000Z",
-                        change_id=change_id,
-                    )
-                )
-
-        live.on_loop(flood)
+        live.on_loop(flood(live, 5))
         for _ in range(3):
             ws.next_event("slow")
         ended = ws.receive()

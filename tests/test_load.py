@@ -68,7 +68,11 @@ WRITES_EACH = 5
 """Acknowledged writes each writer makes at least, past the load's time if need be."""
 WRITES_GUARD_SECONDS = 60
 # p99 of a normal read under load <= LATENCY_FACTOR x clients x slowest normal p50 alone.
-LATENCY_FACTOR = 16
+# The slack covers a 2-core machine shared by the server, the 28 clients and a CPU-bound
+# neighbour: there main before the request metrics already reached 1.38 x a factor of 16
+# (page p99 1,458 ms against 1,057 ms), and the metrics add about 15% to a cheap read. A
+# reader starved behind writes or abuse waits out the whole load, far past the bound.
+LATENCY_FACTOR = 24
 QUIET = {"OCM_GQL_LOG_LEVEL": "warning"}
 
 # -- normal reads -----------------------------------------------------------------------

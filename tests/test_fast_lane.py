@@ -18,19 +18,21 @@ PAGE = "query ($after: String) { connectionInfos(first: 3, after: $after) { node
 QUERIES = frozenset({OperationType.QUERY})
 
 
-async def _execute(
+async def run_in_lane(
     runner: GraphQLRunner,
     query: str,
     variables: dict[str, Any] | None = None,
     on: Schema = schema,
+    allowed: frozenset[OperationType] = QUERIES,
 ) -> Any:
+    """`fast_lane.execute` with a request's context, as the HTTP pipeline calls it."""
     context = Context.for_request(
         runner.settings,
         runner.repository,
         runner.references,
         broadcaster=InProcessBroadcaster(),
     )
-    return await fast_lane.execute(on, query, variables, None, context, QUERIES)
+    return await fast_lane.execute(on, query, variables, None, context, allowed)
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ async def test_a_page_is_answered_without_the_schema_pipeline(
         raise AssertionError("Schema.execute ran")
 
     monkeypatch.setattr(schema, "execute", not_expected)
-    result = await _execute(demo_graphql, PAGE)
+    result = await run_in_lane(demo_graphql, PAGE)
     assert result.errors is None
     assert len(result.data["connectionInfos"]["nodes"]) == 3
     assert fast_path_calls == ["answer"]
@@ -63,7 +65,7 @@ async def test_a_page_is_answered_without_the_schema_pipeline(
 async def test_a_query_the_fast_path_gives_up_on_is_tried_there_once(
     demo_graphql: GraphQLRunner, fast_path_calls: list[str]
 ) -> None:
-    result = await _execute(demo_graphql, PAGE, {"after": "not a cursor"})
+    result = await run_in_lane(demo_graphql, PAGE, {"after": "not a cursor"})
     assert result.data is None
     assert [error.extensions["code"] for error in result.errors] == ["BAD_USER_INPUT"]
     assert fast_path_calls == ["answer"]
@@ -75,7 +77,7 @@ async def test_a_query_the_fast_path_gives_up_on_is_tried_there_once(
 async def test_invalid_documents_get_the_schemas_errors(
     demo_graphql: GraphQLRunner, fast_path_calls: list[str]
 ) -> None:
-    result = await _execute(demo_graphql, "{ connectionInfos { nope } }")
+    result = await run_in_lane(demo_graphql, "{ connectionInfos { nope } }")
     assert [error.extensions["code"] for error in result.errors] == ["GRAPHQL_VALIDATION_FAILED"]
     assert fast_path_calls == []
 
@@ -83,7 +85,7 @@ async def test_invalid_documents_get_the_schemas_errors(
 async def test_a_schema_on_the_standard_executor_never_asks_the_fast_path(
     demo_graphql: GraphQLRunner, fast_path_calls: list[str]
 ) -> None:
-    result = await _execute(demo_graphql, PAGE, on=traced_schema)
+    result = await run_in_lane(demo_graphql, PAGE, on=traced_schema)
     assert result.errors is None
     assert len(result.data["connectionInfos"]["nodes"]) == 3
     assert fast_path_calls == []

@@ -9,16 +9,13 @@ from typing import Any
 import pytest
 from strawberry.types.graphql import OperationType
 
-from gql.broadcast import InProcessBroadcaster
-from gql.graphql import fast_lane
-from gql.graphql.context import Context
 from gql.graphql.fastpath import Fallback
 from gql.graphql.schema import Schema, schema, traced_schema
 from tests.conftest import GraphQLRunner, graphql_runner
 from tests.observability.metrics.samples import Growth
+from tests.test_fast_lane import PAGE, run_in_lane
 
 FAST = "ocm_gql_fast_executor_total"
-PAGE = "query ($after: String) { connectionInfos(first: 3, after: $after) { nodes { id } } }"
 OPERATIONS = frozenset(OperationType)
 
 
@@ -28,10 +25,8 @@ async def _lane(
     variables: dict[str, Any] | None = None,
     on: Schema = schema,
 ) -> Any:
-    context = Context.for_request(
-        runner.settings, runner.repository, runner.references, broadcaster=InProcessBroadcaster()
-    )
-    return await fast_lane.execute(on, query, variables, None, context, OPERATIONS)
+    # Every operation type allowed, so a mutation reaches the lane (and falls back).
+    return await run_in_lane(runner, query, variables, on, allowed=OPERATIONS)
 
 
 def _only(growth: Growth, result: str, reason: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Final
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from gql.observability.record import Outcome, RequestRecord, current_record
+from gql.observability.record import RequestRecord, current_record
 from gql.settings import LogFormat, LogLevel
 
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -147,22 +147,12 @@ def request_fields(record: RequestRecord, duration: float) -> dict[str, Any]:
         "path": record.path,
         "status": record.status,
         "duration_ms": round(duration * 1000, 3),
-        "outcome": outcome(record).value,
+        "outcome": record.settled_outcome().value,
         "error_codes": list(record.error_codes),
         "error_ids": list(record.error_ids),
         "client": record.client,
         "key_name": record.key_name,
     }
-
-
-def outcome(record: RequestRecord) -> Outcome:
-    """The record's outcome, or, when no operation was answered, its status's."""
-    if record.outcome is not None:
-        return record.outcome
-    status = record.status or 0
-    if status >= 500:
-        return Outcome.FAILED
-    return Outcome.OK if status < 400 else Outcome.REJECTED
 
 
 def _summary(fields: dict[str, Any]) -> str:

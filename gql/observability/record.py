@@ -82,6 +82,19 @@ class RequestRecord:
         if self.outcome is None or _SEVERITY[outcome] < _SEVERITY[self.outcome]:
             self.outcome = outcome
 
+    def settled_outcome(self) -> Outcome:
+        """The outcome noted, else its status's (a request refused before an operation
+        was read): below 400 ok, 5xx failed, else rejected; no response at all (its
+        client left before sending it whole) is rejected too."""
+        if self.outcome is not None:
+            return self.outcome
+        status = self.status
+        if status is not None and status < 400:
+            return Outcome.OK
+        if status is not None and status >= 500:
+            return Outcome.FAILED
+        return Outcome.REJECTED
+
 
 _current: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
     "ocm_gql_request_record", default=None

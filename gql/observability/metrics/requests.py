@@ -158,18 +158,6 @@ def operation_label(record: RequestRecord) -> str:
     return OTHER
 
 
-def outcome_of(record: RequestRecord) -> Outcome:
-    """The outcome noted, else the status's: below 400 ok, 5xx failed, else rejected."""
-    if record.outcome is not None:
-        return record.outcome
-    status = record.status
-    if status is not None and status < 400:
-        return Outcome.OK
-    if status is not None and status >= 500:
-        return Outcome.FAILED
-    return Outcome.REJECTED
-
-
 def observe_request(record: RequestRecord, duration: float) -> None:
     """Counts one ended request (see the module's docstring for what one is)."""
     try:
@@ -183,7 +171,7 @@ def _observe(record: RequestRecord, duration: float) -> None:
     count_lookups(record)
     transport = record.transport.value
     operation_type = record.operation_type if record.operation_type in OPERATION_TYPES else None
-    _requests(transport, operation_type or "none", outcome_of(record).value).inc()
+    _requests(transport, operation_type or "none", record.settled_outcome().value).inc()
     if _timed(record, operation_type):
         _duration(transport, operation_label(record)).observe(duration)
     limits = set()

@@ -2,14 +2,13 @@
 published and delivered, and subscribers ended for falling behind.
 
 Gauges move by +1/-1 around what they count (`open_websocket`, `open_event_stream`,
-`running_subscription`), so several apps in one process add up, and in multiprocess mode
-("livesum") one scrape sums the live workers.
+`running_subscription`: prometheus-client's `track_inprogress`), so several apps in one
+process add up, and in multiprocess mode ("livesum") one scrape sums the live workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Final
 
 from prometheus_client import Counter, Gauge
@@ -68,29 +67,13 @@ def slow_subscriber_ended(transport: str) -> None:
     SLOW_SUBSCRIBERS_ENDED.labels(transport=transport).inc()
 
 
-@contextmanager
-def open_websocket() -> Iterator[None]:
-    WEBSOCKET_CONNECTIONS.inc()
-    try:
-        yield
-    finally:
-        WEBSOCKET_CONNECTIONS.dec()
+def open_websocket() -> AbstractContextManager[None]:
+    return WEBSOCKET_CONNECTIONS.track_inprogress()
 
 
-@contextmanager
-def open_event_stream() -> Iterator[None]:
-    SSE_CONNECTIONS.inc()
-    try:
-        yield
-    finally:
-        SSE_CONNECTIONS.dec()
+def open_event_stream() -> AbstractContextManager[None]:
+    return SSE_CONNECTIONS.track_inprogress()
 
 
-@contextmanager
-def running_subscription(transport: str) -> Iterator[None]:
-    gauge = ACTIVE_SUBSCRIPTIONS.labels(transport=transport)
-    gauge.inc()
-    try:
-        yield
-    finally:
-        gauge.dec()
+def running_subscription(transport: str) -> AbstractContextManager[None]:
+    return ACTIVE_SUBSCRIPTIONS.labels(transport=transport).track_inprogress()

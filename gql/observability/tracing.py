@@ -193,11 +193,12 @@ def _complete(span: Span, record: RequestRecord) -> None:
 
 def span(name: str) -> AbstractContextManager[object]:
     """A child span of the current one (parse, validate, execute), or nothing when off."""
-    if _tracer is None or not _current_span_recorded():
+    current = tracer()
+    if current is None:
         # Off, or a request the sampler left out: its children would be left out too.
         return _NOTHING
     # An exception's message may quote the document's literals: its type is enough.
-    return _tracer.start_as_current_span(name, record_exception=False)
+    return current.start_as_current_span(name, record_exception=False)
 
 
 def tracer() -> Tracer | None:

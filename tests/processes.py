@@ -86,6 +86,13 @@ class Process:
         output = self.stop()
         raise AssertionError(f"{command[:3]} was not ready in {timeout} s:\n{output}")
 
+    def wait_for_output(self, text: str, count: int = 1, timeout: float = 60) -> None:
+        """Waits until ``text`` has appeared in ``count`` lines of what the process printed."""
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in list(self._output)) < count:
+            assert time.monotonic() < deadline, f"{text!r} not printed {count} times"
+            time.sleep(0.02)
+
     def stop(self) -> str:
         """Stops the process (SIGTERM, then SIGKILL after 20 s); returns all it printed."""
         if self.process.poll() is None:

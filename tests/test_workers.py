@@ -213,7 +213,9 @@ def test_sigterm_stops_every_process_after_in_flight_requests(db: Path, tmp_path
                 break
         assert len(in_flight) == 2
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)  # the workers now drain their connections
+        # Each worker says so as it begins to drain, in the same step that marks its open
+        # connections to close once answered (a fixed sleep was too short on a loaded machine).
+        server.wait_for_output("Shutting down", count=2)
         answers: list[Any] = []
         for request in in_flight.values():
             request.send_body()

@@ -354,8 +354,8 @@ def test_sigterm_lets_in_flight_requests_finish(
             time.sleep(0.05)
         assert server.process.poll() is None  # refusing new connections, draining old ones
         # uvicorn says it waits for connections only if some are open 0.1 s after it
-        # stopped listening; bodies sent at once may all be answered within that.
-        time.sleep(0.3)
+        # stopped listening; bodies sent before that may all be answered within it.
+        server.wait_for_output("Waiting for connections to close")
 
         for request in waiting:
             request.send_body()

@@ -98,6 +98,12 @@ class Services:
     writes: ConnectionWrites
 
 
+# The lifespan's background tasks, named so a look at the running tasks tells them apart.
+MEMORY_TRIMMER = "ocm-gql memory trimmer"
+PROCESS_METRICS = "ocm-gql process metrics"
+POOL_METRICS = "ocm-gql pool metrics"
+
+
 def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_repository) -> Starlette:
     services = Services()
     request_metrics.label_operations(settings.metrics_operation_names)
@@ -123,18 +129,25 @@ def create_app(settings: Settings, *, open_repo: RepositoryOpener = open_reposit
         services.writes = ConnectionWrites(
             services.repository, services.references, services.broadcaster
         )
-        trimmer = asyncio.create_task(
-            trim_periodically(full_collection_due=services.broadcaster.slots.many_have_left)
-        )
-        # Each worker writes its own process metrics: a scrape may reach another one.
-        process_metrics_writer = asyncio.create_task(process_metrics.refresh_periodically())
-        pool_gauges = asyncio.create_task(report_pool_usage(services.repository))
+        background = [
+            asyncio.create_task(
+                trim_periodically(full_collection_due=services.broadcaster.slots.many_have_left),
+                name=MEMORY_TRIMMER,
+            )
+        ]
+        if settings.metrics:
+            # Each worker writes its own process metrics: a scrape may reach another one.
+            background.append(
+                asyncio.create_task(process_metrics.refresh_periodically(), name=PROCESS_METRICS)
+            )
+            background.append(
+                asyncio.create_task(report_pool_usage(services.repository), name=POOL_METRICS)
+            )
         try:
             yield
         finally:
-            trimmer.cancel()
-            process_metrics_writer.cancel()
-            pool_gauges.cancel()
+            for task in background:
+                task.cancel()
             if listener is not None:
                 await listener.stop()
             await services.repository.close()

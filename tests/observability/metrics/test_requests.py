@@ -8,6 +8,7 @@ how far they moved between two scrapes of /metrics, parsed as Prometheus parses 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
@@ -21,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from gql.app import create_app
+from gql.app import MEMORY_TRIMMER, POOL_METRICS, PROCESS_METRICS, create_app
 from gql.graphql.errors import TOO_MANY_TOKENS
 from gql.graphql.limits.aliases import TOO_MANY_ALIASES
 from gql.graphql.limits.cost import QUERY_TOO_COMPLEX
@@ -385,10 +386,28 @@ def test_process_metrics_of_this_process(open_app: AppOpener) -> None:
     assert {"python_gc_collections", "python_info"} <= after.names
 
 
+def _running_tasks(client: TestClient) -> set[str]:
+    async def names() -> set[str]:
+        return {task.get_name() for task in asyncio.all_tasks()}
+
+    assert client.portal is not None
+    return client.portal.call(names)
+
+
 def test_metrics_off_is_404(open_app: AppOpener) -> None:
     with open_app(metrics=False) as client:
         assert client.get("/metrics").status_code == 404
         assert _post(client, {"query": LEVELS}).status_code == 200
+        # Nothing keeps refreshing gauges nobody can read.
+        running = _running_tasks(client)
+    assert MEMORY_TRIMMER in running
+    assert not {PROCESS_METRICS, POOL_METRICS} & running
+
+
+def test_metrics_on_keep_their_gauges_fresh(open_app: AppOpener) -> None:
+    with open_app() as client:
+        running = _running_tasks(client)
+    assert {MEMORY_TRIMMER, PROCESS_METRICS, POOL_METRICS} <= running
 
 
 def test_metrics_on_their_own_port_are_not_on_the_main_one(open_app: AppOpener) -> None:

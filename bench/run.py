@@ -974,7 +974,7 @@ class Dataset:
 
     def sources(self) -> list[Path]:
         """The files the generated rows depend on, beyond the schema."""
-        files = [ROOT / "gql" / "seeding.py", ROOT / "seed" / "reference.json"]
+        files = [ROOT / "gql" / "data" / "seeding.py", ROOT / "seed" / "reference.json"]
         files.append(ROOT / "seed" / "demo_profile.json")
         if self.kind == "sites":
             files.append(BENCH / "spatial_seed.py")

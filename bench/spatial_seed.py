@@ -1,7 +1,7 @@
 """Seeds the spatial benchmark's dataset: the reference lists and exactly N demo sites.
 
 `ocm-gql seed --demo N` counts connections; the spatial benchmark counts sites (the rows a
-radius or a box search reads), so this writes the demo generator's sites (gql/seeding.py,
+radius or a box search reads), so this writes the demo generator's sites (gql/data/seeding.py,
 clustered around real towns, with their connections) until it has N of them. The demo
 generator's draws do not depend on the total asked for, so these are the first N sites
 `ocm-gql seed --demo` would write with the same seed.
@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from gql.data.seeding import DemoProfile, demo_batches, seed_reference
 from gql.repository.factory import open_repository
-from gql.seeding import DemoProfile, demo_batches, seed_reference
 from gql.settings import Settings
 
 SEED = 0

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import get_args
 
 from gql.copying import CopyError, TargetNotEmpty, copy_database
+from gql.data.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
+from gql.data.seeding import seed_demo, seed_reference
 from gql.domain.keys import ApiKeyError, create_key, revoke_key
-from gql.importer import ImportFileError, NoReferenceLists, Rejection, import_exports
 from gql.observability.logging import configure_logging
 from gql.open_files import raise_open_file_limit
 from gql.progress import Progress
@@ -28,7 +29,6 @@ from gql.repository.factory import open_repository
 from gql.repository.models import WriteCounts
 from gql.repository.rows import Table
 from gql.repository.url import Backend, BadDatabaseUrl, DatabaseUrl
-from gql.seeding import seed_demo, seed_reference
 from gql.settings import (
     ENV_PREFIX,
     LogFormat,

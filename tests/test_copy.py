@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from gql.copying import CopyError, TargetNotEmpty, copy_database, same_database
+from gql.data.seeding import seed_demo, seed_reference
 from gql.domain.keys import create_key
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -28,7 +29,6 @@ from gql.repository.models import (
 )
 from gql.repository.rows import TABLES
 from gql.repository.url import DatabaseUrl
-from gql.seeding import seed_demo, seed_reference
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT, GraphQLRunner, run_cli
 from tests.databases import BACKENDS, throwaway_database

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gql.broadcast import InProcessBroadcaster
+from gql.data.seeding import seed_reference
 from gql.domain.keys import create_key
 from gql.graphql.context import Context
 from gql.graphql.schema import schema
@@ -16,7 +17,6 @@ from gql.reference_cache import ReferenceCache
 from gql.repository.base import Unavailable
 from gql.repository.models import SiteRecord
 from gql.repository.sqlite import SqliteRepository
-from gql.seeding import seed_reference
 from gql.settings import Settings
 
 CREATE = """mutation($input: CreateConnectionInfoInput!) {

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from gql.seeding import DEMO_ID_BASE
+from gql.data.seeding import DEMO_ID_BASE
 from tests.conftest import run_cli, shared_ocm
 from tests.databases import throwaway_database
 from tests.processes import Process, ocm_server

@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from gql.importer import ImportReport, import_exports
+from gql.data.importer import ImportReport, import_exports
 from gql.repository.factory import open_repository
 from gql.settings import Settings
 from tests.conftest import run_cli

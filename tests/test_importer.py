@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from gql.importer import (
+from gql.data.importer import (
     ImportFileError,
     ImportReport,
     NoReferenceLists,
@@ -30,10 +30,10 @@ from gql.importer import (
     parse_site,
     read_records,
 )
+from gql.data.seeding import seed_reference
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import SiteRecord
-from gql.seeding import seed_reference
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT, graphql_runner, run_cli, shared_ocm
 from tests.databases import fetch_raw, throwaway_database
@@ -607,7 +607,7 @@ KILLED_IMPORT = textwrap.dedent(
     """
     import asyncio, os, sys
     from pathlib import Path
-    from gql.importer import import_exports
+    from gql.data.importer import import_exports
     from gql.repository.factory import open_repository
     from gql.settings import Settings
     from tests.transactions import traced

@@ -3,10 +3,10 @@ told of another's (`invalidate`)."""
 
 from __future__ import annotations
 
+from gql.data.seeding import seed_reference
 from gql.reference_cache import ReferenceCache
 from gql.repository.factory import open_repository
 from gql.repository.models import ReferenceKind, StatusTypeRecord
-from gql.seeding import seed_reference
 from gql.settings import Settings
 
 

@@ -10,6 +10,9 @@ from dataclasses import fields
 
 import pytest
 
+from gql.data.seed_build import build_demo_profile, build_reference, dump
+from gql.data.seed_files import seed_dir
+from gql.data.seeding import DEMO_ID_BASE, DemoProfile, demo_batches, seed_reference
 from gql.domain.dates import normalised_utc
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
@@ -22,9 +25,6 @@ from gql.repository.models import (
     SitePageQuery,
     SiteRecord,
 )
-from gql.seed_build import build_demo_profile, build_reference, dump
-from gql.seed_files import seed_dir
-from gql.seeding import DEMO_ID_BASE, DemoProfile, demo_batches, seed_reference
 from gql.settings import Settings
 from tests.conftest import run_cli, shared_ocm
 from tests.databases import fetch_raw
@@ -35,7 +35,7 @@ def test_seed_files_are_what_seed_build_makes_from_ocm_data() -> None:
     reference = build_reference(ocm / "reference")
     profile = build_demo_profile(sorted((ocm / "poi").glob("poi_*.json")), reference)
     assert (seed_dir() / "reference.json").read_bytes() == dump(reference), (
-        "seed/reference.json is stale: run `python -m gql.seed_build ../shared/ocm`"
+        "seed/reference.json is stale: run `python -m gql.data.seed_build ../shared/ocm`"
     )
     assert (seed_dir() / "demo_profile.json").read_bytes() == dump(profile)
 

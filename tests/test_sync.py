@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from gql.data.seeding import seed_reference
 from gql.data.sync import (
     CLOCK_OVERLAP,
     BadSyncInput,
@@ -30,7 +31,6 @@ from gql.repository.factory import open_repository
 from gql.repository.models import ConnectionWrite, SiteRecord, SyncCheckpoint
 from gql.repository.postgres import PostgresRepository
 from gql.repository.replicated import ReplicatedRepository
-from gql.seeding import seed_reference
 from gql.settings import Settings
 from tests.conftest import REPO_ROOT, run_cli, shared_ocm
 from tests.databases import fetch_dicts, fetch_raw, throwaway_postgres

@@ -32,7 +32,7 @@ from typing import Any, Final
 import httpx2
 import orjson
 
-from gql.importer import (
+from gql.data.importer import (
     CheckedSite,
     Counted,
     Progress,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gql.data.seeding import seed_reference
 from gql.domain.validation import (
     MAX_LENGTHS,
     RANGES,
@@ -22,7 +23,6 @@ from gql.reference_cache import ReferenceCache
 from gql.repository.base import Repository
 from gql.repository.factory import open_repository
 from gql.repository.models import ConnectionTypeRecord, ReferenceKind
-from gql.seeding import seed_reference
 from gql.settings import Settings
 from tests.conftest import run_cli
 from tests.databases import throwaway_database

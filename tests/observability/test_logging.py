@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gql.app import create_app
+from gql.data.seeding import DEMO_ID_BASE
 from gql.observability import record as records
 from gql.observability.logging import (
     FORMAT,
@@ -26,7 +27,6 @@ from gql.observability.logging import (
     log_request,
 )
 from gql.observability.record import Outcome, RequestRecord, Transport
-from gql.seeding import DEMO_ID_BASE
 from gql.settings import Settings
 from tests.conftest import run_cli
 from tests.processes import Process, free_port, ocm_server

@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from gql.data.seed_files import migration_files
+from gql.data.seeding import seed_demo, seed_reference
 from gql.repository.base import SchemaTooNew
 from gql.repository.models import (
     ConnectionFilter,
@@ -26,8 +28,6 @@ from gql.repository.models import (
 from gql.repository.postgres import PostgresRepository
 from gql.repository.postgres.repository import DIALECT
 from gql.repository.site_statements import SitePlan, site_page_statement
-from gql.seed_files import migration_files
-from gql.seeding import seed_demo, seed_reference
 from tests.conftest import REPO_ROOT
 from tests.databases import throwaway_postgres
 from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order

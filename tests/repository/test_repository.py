@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gql.data.seeding import seed_demo, seed_reference
 from gql.domain.power import effective_power_kw
 from gql.repository.base import Repository, WriteConflict
 from gql.repository.factory import open_repository
@@ -26,7 +27,6 @@ from gql.repository.models import (
     StatusTypeRecord,
 )
 from gql.repository.rows import TABLES, Table
-from gql.seeding import seed_demo, seed_reference
 from gql.settings import Settings
 
 _TABLE = {table.name: table for table in TABLES}

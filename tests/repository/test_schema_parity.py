@@ -23,8 +23,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from gql.data.seed_files import migration_files
 from gql.repository.factory import open_repository
-from gql.seed_files import migration_files
 from gql.settings import Settings
 from tests.databases import throwaway_postgres
 

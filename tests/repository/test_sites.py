@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from gql.data.importer import import_exports
+from gql.data.seeding import seed_reference
 from gql.domain.visibility import is_visible
-from gql.importer import import_exports
 from gql.repository.base import Repository
 from gql.repository.models import (
     ConnectionFilter,
@@ -32,7 +33,6 @@ from gql.repository.postgres import PostgresRepository
 from gql.repository.replicated import ReplicatedRepository
 from gql.repository.site_statements import SitePlan, SpatialPlanning
 from gql.repository.sqlite import SqliteRepository
-from gql.seeding import seed_reference
 from tests.conftest import shared_ocm
 
 TALLINN = (59.437, 24.7536)

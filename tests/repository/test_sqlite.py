@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from gql.data.seed_files import migration_files
+from gql.data.seeding import seed_reference
 from gql.domain.power import effective_power_kw
 from gql.repository.base import SchemaTooNew
 from gql.repository.models import (
@@ -27,8 +29,6 @@ from gql.repository.models import (
 from gql.repository.site_statements import SitePlan, site_page_statement
 from gql.repository.sqlite import SqliteRepository
 from gql.repository.sqlite.repository import DIALECT
-from gql.seed_files import migration_files
-from gql.seeding import seed_reference
 from tests.conftest import run_cli
 from tests.repository.page_plans import each_filter, each_page, one_index_serves_seek_and_order
 from tests.repository.site_plans import (

@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from gql.clock import utc_now
+from gql.data.seed_files import migration_files
 from gql.domain.geo import LatLonBox
 from gql.observability.metrics.pool import write_waited
 from gql.observability.statements import Backend, Kind, observed, returned_rows
@@ -97,7 +98,6 @@ from gql.repository.statements import (
     page_statement,
 )
 from gql.repository.url import hide_password
-from gql.seed_files import migration_files
 
 T = TypeVar("T")
 

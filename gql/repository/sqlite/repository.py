@@ -28,6 +28,7 @@ import aiosqlite
 import orjson
 
 from gql.clock import utc_now
+from gql.data.seed_files import migration_files
 from gql.domain.geo import LatLonBox
 from gql.observability.metrics.pool import write_waited
 from gql.observability.statements import Kind
@@ -94,7 +95,6 @@ from gql.repository.statements import (
     dumped,
     page_statement,
 )
-from gql.seed_files import migration_files
 
 T = TypeVar("T")
 

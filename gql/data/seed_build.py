@@ -1,6 +1,6 @@
 """Builds the project's seed files from OCM's published data.
 
-    python -m gql.seed_build ../shared/ocm
+    python -m gql.data.seed_build ../shared/ocm
 
 writes ``seed/reference.json`` (the reference lists, in this project's own field names)
 and ``seed/demo_profile.json``, what demo data is drawn from: the weighted mix of real
@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 
-from gql.importer import RecordError, parse_connection, parse_site, read_records
+from gql.data.importer import RecordError, parse_connection, parse_site, read_records
+from gql.data.seed_files import seed_dir
+from gql.data.seeding import REFERENCE_KEYS
 from gql.repository.models import RECORD_BY_KIND, ConnectionWrite, ReferenceKind
-from gql.seed_files import seed_dir
-from gql.seeding import REFERENCE_KEYS
 
 # OCM's file name for each list, and its field name for each of our record fields.
 _OCM_FILES: dict[ReferenceKind, str] = {
@@ -184,7 +184,7 @@ def dump(data: dict[str, Any]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m gql.seed_build OCM_DATA_DIR", file=sys.stderr)
+        print("usage: python -m gql.data.seed_build OCM_DATA_DIR", file=sys.stderr)
         return 2
     ocm = Path(args[0])
     reference = build_reference(ocm / "reference")

@@ -1,7 +1,7 @@
 """Loading the shipped seed: the OCM reference lists and generated demo connections.
 
 The seed files are the project's own (built from OCM's published lists by
-``gql.seed_build``). Demo connections are drawn from a profile of real OCM data, so their
+``gql.data.seed_build``). Demo connections are drawn from a profile of real OCM data, so their
 mix of connector types, power, status and site sizes looks like the real thing, and their
 sites cluster around real towns (a search near a town finds many) with their country's
 operators and usage types; the same ``seed`` always gives the same rows.
@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from gql.data.seed_files import seed_dir
 from gql.repository.base import Repository
 from gql.repository.models import (
     RECORD_BY_KIND,
@@ -28,7 +29,6 @@ from gql.repository.models import (
     SiteRecord,
     WriteCounts,
 )
-from gql.seed_files import seed_dir
 
 # Seed file key for each reference list; its entries use the record's field names.
 REFERENCE_KEYS: dict[ReferenceKind, str] = {

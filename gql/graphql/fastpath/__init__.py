@@ -27,20 +27,5 @@ from __future__ import annotations
 
 from gql.graphql.fastpath.executor import FastExecutor
 from gql.graphql.fastpath.fallback import Fallback
-from gql.graphql.fastpath.shortcuts import (
-    ArgumentsResolver,
-    BatchResolver,
-    Relation,
-    Shortcuts,
-    StandIn,
-)
 
-__all__ = [
-    "ArgumentsResolver",
-    "BatchResolver",
-    "Fallback",
-    "FastExecutor",
-    "Relation",
-    "Shortcuts",
-    "StandIn",
-]
+__all__ = ["Fallback", "FastExecutor"]

@@ -16,8 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from gql.app import create_app
-from gql.graphql import documents, fastpath
+from gql.graphql import documents
 from gql.graphql.documents import DocumentCache, document_cache, estimated_size
+from gql.graphql.fastpath.planner import Planner
 from gql.graphql.limits import extension
 from gql.settings import Settings
 
@@ -53,8 +54,8 @@ def validations(monkeypatch: pytest.MonkeyPatch) -> Calls:
 @pytest.fixture
 def plans(monkeypatch: pytest.MonkeyPatch) -> Calls:
     calls = Calls()
-    original = fastpath._Planner.object_plan
-    monkeypatch.setattr(fastpath._Planner, "object_plan", calls.counting(original))
+    original = Planner.object_plan
+    monkeypatch.setattr(Planner, "object_plan", calls.counting(original))
     return calls
 
 

@@ -1,4 +1,4 @@
-"""gql/graphql/fast_lane.py: queries the fast executor completes skip Strawberry's
+"""gql/graphql/fastpath/lane.py: queries the fast executor completes skip Strawberry's
 pipeline; the rest run through `Schema.execute` once, with the fast path tried once."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from strawberry.types.graphql import OperationType
 
 from gql.broadcast import InProcessBroadcaster
-from gql.graphql import fast_lane
 from gql.graphql.context import Context
+from gql.graphql.fastpath import lane
 from gql.graphql.schema import Schema, fast_executor, schema, traced_schema
 from tests.conftest import GraphQLRunner
 
@@ -25,14 +25,14 @@ async def run_in_lane(
     on: Schema = schema,
     allowed: frozenset[OperationType] = QUERIES,
 ) -> Any:
-    """`fast_lane.execute` with a request's context, as the HTTP pipeline calls it."""
+    """`lane.execute` with a request's context, as the HTTP pipeline calls it."""
     context = Context.for_request(
         runner.settings,
         runner.repository,
         runner.references,
         broadcaster=InProcessBroadcaster(),
     )
-    return await fast_lane.execute(on, query, variables, None, context, allowed)
+    return await lane.execute(on, query, variables, None, context, allowed)
 
 
 @pytest.fixture

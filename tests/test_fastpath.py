@@ -1,4 +1,4 @@
-"""Proof of identity: the fast executor (gql/graphql/fastpath.py) answers exactly as
+"""Proof of identity: the fast executor (gql/graphql/fastpath/) answers exactly as
 graphql-core's standard executor does.
 
 Every case runs through `schema.execute` three times, each with a fresh Context: on the
@@ -91,7 +91,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import queries
 from strawberry.types import ExecutionResult
 
-import gql.graphql.fastpath as fastpath
+import gql.graphql.fastpath.executor as fastpath_executor
 from gql.broadcast import InProcessBroadcaster
 from gql.domain.cursor import encode_change_cursor, encode_cursor, encode_site_cursor
 from gql.domain.keys import create_key
@@ -278,7 +278,7 @@ async def _run(
 ) -> Run:
     calls = Counter[str]()
     executor = fast_executor
-    standard = fastpath.execute
+    standard = fastpath_executor.execute
 
     def counted_executor(*args: Any, **kwargs: Any) -> Any:
         calls["executor"] += 1
@@ -295,7 +295,7 @@ async def _run(
     try:
         with (
             patch.object(schema, "executor", counted_executor),
-            patch.object(fastpath, "execute", counted_standard),
+            patch.object(fastpath_executor, "execute", counted_standard),
         ):
             result = await schema.execute(
                 query,

@@ -22,7 +22,13 @@ from strawberry.utils.str_converters import to_camel_case
 from gql.graphql.charge_point import ChargePoint
 from gql.graphql.connection_info import ConnectionInfo
 from gql.graphql.connection_types import ConnectionInfoConnection, ConnectionInfoFilter
-from gql.graphql.fastpath import ArgumentsResolver, BatchResolver, Relation, Shortcuts, StandIn
+from gql.graphql.fastpath.shortcuts import (
+    ArgumentsResolver,
+    BatchResolver,
+    Relation,
+    Shortcuts,
+    StandIn,
+)
 from gql.graphql.pagination import (
     Page,
     PageArguments,

@@ -26,9 +26,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gql.graphql import fast_lane
 from gql.graphql.context import Context
 from gql.graphql.errors import INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE, clip_message
+from gql.graphql.fastpath import lane
 from gql.graphql.limits.extension import parsed
 from gql.graphql.schema import TRACE_HEADER, Schema
 from gql.http.media import ResponseMedia
@@ -163,7 +163,7 @@ class RequestPipeline:
         timeout_ms = self.settings.execution_timeout_ms
         try:
             async with asyncio.timeout(timeout_ms / 1000):
-                result = await fast_lane.execute(
+                result = await lane.execute(
                     schema,
                     document.query,
                     params.variables,

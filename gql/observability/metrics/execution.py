@@ -1,5 +1,5 @@
 """The fast executor's share: operations it answered, and those it handed to graphql-core's
-executor, with the reason's class (gql/graphql/fastpath.py `Fallback`)."""
+executor, with the reason's class (gql/graphql/fastpath/fallback.py `Fallback`)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gql.graphql.context import Context
-from gql.graphql.fastpath import Fallback
+from gql.graphql.fastpath.fallback import Fallback
 from gql.graphql.limits.extension import over_budget, parsed, validation_errors
 from gql.graphql.schema import Schema, fast_executor
 from gql.observability import tracing

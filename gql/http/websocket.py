@@ -20,9 +20,10 @@ cancelled when the socket closes. The rest is ours:
   `Origin` must be one of them, even when it names this very host (as after DNS
   rebinding); otherwise HTTP 403, so a page elsewhere cannot open a socket with a
   visitor's browser. Clients without an `Origin` (not browsers) are let in.
-- Metrics and logs: each `subscribe` is a request of its own, with its own record
-  (`operation_observed`), counted when it ends, refused or run; the connection's record
-  (the observing middleware's) stands for the connection alone.
+- Metrics, logs and traces: each `subscribe` is a request of its own, with its own record
+  (`operation_observed`), counted when it ends, refused or run, and its own span under the
+  connection's when tracing; the connection's record (the observing middleware's) stands
+  for the connection alone.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from json import JSONDecodeError
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
@@ -70,11 +71,15 @@ from gql.http.rate_limit import (
 )
 from gql.http.request import GraphQLParams, RequestError
 from gql.observability import record as records
+from gql.observability import tracing
 from gql.observability.logging import log_request
 from gql.observability.metrics import live
 from gql.observability.metrics.requests import observe_request
 from gql.observability.record import Outcome, RequestRecord, Transport, current_record
 from gql.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 logger = logging.getLogger("gql.http.websocket")
 
@@ -307,6 +312,7 @@ class SubscriptionEndpoint(GraphQL[Context, None]):
 class _Observed:
     record: RequestRecord
     started: float
+    span: Span | None
     ended: bool = False
 
 
@@ -317,9 +323,10 @@ _operation: contextvars.ContextVar[_Observed | None] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def operation_observed(payload: SubscribeMessagePayload) -> Iterator[None]:
-    """Makes a `subscribe`'s own record current (with its clock) while it is checked and
-    its task made; the task copies both, and its messages and end are noted there. Its
-    request id, path and client are the connection's, so its log line is found by it."""
+    """Makes a `subscribe`'s own record current (with its clock and span) while it is
+    checked and its task made; the task copies them, and its messages and end are noted
+    there. Its request id, trace, path and client are the connection's, so its log line
+    is found by them."""
     connection = current_record()
     record = RequestRecord(
         request_id=connection.request_id if connection else "",
@@ -327,14 +334,17 @@ def operation_observed(payload: SubscribeMessagePayload) -> Iterator[None]:
         method="SUBSCRIBE",
         path=connection.path if connection else "",
         client=connection.client if connection else "",
+        trace_id=connection.trace_id if connection else None,
     )
     # Named by the payload until its document is known (note_operation then names it).
     name = payload.get("operationName")
     record.operation_name = name if isinstance(name, str) else None
-    token = _operation.set(_Observed(record, time.perf_counter()))
+    span = tracing.start_operation_span(record)
+    token = _operation.set(_Observed(record, time.perf_counter(), span))
     record_token = records.begin(record)
     try:
-        yield
+        with tracing.current_span(span):
+            yield
     finally:
         records.end(record_token)
         _operation.reset(token)
@@ -373,6 +383,7 @@ def end_operation() -> None:
     duration = time.perf_counter() - observed.started
     observe_request(record, duration)
     log_request(record, duration)
+    tracing.end_operation_span(observed.span, record)
 
 
 def malformed(message: object) -> str | None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from starlette.types import Scope
 
-from gql.observability.record import RequestRecord
+from gql.observability.record import Outcome, RequestRecord
 from gql.version import VERSION
 
 if TYPE_CHECKING:
@@ -189,6 +189,40 @@ def _complete(span: Span, record: RequestRecord) -> None:
         span.set_attribute("http.response.status_code", record.status)
         if record.status >= 500:
             span.set_status(Status(StatusCode.ERROR))
+
+
+def start_operation_span(record: RequestRecord) -> Span | None:
+    """The span of one operation among the many a connection carries (a WebSocket's
+    `subscribe`): a child of the connection's span, named and completed from ``record``
+    by `end_operation_span`, which may run in another task. None when off or when the
+    connection's span is not recorded."""
+    current = tracer()
+    if current is None:
+        return None
+    from opentelemetry.trace import SpanKind
+
+    # The convention's name while the operation's type is unknown.
+    return current.start_span("GraphQL Operation", kind=SpanKind.INTERNAL)
+
+
+def current_span(span: Span | None) -> AbstractContextManager[object]:
+    """``span`` current while the block runs, and in the tasks made in it; not ended."""
+    if span is None:
+        return _NOTHING
+    from opentelemetry import trace
+
+    return trace.use_span(span, end_on_exit=False, record_exception=False)
+
+
+def end_operation_span(span: Span | None, record: RequestRecord) -> None:
+    if span is None:
+        return
+    from opentelemetry.trace import Status, StatusCode
+
+    _complete(span, record)
+    if record.outcome is Outcome.FAILED:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
 
 
 def span(name: str) -> AbstractContextManager[object]:

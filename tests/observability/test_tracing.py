@@ -4,6 +4,7 @@ the OTEL_* environment unset, nothing configured and no span made."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 from opentelemetry import trace
+from websockets.sync.client import connect
 
 from gql.observability import tracing
 from gql.observability.record import RequestRecord, Transport
@@ -20,6 +22,7 @@ from tests.conftest import run_cli, shared_ocm
 from tests.databases import throwaway_database
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver
 from tests.processes import Process, ocm_server
+from tests.test_subscriptions import PROTOCOL
 
 ALL_RELATIONS = """
 query AllRelations($first: Int!, $minPower: Float!, $countries: [String!]) {
@@ -210,6 +213,55 @@ def test_a_malformed_request_is_traced_by_its_status(
     assert request.name == "POST /graphql"  # no operation was read
     assert request.attributes["http.response.status_code"] == 400
     assert request.status == "UNSET"  # a client's error, not the server's
+
+
+@pytest.mark.e2e
+def test_each_websocket_operation_has_its_span_under_the_connections(
+    traced_server: Process, receiver: OtlpReceiver
+) -> None:
+    header, trace_id, caller_span = traceparent()
+    url = traced_server.url.replace("http://", "ws://") + "/graphql"
+    page = "query Page { connectionInfos(first: 2) { totalCount nodes { id } } }"
+    invalid = "query Invalid { connectionInfos(first: 2) { noSuchField } }"
+    with connect(
+        url,
+        subprotocols=[PROTOCOL],  # type: ignore[list-item]
+        additional_headers={"traceparent": header},
+    ) as socket:
+        socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(socket.recv())["type"] == "connection_ack"
+        for id, query in (("1", page), ("2", invalid)):
+            socket.send(json.dumps({"type": "subscribe", "id": id, "payload": {"query": query}}))
+            while (message := json.loads(socket.recv()))["type"] == "next":
+                assert "errors" not in message["payload"], message
+            assert message["type"] == ("complete" if id == "1" else "error"), message
+
+    # The connection's span ends with the socket: the whole trace is in then.
+    spans = receiver.wait_for(lambda got: server_span(got, trace_id) is not None)
+    connection = server_span(spans, trace_id)
+    assert connection is not None
+    assert connection.parent_span_id == caller_span
+    mine = receiver.of_trace(trace_id)
+    operations = {
+        s.name: s for s in mine if s.parent_span_id == connection.span_id and s.kind == "INTERNAL"
+    }
+    assert set(operations) == {"query Page", "query Invalid"}, [s.name for s in mine]
+
+    answered = operations["query Page"]
+    assert answered.attributes["graphql.operation.name"] == "Page"
+    assert answered.attributes["graphql.operation.type"] == "query"
+    assert answered.status == "UNSET"
+    # Its execution and statements are its own, not the connection's.
+    under_answered = [s for s in mine if answered in ancestors(s, mine)]
+    assert "graphql.execute" in {s.name for s in under_answered}
+    kinds = sorted(
+        s.attributes["ocm_gql.db.statement.kind"] for s in under_answered if s.kind == "CLIENT"
+    )
+    assert kinds == ["count", "page"], kinds
+
+    refused = operations["query Invalid"]
+    assert refused.attributes["graphql.operation.name"] == "Invalid"
+    assert not [s for s in mine if refused in ancestors(s, mine) and s.kind == "CLIENT"]
 
 
 @pytest.mark.e2e

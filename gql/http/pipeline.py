@@ -43,7 +43,7 @@ from gql.http.request import (
     params_from_url,
 )
 from gql.observability.record import Outcome as RequestOutcome
-from gql.observability.record import current_record
+from gql.observability.record import current_record, note_error
 from gql.settings import Settings
 
 logger = logging.getLogger("gql.http")
@@ -197,11 +197,12 @@ def note_operation(document: Document, operation_name: str | None, settings: Set
         return
     record.persisted = record.persisted or document.persisted
     parsed_document = parsed(document.query, settings)
-    if isinstance(parsed_document, GraphQLError):
-        record.note_operation(operation_name, None)
-        return
-    operation = get_operation_ast(parsed_document, operation_name)
-    if operation is None:
+    operation = (
+        None
+        if isinstance(parsed_document, GraphQLError)
+        else get_operation_ast(parsed_document, operation_name)
+    )
+    if operation is None:  # the caller's name, for what did not parse or names none
         record.note_operation(operation_name, None)
         return
     name = operation.name.value if operation.name else None
@@ -223,11 +224,8 @@ def note_outcome(outcome: Outcome) -> None:
 
 
 def note_refusal(error: RequestError) -> None:
-    record = current_record()
-    if record is None:
-        return
-    record.note_errors((error.code,))
-    record.note_outcome(RequestOutcome.FAILED if error.status >= 500 else RequestOutcome.REJECTED)
+    outcome = RequestOutcome.FAILED if error.status >= 500 else RequestOutcome.REJECTED
+    note_error(error.code, outcome)
 
 
 RESPONSE_ERRORS_NOTED: Final = 100
@@ -309,11 +307,7 @@ def _internal_error(request: Request) -> Response:
     """The answer to an exception of ours: logged under an id the client is given."""
     error_id = uuid.uuid4().hex
     logger.exception("unexpected error %s answering %s", error_id, request.url.path)
-    record = current_record()
-    if record is not None:
-        record.note_errors((INTERNAL_SERVER_ERROR,))
-        record.error_ids.append(error_id)
-        record.note_outcome(RequestOutcome.FAILED)
+    note_error(INTERNAL_SERVER_ERROR, RequestOutcome.FAILED, error_id=error_id)
     return json_response(
         {
             "errors": [

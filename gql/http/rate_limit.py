@@ -22,7 +22,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gql.observability.record import Outcome, current_record
+from gql.observability.record import Outcome, note_error
 from gql.util.lru import BoundedCache
 
 RATE_LIMITED: Final = "RATE_LIMITED"
@@ -116,10 +116,7 @@ class RateLimit:
         if wait == 0:
             await self._app(scope, receive, send)
             return
-        record = current_record()
-        if record is not None:
-            record.note_errors((RATE_LIMITED,))
-            record.note_outcome(Outcome.REJECTED)
+        note_error(RATE_LIMITED, Outcome.REJECTED)
         retry_after = retry_after_seconds(wait)
         body = orjson.dumps({"errors": [rate_limited_error(retry_after)]})
         await send(

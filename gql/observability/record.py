@@ -106,6 +106,18 @@ def current_record() -> RequestRecord | None:
     return _current.get()
 
 
+def note_error(code: str, outcome: Outcome, *, error_id: str | None = None) -> None:
+    """Notes in the current request's record, if any, the error it is answered with (one
+    the server sends itself, not one of an operation's result)."""
+    record = _current.get()
+    if record is None:
+        return
+    record.note_errors((code,))
+    if error_id is not None:
+        record.error_ids.append(error_id)
+    record.note_outcome(outcome)
+
+
 def begin(record: RequestRecord) -> contextvars.Token[RequestRecord | None]:
     return _current.set(record)
 

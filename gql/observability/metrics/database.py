@@ -14,6 +14,10 @@ from prometheus_client import Counter, Histogram
 
 BACKENDS: Final = ("sqlite", "postgresql")
 KINDS: Final = ("page", "count", "batch", "write", "other")
+# A statement, or a wait for the database: most well under 10 ms, a busy lock seconds.
+SECONDS_BUCKETS: Final = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
 
 SQL_STATEMENTS: Final = Counter(
     "ocm_gql_sql_statements",
@@ -24,7 +28,7 @@ SQL_STATEMENT_DURATION: Final = Histogram(
     "ocm_gql_sql_statement_duration_seconds",
     "Time of each SQL statement as its caller waits for it, by backend and kind.",
     ["backend", "kind"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    buckets=SECONDS_BUCKETS,
 )
 
 _Child = tuple["Counter", "Histogram"]

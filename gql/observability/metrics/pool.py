@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Final
 
 from prometheus_client import Gauge, Histogram
 
+from gql.observability.metrics.database import BACKENDS, SECONDS_BUCKETS
+
 if TYPE_CHECKING:
     from gql.repository.base import Repository
 
@@ -31,13 +33,11 @@ WRITE_QUEUE_WAIT: Final = Histogram(
     "Time a write transaction waited for its connection (SQLite: the one writer and the "
     "database's write lock; PostgreSQL: a pooled connection) before it began.",
     ["backend"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    buckets=SECONDS_BUCKETS,
 )
 REFRESH_SECONDS: Final = 1.0
 
-_WAITS: Final = {
-    backend: WRITE_QUEUE_WAIT.labels(backend=backend) for backend in ("sqlite", "postgresql")
-}
+_WAITS: Final = {backend: WRITE_QUEUE_WAIT.labels(backend=backend) for backend in BACKENDS}
 
 
 def write_waited(backend: str, seconds: float) -> None:

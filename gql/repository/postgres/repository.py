@@ -309,7 +309,7 @@ class PostgresRepository:
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 # Waited for a pooled connection (and for BEGIN).
-                write_waited("postgresql", time.perf_counter() - asked)
+                write_waited(Backend.POSTGRESQL, time.perf_counter() - asked)
                 yield _Writer(connection, self._counted)
         except UNREACHABLE as error:
             raise _unreachable(error) from error

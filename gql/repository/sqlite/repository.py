@@ -31,7 +31,7 @@ from gql.clock import utc_now
 from gql.data.seed_files import migration_files
 from gql.domain.geo import LatLonBox
 from gql.observability.metrics.pool import write_waited
-from gql.observability.statements import Kind
+from gql.observability.statements import Backend, Kind
 from gql.repository.base import (
     CannotOpen,
     PoolUsage,
@@ -268,7 +268,7 @@ class SqliteRepository:
                     raise Unavailable(f"{error} (another process holds a lock on it)") from error
                 raise
             # Waited for this process's writer, then for other processes' write lock.
-            write_waited("sqlite", time.perf_counter() - asked)
+            write_waited(Backend.SQLITE, time.perf_counter() - asked)
             try:
                 yield self._writer
                 await self._writer.execute("COMMIT")

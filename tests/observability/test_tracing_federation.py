@@ -11,24 +11,18 @@ import httpx2
 import pytest
 
 from tests.databases import throwaway_database
-from tests.observability.test_tracing import ancestors, traceparent, tracing_env
-from tests.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver
+from tests.observability.test_tracing import ancestors, receiver, traceparent, tracing_env
+from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.processes import Process
 from tests.test_federation_e2e import CONNECTION_FIELDS, _stack, node_project
 
 pytestmark = pytest.mark.e2e
-__all__ = ["node_project"]  # the fixture, shared with the federation test
+__all__ = ["node_project", "receiver"]  # fixtures, shared with their own modules
 
 INSPECTED = f"""query Inspected {{ connectionInfos(first: 5) {{ nodes {{
     {CONNECTION_FIELDS}
     lastInspection {{ passed recommendedConnectionType {{ id title }} }}
 }} }} }}"""
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
-    with otlp_receiver() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
